@@ -1,0 +1,55 @@
+# ridad: `make run` runs the daemon on embedded defaults, `make test` runs the tests.
+# Both set up what they need on a fresh Debian/Ubuntu machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: all venv run test lint bench system-packages clean install
+
+all: venv
+
+# System packages: installed when we are root with apt-get, else the exact command is printed.
+system-packages:
+	@missing=""; \
+	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
+	command -v krb5-config >/dev/null 2>&1 || missing="$$missing libkrb5-dev krb5-config"; \
+	command -v rpmbuild >/dev/null 2>&1 || missing="$$missing rpm"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "Missing system packages. Run:"; \
+	    echo "  sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(BIN)/twistd: setup.py | system-packages
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
+	@$(BIN)/twistd --help | grep -q ' ridad ' || { echo "twistd does not list the ridad plugin"; exit 1; }
+	@touch $@
+
+venv: $(BIN)/twistd
+
+run: venv
+	$(BIN)/python -m ridad.devenv --dir .run
+
+test: venv
+	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check ridad tests twisted
+	$(BIN)/mypy --ignore-missing-imports ridad
+
+install: venv
+	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
+
+clean:
+	rm -rf $(VENV) build *.egg-info

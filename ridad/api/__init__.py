@@ -1,0 +1,3 @@
+"""api layer of ridad."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""bus layer of ridad."""
+
+__all__: list[str] = []

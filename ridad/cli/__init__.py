@@ -1,0 +1,3 @@
+"""cli layer of ridad."""
+
+__all__: list[str] = []

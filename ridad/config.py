@@ -1,0 +1,277 @@
+"""ridad's configuration: ``ridad.yaml`` parsed into a frozen ``Config``.
+
+Every problem is collected with its key path and reported at once as a
+``ConfigError``, before anything starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from ridad.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
+EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """``database``: where the state lives."""
+
+    dsn: str = EMBEDDED
+    pool_size: int = 4
+    statement_timeout_seconds: float = 30.0
+
+    @property
+    def embedded(self) -> bool:
+        """Whether ridad runs its own PostgreSQL cluster under ``state_dir``."""
+        return self.dsn == EMBEDDED
+
+
+@dataclass(frozen=True)
+class ScmConfig:
+    """``scm``: where modules and components may come from."""
+
+    allowed: tuple[str, ...] = ()
+    rpms_default_repository: str = ""
+    rpms_allowed: tuple[str, ...] = ()
+    rpms_default_ref: str = "master"
+    git_timeout_seconds: float = 120.0
+    max_concurrent_git: int = 8
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """``api``: limits and maintenance mode of the HTTP API."""
+
+    max_body_bytes: int = 1048576
+    maintenance: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    listen: str = "tcp:8080:interface=127.0.0.1"
+    state_dir: str = "/var/lib/ridad"
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    scm: ScmConfig = field(default_factory=ScmConfig)
+    base_module_names: tuple[str, ...] = ("platform",)
+    api: ApiConfig = field(default_factory=ApiConfig)
+
+    def restart_part(self) -> tuple[Any, ...]:
+        """The settings that only take effect at start-up."""
+        return (
+            self.listen,
+            self.state_dir,
+            self.database,
+            self.scm.rpms_default_repository,
+            self.scm.max_concurrent_git,
+            self.base_module_names,
+        )
+
+
+class _Reader:
+    """Walks a parsed YAML mapping and collects every problem."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def section(self, data: Any, path: str, known: set[str]) -> Mapping[str, Any]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.problems.append(f"{path}: must be a mapping")
+            return {}
+        for key in data:
+            if key not in known:
+                where = f"{path}.{key}" if path else str(key)
+                self.problems.append(f"{where}: unknown setting")
+        return data
+
+    def value(
+        self,
+        data: Mapping[str, Any],
+        path: str,
+        key: str,
+        default: Any,
+        check: Callable[[Any], str | None],
+    ) -> Any:
+        if key not in data:
+            return default
+        problem = check(data[key])
+        if problem:
+            self.problems.append(f"{path}{key}: {problem}")
+            return default
+        return data[key]
+
+
+def _string(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    return None
+
+
+def _strings(value: Any) -> str | None:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and v.strip() for v in value
+    ):
+        return "must be a list of non-empty strings"
+    return None
+
+
+def _positive_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return "must be a positive integer"
+    return None
+
+
+def _positive_number(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return "must be a positive number"
+    return None
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+TOP_KEYS = {"listen", "state_dir", "database", "scm", "base_module_names", "api"}
+
+
+def parse_config(text: str) -> Config:
+    """Parse the YAML text of a configuration file.
+
+    :raises ConfigError: listing every problem with its key path.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError([f"not valid YAML: {e}"]) from None
+    reader = _Reader()
+    top = reader.section(data if data is not None else {}, "", TOP_KEYS)
+    defaults = Config()
+    config = Config(
+        listen=reader.value(top, "", "listen", defaults.listen, _string),
+        state_dir=reader.value(top, "", "state_dir", defaults.state_dir, _string),
+        database=_database(reader, top.get("database")),
+        scm=_scm(reader, top.get("scm")),
+        base_module_names=tuple(
+            reader.value(top, "", "base_module_names", ["platform"], _strings)
+        ),
+        api=_api(reader, top.get("api")),
+    )
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return config
+
+
+def _database(reader: _Reader, data: Any) -> DatabaseConfig:
+    known = {"dsn", "pool_size", "statement_timeout_seconds"}
+    section = reader.section(data, "database", known)
+    d = DatabaseConfig()
+    p = "database."
+    return DatabaseConfig(
+        dsn=reader.value(section, p, "dsn", d.dsn, _string),
+        pool_size=reader.value(section, p, "pool_size", d.pool_size, _positive_int),
+        statement_timeout_seconds=float(
+            reader.value(
+                section,
+                p,
+                "statement_timeout_seconds",
+                d.statement_timeout_seconds,
+                _positive_number,
+            )
+        ),
+    )
+
+
+def _scm(reader: _Reader, data: Any) -> ScmConfig:
+    known = {
+        "allowed",
+        "rpms_default_repository",
+        "rpms_allowed",
+        "rpms_default_ref",
+        "git_timeout_seconds",
+        "max_concurrent_git",
+    }
+    section = reader.section(data, "scm", known)
+    d = ScmConfig()
+    p = "scm."
+    if "rpms_default_repository" not in section:
+        reader.problems.append("scm.rpms_default_repository: required")
+    return ScmConfig(
+        allowed=tuple(reader.value(section, p, "allowed", [], _strings)),
+        rpms_default_repository=reader.value(
+            section, p, "rpms_default_repository", "", _string
+        ),
+        rpms_allowed=tuple(reader.value(section, p, "rpms_allowed", [], _strings)),
+        rpms_default_ref=reader.value(
+            section, p, "rpms_default_ref", d.rpms_default_ref, _string
+        ),
+        git_timeout_seconds=float(
+            reader.value(
+                section, p, "git_timeout_seconds", d.git_timeout_seconds, _positive_number
+            )
+        ),
+        max_concurrent_git=reader.value(
+            section, p, "max_concurrent_git", d.max_concurrent_git, _positive_int
+        ),
+    )
+
+
+def _api(reader: _Reader, data: Any) -> ApiConfig:
+    section = reader.section(data, "api", {"max_body_bytes", "maintenance"})
+    d = ApiConfig()
+    return ApiConfig(
+        max_body_bytes=reader.value(
+            section, "api.", "max_body_bytes", d.max_body_bytes, _positive_int
+        ),
+        maintenance=reader.value(
+            section, "api.", "maintenance", d.maintenance, _boolean
+        ),
+    )
+
+
+class LiveConfig:
+    """The configuration in force; SIGHUP swaps in the reloadable settings.
+
+    Readers take ``current`` each time they need a setting, so a reload is
+    seen by the next request.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.current = config
+
+    def reload(self, new: Config) -> list[str]:
+        """Adopt what may change at run time from ``new``.
+
+        Returns the names of changed settings that need a restart (they
+        are ignored until then).
+        """
+        ignored = []
+        if new.restart_part() != self.current.restart_part():
+            ignored.append(
+                "listen, state_dir, database, base_module_names,"
+                " scm.rpms_default_repository or scm.max_concurrent_git"
+            )
+            new = Config(
+                listen=self.current.listen,
+                state_dir=self.current.state_dir,
+                database=self.current.database,
+                base_module_names=self.current.base_module_names,
+                scm=ScmConfig(
+                    allowed=new.scm.allowed,
+                    rpms_default_repository=self.current.scm.rpms_default_repository,
+                    rpms_allowed=new.scm.rpms_allowed,
+                    rpms_default_ref=new.scm.rpms_default_ref,
+                    git_timeout_seconds=new.scm.git_timeout_seconds,
+                    max_concurrent_git=self.current.scm.max_concurrent_git,
+                ),
+                api=new.api,
+            )
+        self.current = new
+        return ignored

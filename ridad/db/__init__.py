@@ -1,0 +1,3 @@
+"""db layer of ridad."""
+
+__all__: list[str] = []

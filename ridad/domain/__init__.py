@@ -1,0 +1,3 @@
+"""domain layer of ridad."""
+
+__all__: list[str] = []

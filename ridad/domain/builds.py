@@ -1,0 +1,223 @@
+"""Module builds and component builds as frozen values, and the pure rules
+that identify them (contexts, version, batches)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping, Sequence
+
+from ridad.domain.states import ComponentState, ModuleState
+from ridad.errors import Unprocessable
+
+MAX_UINT64 = 2**64 - 1
+MACROS_BATCH = 1
+FIRST_COMPONENT_BATCH = 2
+
+
+@dataclass(frozen=True)
+class ModuleBuild:
+    """One module build, named like the columns of ``module_builds``."""
+
+    id: int
+    name: str
+    stream: str
+    version: int
+    context: str
+    state: ModuleState
+    state_reason: str | None
+    owner: str
+    scmurl: str
+    scm_commit: str
+    branch: str | None
+    modulemd: str
+    build_context: str
+    runtime_context: str
+    buildrequires: Mapping[str, Any]
+    requires: Mapping[str, Any]
+    koji_tag: str | None
+    scratch: bool
+    time_submitted: datetime
+    time_modified: datetime
+    time_completed: datetime | None
+
+    @property
+    def nsvc(self) -> str:
+        """``name:stream:version:context``."""
+        return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+
+@dataclass(frozen=True)
+class ComponentBuild:
+    """One component build, named like the columns of ``component_builds``."""
+
+    id: int
+    module_build_id: int
+    name: str
+    type: str
+    package: str
+    repository: str
+    ref: str
+    scm_commit: str
+    batch: int
+    buildorder: int
+    buildafter: tuple[str, ...]
+    buildonly: bool
+    state: ComponentState
+    state_reason: str | None
+    task_id: int | None
+    task_state: str | None
+    nvr: str | None
+    time_modified: datetime
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """One row of ``state_trace``."""
+
+    id: int
+    module_build_id: int
+    component_build_id: int | None
+    time: datetime
+    old_state: str | None
+    new_state: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class NewComponent:
+    """A component as verified at submission, before it has an id."""
+
+    name: str
+    package: str
+    repository: str
+    ref: str
+    scm_commit: str
+    batch: int
+    buildorder: int = 0
+    buildafter: tuple[str, ...] = ()
+    buildonly: bool = False
+
+
+@dataclass(frozen=True)
+class NewModuleBuild:
+    """A module build as verified at submission, before it has an id."""
+
+    name: str
+    stream: str
+    version: int
+    context: str
+    owner: str
+    scmurl: str
+    scm_commit: str
+    branch: str | None
+    modulemd: str
+    build_context: str
+    runtime_context: str
+    buildrequires: Mapping[str, Any]
+    requires: Mapping[str, Any]
+    components: tuple[NewComponent, ...] = field(default=())
+
+    @property
+    def nsvc(self) -> str:
+        """``name:stream:version:context``."""
+        return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+
+def compute_contexts(
+    buildrequires: Mapping[str, str], requires: Mapping[str, Sequence[str]]
+) -> tuple[str, str, str]:
+    """Compute MBS's ``(build_context, runtime_context, context)``.
+
+    ``buildrequires`` maps each buildrequired module to the stream built
+    against; ``requires`` maps each required module to its streams.
+    """
+    build_json = json.dumps(OrderedDict(sorted(buildrequires.items())))
+    runtime_json = json.dumps(
+        OrderedDict(sorted((k, sorted(v)) for k, v in requires.items()))
+    )
+    build_context = hashlib.sha1(build_json.encode("utf-8")).hexdigest()
+    runtime_context = hashlib.sha1(runtime_json.encode("utf-8")).hexdigest()
+    combined = f"{build_context}:{runtime_context}".encode("utf-8")
+    return build_context, runtime_context, hashlib.sha1(combined).hexdigest()[:8]
+
+
+def stream_version_prefix(stream: str) -> str | None:
+    """The version prefix MBS derives from a base module stream.
+
+    ``f40`` gives ``"40"`` and ``el8.1.0`` gives ``"80100"``; None when the
+    stream holds no digit (MBS's ``get_stream_version(right_pad=False)``).
+    """
+    digits = ""
+    for char in stream:
+        if char.isdigit():
+            digits += char
+        elif digits:
+            if char != ".":
+                break
+            digits += "."
+    joined = "".join(section.zfill(2) for section in digits.split("."))
+    if not joined:
+        return None
+    return str(int(float(joined)))
+
+
+def module_version(
+    *, base_stream: str | None, committer_time: datetime
+) -> int:
+    """The module version: base stream prefix + commit time ``%Y%m%d%H%M%S``.
+
+    Without a prefix, or when prefixing would pass 2**64-1, the bare
+    timestamp is used, as MBS does.
+    """
+    stamp = committer_time.strftime("%Y%m%d%H%M%S")
+    prefix = stream_version_prefix(base_stream) if base_stream else None
+    if prefix is None:
+        return int(stamp)
+    prefixed = int(prefix + stamp)
+    return prefixed if prefixed <= MAX_UINT64 else int(stamp)
+
+
+def assign_batches(
+    buildorders: Mapping[str, int], buildafters: Mapping[str, Sequence[str]]
+) -> dict[str, int]:
+    """Give each component its batch number, starting at 2.
+
+    With ``buildafter`` (any component has one) each component goes one
+    batch after the last of those it builds after; otherwise one batch per
+    distinct ``buildorder`` value, ascending.
+
+    :raises Unprocessable: on a ``buildafter`` cycle or unknown target.
+    """
+    if any(buildafters.get(name) for name in buildorders):
+        return _batches_from_buildafter(list(buildorders), buildafters)
+    ordered = sorted(set(buildorders.values()))
+    index = {value: FIRST_COMPONENT_BATCH + i for i, value in enumerate(ordered)}
+    return {name: index[order] for name, order in buildorders.items()}
+
+
+def _batches_from_buildafter(
+    names: list[str], buildafters: Mapping[str, Sequence[str]]
+) -> dict[str, int]:
+    levels: dict[str, int] = {}
+
+    def level(name: str, path: tuple[str, ...]) -> int:
+        if name in path:
+            cycle = " -> ".join(path[path.index(name):] + (name,))
+            raise Unprocessable(f"components.rpms: buildafter cycle {cycle}")
+        if name not in levels:
+            deps = buildafters.get(name, ())
+            for dep in deps:
+                if dep not in buildafters and dep not in names:
+                    raise Unprocessable(
+                        f"components.rpms.{name}.buildafter: unknown component {dep!r}"
+                    )
+            levels[name] = 1 + max(
+                (level(dep, path + (name,)) for dep in deps), default=-1
+            )
+        return levels[name]
+
+    return {name: FIRST_COMPONENT_BATCH + level(name, ()) for name in names}

@@ -1,0 +1,90 @@
+"""The states of module and component builds and the allowed transitions."""
+
+from __future__ import annotations
+
+import enum
+
+
+class ModuleState(enum.Enum):
+    """States of a module build; ``number`` is MBS's numeric form."""
+
+    INIT = ("init", 0)
+    WAIT = ("wait", 1)
+    BUILD = ("build", 2)
+    DONE = ("done", 3)
+    FAILED = ("failed", 4)
+    READY = ("ready", 5)
+
+    def __init__(self, label: str, number: int) -> None:
+        self.label = label
+        self.number = number
+
+    @classmethod
+    def from_label(cls, label: str) -> "ModuleState":
+        """Return the state named ``label``.
+
+        :raises ValueError: for an unknown name.
+        """
+        for state in cls:
+            if state.label == label:
+                return state
+        raise ValueError(f"unknown module state {label!r}")
+
+
+class ComponentState(enum.Enum):
+    """States of a component build: ``waiting``, then Koji's build states."""
+
+    WAITING = ("waiting", None)
+    BUILDING = ("building", 0)
+    COMPLETE = ("complete", 1)
+    FAILED = ("failed", 3)
+    CANCELED = ("canceled", 4)
+
+    def __init__(self, label: str, koji_number: int | None) -> None:
+        self.label = label
+        self.koji_number = koji_number
+
+    @classmethod
+    def from_label(cls, label: str) -> "ComponentState":
+        """Return the state named ``label``.
+
+        :raises ValueError: for an unknown name.
+        """
+        for state in cls:
+            if state.label == label:
+                return state
+        raise ValueError(f"unknown component state {label!r}")
+
+
+MODULE_TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
+    ModuleState.INIT: frozenset({ModuleState.WAIT, ModuleState.FAILED}),
+    ModuleState.WAIT: frozenset({ModuleState.BUILD, ModuleState.FAILED}),
+    ModuleState.BUILD: frozenset({ModuleState.DONE, ModuleState.FAILED}),
+    ModuleState.DONE: frozenset({ModuleState.READY, ModuleState.FAILED}),
+    # A failed build may be submitted again: it starts over in init.
+    ModuleState.FAILED: frozenset({ModuleState.INIT}),
+    ModuleState.READY: frozenset(),
+}
+
+COMPONENT_TRANSITIONS: dict[ComponentState, frozenset[ComponentState]] = {
+    ComponentState.WAITING: frozenset(
+        {ComponentState.BUILDING, ComponentState.COMPLETE, ComponentState.CANCELED,
+         ComponentState.FAILED}
+    ),
+    ComponentState.BUILDING: frozenset(
+        {ComponentState.COMPLETE, ComponentState.FAILED, ComponentState.CANCELED}
+    ),
+    ComponentState.COMPLETE: frozenset(),
+    ComponentState.FAILED: frozenset({ComponentState.WAITING}),
+    ComponentState.CANCELED: frozenset({ComponentState.WAITING}),
+}
+
+
+def module_transition_allowed(old: ModuleState, new: ModuleState) -> bool:
+    """Whether a module build may move from ``old`` to ``new``."""
+    return new in MODULE_TRANSITIONS[old]
+
+
+def component_transition_allowed(old: ComponentState, new: ComponentState) -> bool:
+    """Whether a component build may move from ``old`` to ``new``."""
+    return new in COMPONENT_TRANSITIONS[old]

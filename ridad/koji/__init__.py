@@ -1,0 +1,3 @@
+"""koji layer of ridad."""
+
+__all__: list[str] = []

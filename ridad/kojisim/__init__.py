@@ -1,0 +1,3 @@
+"""kojisim layer of ridad."""
+
+__all__: list[str] = []

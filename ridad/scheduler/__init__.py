@@ -1,0 +1,3 @@
+"""scheduler layer of ridad."""
+
+__all__: list[str] = []

@@ -1,0 +1,33 @@
+"""Packaging for ridad, the module build orchestrator."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="ridad",
+    version="0.1.0",
+    description="Module build orchestrator for Modularity",
+    python_requires=">=3.11",
+    packages=find_packages(include=["ridad", "ridad.*"]) + ["twisted.plugins"],
+    package_data={"ridad": ["db/migrations/*.sql", "bus/schemas/*.json"]},
+    install_requires=[
+        "twisted>=24.7",
+        "klein>=23.5",
+        "txpostgres>=1.7",
+        "psycopg2-binary>=2.9",
+        "pyyaml>=6.0",
+        "koji>=1.35",
+        "treq>=23.11",
+        "stomper>=0.4.3",
+        "jsonschema>=4.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6.100",
+            "mypy",
+            "ruff",
+        ],
+    },
+    entry_points={"console_scripts": []},
+)
