@@ -1,0 +1,3 @@
+"""scm layer of ridad."""
+
+__all__: list[str] = []

@@ -1,0 +1,212 @@
+"""Run one child process through Twisted's process API, with limits.
+
+L{run_process} collects stdout and stderr up to a size cap each and kills
+the process (SIGKILL) when it outlives its time limit or writes more to
+stdout than allowed. Nothing here blocks the reactor thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from twisted.internet.defer import Deferred
+from twisted.internet.error import ProcessExitedAlready
+from twisted.internet.interfaces import IDelayedCall, IReactorProcess, IReactorTime
+from twisted.internet.protocol import ProcessProtocol
+from twisted.python.failure import Failure
+
+__all__ = ["ProcessResult", "run_process"]
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """
+    How a child process ended and what it wrote.
+
+    C{exit_code} is C{None} when a signal ended the process (C{signal} then
+    holds its number). C{stdout} holds at most the allowed number of bytes;
+    C{stdout_overflowed} says the process wrote more and was killed for it.
+    C{stderr} is cut at its cap without killing the process.
+    """
+
+    exit_code: int | None
+    signal: int | None
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool
+    stdout_overflowed: bool
+    duration_seconds: float
+
+    @property
+    def succeeded(self) -> bool:
+        """
+        Whether the process exited with status 0 within its limits.
+
+        @return: C{True} on a clean exit.
+        """
+        return self.exit_code == 0 and not (self.timed_out or self.stdout_overflowed)
+
+
+class _CollectingProtocol(ProcessProtocol):
+    """
+    Collect output with caps, kill on timeout or overflow, report the end.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        max_stdout_bytes: int,
+        max_stderr_bytes: int,
+        finished: Deferred[ProcessResult],
+    ) -> None:
+        """
+        Prepare to collect output; C{finished} fires with the L{ProcessResult}.
+        """
+        self._clock = clock
+        self._max_stdout = max_stdout_bytes
+        self._max_stderr = max_stderr_bytes
+        self._finished = finished
+        self._stdout: list[bytes] = []
+        self._stdout_size = 0
+        self._stderr: list[bytes] = []
+        self._stderr_size = 0
+        self._started = clock.seconds()
+        self._timer: IDelayedCall | None = None
+        self._killed = False
+        self._ended = False
+        self.timed_out = False
+        self.overflowed = False
+
+    def start_timer(self, timeout_seconds: float) -> None:
+        """
+        Kill the process once C{timeout_seconds} have passed.
+        """
+        if not self._ended:
+            self._timer = self._clock.callLater(timeout_seconds, self._on_timeout)
+
+    def kill(self) -> None:
+        """
+        Send SIGKILL, unless the process has already exited.
+        """
+        self._killed = True
+        if self.transport is None:
+            return
+        try:
+            self.transport.signalProcess("KILL")
+        except ProcessExitedAlready:
+            pass
+
+    def _on_timeout(self) -> None:
+        """
+        The deadline passed: kill the process.
+        """
+        self._timer = None
+        self.timed_out = True
+        self.kill()
+
+    def connectionMade(self) -> None:
+        """
+        The child gets no input.
+        """
+        assert self.transport is not None
+        self.transport.closeStdin()
+
+    def outReceived(self, data: bytes) -> None:
+        """
+        Keep stdout up to the cap; past it, kill the process.
+        """
+        if self.overflowed:
+            return
+        room = self._max_stdout - self._stdout_size
+        if len(data) > room:
+            self._stdout.append(data[:room])
+            self._stdout_size = self._max_stdout
+            self.overflowed = True
+            self.kill()
+            return
+        self._stdout.append(data)
+        self._stdout_size += len(data)
+
+    def errReceived(self, data: bytes) -> None:
+        """
+        Keep stderr up to the cap and drop the rest.
+        """
+        room = self._max_stderr - self._stderr_size
+        if room > 0:
+            chunk = data[:room]
+            self._stderr.append(chunk)
+            self._stderr_size += len(chunk)
+
+    def processExited(self, reason: Failure) -> None:
+        """
+        After a kill, close our ends of the pipes so a grandchild holding
+        them open cannot delay the result.
+        """
+        if self._killed and self.transport is not None:
+            self.transport.loseConnection()
+
+    def processEnded(self, reason: Failure) -> None:
+        """
+        Fire C{finished} with the result (unless it was cancelled).
+        """
+        self._ended = True
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        exit_code = getattr(reason.value, "exitCode", None)
+        signal = getattr(reason.value, "signal", None)
+        if signal is not None:
+            exit_code = None
+        result = ProcessResult(
+            exit_code=exit_code,
+            signal=signal,
+            stdout=b"".join(self._stdout),
+            stderr=b"".join(self._stderr),
+            timed_out=self.timed_out,
+            stdout_overflowed=self.overflowed,
+            duration_seconds=self._clock.seconds() - self._started,
+        )
+        if not self._finished.called:
+            self._finished.callback(result)
+
+
+async def run_process(
+    *,
+    reactor: IReactorProcess,
+    clock: IReactorTime,
+    executable: str,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    timeout_seconds: float,
+    max_stdout_bytes: int,
+    max_stderr_bytes: int = 64 * 1024,
+    path: str | None = None,
+) -> ProcessResult:
+    """
+    Run C{executable} with C{args} (C{args[0]} is the program name; never a
+    shell) and wait for it to end, however it ends.
+
+    Cancelling the wait kills the process.
+
+    @return: the exit status and collected output; a timeout or an overflow
+        shows in the result's flags, not as an exception.
+    @raise OSError: the process could not be started.
+    """
+
+    def cancel(_: Deferred[Any]) -> None:
+        """Kill the process when the wait is cancelled."""
+        protocol.kill()
+
+    finished: Deferred[ProcessResult] = Deferred(cancel)
+    protocol = _CollectingProtocol(
+        clock=clock,
+        max_stdout_bytes=max_stdout_bytes,
+        max_stderr_bytes=max_stderr_bytes,
+        finished=finished,
+    )
+    reactor.spawnProcess(protocol, executable, list(args), env=dict(env), path=path)
+    protocol.start_timer(timeout_seconds)
+    return await finished
