@@ -1,0 +1,57 @@
+"""The ``outbox`` table: bus messages written with the change they announce."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from psycopg2.extras import Json
+
+from ridad.db.pool import Pool
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One row of ``outbox``."""
+
+    id: int
+    msg_id: str
+    topic: str
+    body: Mapping[str, Any]
+    module_build_id: int
+    created: datetime
+    sent: datetime | None
+
+
+async def insert_message(
+    cursor: Any,
+    *,
+    msg_id: str,
+    topic: str,
+    body: Mapping[str, Any],
+    module_build_id: int,
+    now: datetime,
+) -> None:
+    """Queue one message inside the caller's transaction."""
+    await cursor.execute(
+        "INSERT INTO outbox (msg_id, topic, body, module_build_id, created)"
+        " VALUES (%s, %s, %s, %s, %s)",
+        (msg_id, topic, Json(body), module_build_id, now),
+    )
+
+
+class OutboxStore:
+    """Reads of the outbox (the publisher, later, drains it)."""
+
+    def __init__(self, *, pool: Pool) -> None:
+        self._pool = pool
+
+    async def for_module_build(self, module_build_id: int) -> list[OutboxMessage]:
+        """Every message of one module build, oldest first."""
+        rows = await self._pool.run_query(
+            "SELECT id, msg_id::text AS msg_id, topic, body, module_build_id,"
+            " created, sent FROM outbox WHERE module_build_id = %s ORDER BY id",
+            (module_build_id,),
+        )
+        return [OutboxMessage(**row) for row in rows]
