@@ -15,6 +15,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from twisted.internet import error as internet_error
 from twisted.internet.defer import CancelledError, Deferred, DeferredList
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
@@ -202,7 +203,7 @@ class Pool:
         d.addTimeout(timeout_seconds, self._reactor)
         try:
             await d
-        except (DatabaseUnavailable, internet_error.TimeoutError):
+        except (DatabaseUnavailable, internet_error.TimeoutError, DeferredTimeoutError):
             return False
         return True
 

@@ -160,9 +160,8 @@ def stream_version_prefix(stream: str) -> str | None:
                 break
             digits += "."
     joined = "".join(section.zfill(2) for section in digits.split("."))
-    if not joined:
-        return None
-    return str(int(float(joined)))
+    value = int(float(joined)) if digits else 0
+    return str(value) if value else None
 
 
 def module_version(

@@ -1,0 +1,232 @@
+"""The HTTP API of the original contract: ``/rida/module-builds/`` and
+``/health``, as a Klein app with injected state."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+from typing import Any, Awaitable, Callable
+
+from klein import Klein
+from twisted.web.iweb import IRequest
+
+from ridad import __version__
+from ridad.api.errors import install_error_handlers
+from ridad.api.responses import write_json
+from ridad.api.submission import Submission, SubmissionVerifier
+from ridad.db.builds import BuildFilter, ModuleBuildStore
+from ridad.domain.states import ModuleState
+from ridad.domain.views import module_build_view, module_list_item
+from ridad.errors import InvalidRequest
+
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 1000
+LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
+SUBMIT_FIELDS = {"scmurl": str, "branch": str}
+ANONYMOUS = "anonymous"
+
+
+class RidadApi:
+    """Routes of the ridad API; collaborators are injected."""
+
+    app = Klein()
+    install_error_handlers(app)
+
+    def __init__(
+        self,
+        *,
+        builds: ModuleBuildStore,
+        submissions: SubmissionVerifier,
+        database_status: Callable[[], Awaitable[bool]],
+        scheduler_status: Callable[[], str] = lambda: "n/a",
+    ) -> None:
+        self._builds = builds
+        self._submissions = submissions
+        self._database_status = database_status
+        self._scheduler_status = scheduler_status
+
+    @app.route("/health", methods=["GET"])
+    async def health(self, request: IRequest) -> bytes:
+        """``GET /health``: the database and scheduler status."""
+        database_ok = await self._database_status()
+        body = {
+            "status": "ok" if database_ok else "unavailable",
+            "database": "ok" if database_ok else "unreachable",
+            "scheduler": self._scheduler_status(),
+            "version": __version__,
+        }
+        headers = {} if database_ok else {b"Retry-After": b"5"}
+        return write_json(
+            request, body, status=200 if database_ok else 503, headers=headers
+        )
+
+    @app.route("/rida/module-builds/", methods=["POST"], strict_slashes=False)
+    @app.route("/rida/module-builds", methods=["POST"], strict_slashes=False)
+    async def submit(self, request: IRequest) -> bytes:
+        """``POST /rida/module-builds/``: verify and record a submission."""
+        fields = parse_json_object(request.content.read(), SUBMIT_FIELDS)
+        if "scmurl" not in fields:
+            raise InvalidRequest(
+                "the body must name the modulemd's location in \"scmurl\"",
+                details={"fields": {"scmurl": "missing"}},
+            )
+        module_build_id, _ = await self._submissions.submit(
+            Submission(
+                scmurl=fields["scmurl"],
+                branch=fields.get("branch"),
+                owner=ANONYMOUS,
+            )
+        )
+        build, components = await self._builds.get_with_components(module_build_id)
+        location = f"/rida/module-builds/{module_build_id}".encode("ascii")
+        return write_json(
+            request,
+            module_build_view(build, components),
+            status=201,
+            headers={b"Location": location},
+        )
+
+    @app.route("/rida/module-builds/<int:module_build_id>", methods=["GET"])
+    @app.route("/rida/module-builds/<int:module_build_id>/", methods=["GET"])
+    async def show(self, request: IRequest, module_build_id: int) -> bytes:
+        """``GET /rida/module-builds/N``: one build with its components."""
+        build, components = await self._builds.get_with_components(module_build_id)
+        return write_json(request, module_build_view(build, components))
+
+    @app.route("/rida/module-builds/", methods=["GET"], strict_slashes=False)
+    @app.route("/rida/module-builds", methods=["GET"], strict_slashes=False)
+    async def list_builds(self, request: IRequest) -> bytes:
+        """``GET /rida/module-builds/``: a page of builds, newest first."""
+        args = decode_args(request)
+        page, per_page, build_filter = parse_list_query(args)
+        builds, total = await self._builds.list_page(
+            build_filter, page=page, per_page=per_page
+        )
+        headers = {
+            b"X-Total-Count": str(total).encode("ascii"),
+            b"Link": link_header(request, args, page, per_page, total),
+        }
+        return write_json(
+            request, [module_list_item(b) for b in builds], headers=headers
+        )
+
+
+def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
+    """Parse a JSON object body whose members are all in ``fields``.
+
+    :raises InvalidRequest: listing every problem.
+    """
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InvalidRequest(f"the body is not valid JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    problems: dict[str, str] = {}
+    for key, member in value.items():
+        expected = fields.get(key)
+        if expected is None:
+            problems[key] = "unknown field"
+        elif not isinstance(member, expected):
+            problems[key] = f"must be a {'string' if expected is str else expected}"
+    if problems:
+        listing = ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
+        raise InvalidRequest(
+            f"the body has bad fields ({listing})", details={"fields": problems}
+        )
+    return value
+
+
+def decode_args(request: IRequest) -> dict[str, list[str]]:
+    """The query arguments as text.
+
+    :raises InvalidRequest: when they are not UTF-8.
+    """
+    try:
+        return {
+            k.decode("utf-8"): [v.decode("utf-8") for v in vs]
+            for k, vs in (request.args or {}).items()
+        }
+    except UnicodeDecodeError:
+        raise InvalidRequest("query arguments must be UTF-8") from None
+
+
+def parse_list_query(
+    args: dict[str, list[str]]
+) -> tuple[int, int, BuildFilter]:
+    """Parse the list query: page, per_page and the filters.
+
+    :raises InvalidRequest: unknown parameters or bad values, all listed.
+    """
+    problems = {k: "unknown parameter" for k in args if k not in LIST_PARAMETERS}
+    page = _positive(args, "page", 1, None, problems)
+    per_page = _positive(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, problems)
+    states = []
+    for label in args.get("state", []):
+        try:
+            states.append(ModuleState.from_label(label))
+        except ValueError:
+            problems["state"] = (
+                "must be one of " + ", ".join(s.label for s in ModuleState)
+            )
+    single = {}
+    for key in ("name", "stream", "owner"):
+        values = args.get(key, [])
+        if len(values) > 1:
+            problems[key] = "give it once"
+        single[key] = values[0] if values else None
+    if problems:
+        listing = ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
+        raise InvalidRequest(
+            f"bad query ({listing})", details={"parameters": problems}
+        )
+    return page, per_page, BuildFilter(states=tuple(states), **single)
+
+
+def _positive(
+    args: dict[str, list[str]],
+    key: str,
+    default: int,
+    maximum: int | None,
+    problems: dict[str, str],
+) -> int:
+    values = args.get(key)
+    if not values:
+        return default
+    text = values[-1]
+    if len(values) > 1 or not text.isascii() or not text.isdigit() or int(text) < 1:
+        problems[key] = "must be a positive integer, given once"
+        return default
+    if maximum is not None and int(text) > maximum:
+        problems[key] = f"must be at most {maximum}"
+        return default
+    if int(text) > 2**31:
+        problems[key] = "is too large"
+        return default
+    return int(text)
+
+
+def link_header(
+    request: IRequest,
+    args: dict[str, list[str]],
+    page: int,
+    per_page: int,
+    total: int,
+) -> bytes:
+    """RFC 8288 ``Link`` header with first, prev, next and last pages."""
+    last = max(1, -(-total // per_page))
+    path = request.path.decode("utf-8", "replace")
+
+    def url(target: int) -> str:
+        query = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+        query["page"] = [str(target)]
+        query["per_page"] = [str(per_page)]
+        return f"{path}?{urlencode(query, doseq=True)}"
+
+    links = [f'<{url(1)}>; rel="first"']
+    if page > 1:
+        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+    if page < last:
+        links.append(f'<{url(page + 1)}>; rel="next"')
+    links.append(f'<{url(last)}>; rel="last"')
+    return ", ".join(links).encode("utf-8")

@@ -1,0 +1,66 @@
+"""JSON responses and error bodies shared by every route."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping
+
+from twisted.web.http import RESPONSES
+from twisted.web.iweb import IRequest
+
+REASONS = {**{k: v.decode("ascii") for k, v in RESPONSES.items() if v}}
+REASONS[422] = "Unprocessable Entity"
+JSON_TYPE = b"application/json"
+
+
+def reason_phrase(status: int) -> str:
+    """The HTTP reason phrase of ``status`` (Twisted lacks 422's)."""
+    return REASONS.get(status, "Error")
+
+
+def json_bytes(value: Any) -> bytes:
+    """Serialise a JSON response body."""
+    return json.dumps(value, sort_keys=False).encode("utf-8") + b"\n"
+
+
+def write_json(
+    request: IRequest,
+    value: Any,
+    *,
+    status: int = 200,
+    headers: Mapping[bytes, bytes] | None = None,
+) -> bytes:
+    """Set the status and JSON headers on ``request``; return the body."""
+    request.setResponseCode(status, reason_phrase(status).encode("ascii"))
+    request.setHeader(b"Content-Type", JSON_TYPE)
+    for name, header_value in (headers or {}).items():
+        request.setHeader(name, header_value)
+    return json_bytes(value)
+
+
+def error_document(
+    status: int, message: str, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The error body every non-2xx response carries."""
+    body: dict[str, Any] = {
+        "status": status,
+        "error": reason_phrase(status),
+        "message": message,
+    }
+    if details:
+        body["details"] = dict(details)
+    return body
+
+
+def write_error(
+    request: IRequest,
+    status: int,
+    message: str,
+    details: Mapping[str, Any] | None = None,
+    headers: Mapping[bytes, bytes] | None = None,
+) -> bytes:
+    """Answer ``request`` with a JSON error; return the body."""
+    return write_json(
+        request, error_document(status, message, details), status=status,
+        headers=headers,
+    )

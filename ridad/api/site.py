@@ -1,0 +1,103 @@
+"""The web site around the Klein app: body size limit, maintenance mode and
+JSON errors for what Klein answers in plain text."""
+
+from __future__ import annotations
+
+from typing import Callable
+from urllib.parse import unquote_to_bytes
+
+from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET, Request, Site
+
+from ridad.api.responses import write_error
+from ridad.config import LiveConfig
+from ridad.errors import MaintenanceMode
+
+HEALTH_PATH = b"/health"
+
+
+class BoundedRequest(Request):
+    """A request that stops storing its body once it passes the limit."""
+
+    body_too_large = False
+    _body_bytes = 0
+
+    def _limit(self) -> int:
+        site = getattr(self.channel, "site", None)
+        limit: Callable[[], int] | None = getattr(site, "max_body_bytes", None)
+        return limit() if limit else 2**63
+
+    def gotLength(self, length: int | None) -> None:
+        """Refuse at once a declared length over the limit."""
+        if length is not None and length > self._limit():
+            self.body_too_large = True
+            length = 0
+        super().gotLength(length)
+
+    def handleContentChunk(self, data: bytes) -> None:
+        """Store a body chunk unless the body is over the limit."""
+        if self.body_too_large:
+            return
+        self._body_bytes += len(data)
+        if self._body_bytes > self._limit():
+            self.body_too_large = True
+            self.content.seek(0)
+            self.content.truncate()
+            return
+        super().handleContentChunk(data)
+
+
+class GuardResource(Resource):
+    """Checks what must hold before any route runs."""
+
+    isLeaf = True
+
+    def __init__(self, *, wrapped: IResource, config: LiveConfig) -> None:
+        super().__init__()
+        self._wrapped = wrapped
+        self._config = config
+
+    def render(self, request: Request) -> bytes | int:
+        """Answer 413, 503 or 400 in JSON, else hand the request on."""
+        if getattr(request, "body_too_large", False):
+            limit = self._config.current.api.max_body_bytes
+            return write_error(
+                request, 413, f"the request body is over {limit} bytes"
+            )
+        try:
+            unquote_to_bytes(request.path).decode("utf-8")
+        except UnicodeDecodeError:
+            return write_error(request, 400, "the URL path is not valid UTF-8")
+        if self._config.current.api.maintenance and request.path != HEALTH_PATH:
+            error = MaintenanceMode(
+                "ridad is in maintenance mode; retry later"
+            )
+            return write_error(
+                request,
+                503,
+                error.message,
+                headers={
+                    b"Retry-After": str(error.retry_after_seconds).encode("ascii")
+                },
+            )
+        result: bytes | int = self._wrapped.render(request)
+        return result if result is not None else NOT_DONE_YET
+
+
+class ApiSite(Site):
+    """A ``Site`` whose requests enforce the configured body size limit."""
+
+    requestFactory = BoundedRequest
+
+    def __init__(self, resource: IResource, *, config: LiveConfig) -> None:
+        super().__init__(resource)
+        self._config = config
+
+    def max_body_bytes(self) -> int:
+        """The body size limit in force."""
+        return self._config.current.api.max_body_bytes
+
+
+def make_site(*, api_resource: IResource, config: LiveConfig) -> ApiSite:
+    """The site serving the API."""
+    return ApiSite(GuardResource(wrapped=api_resource, config=config), config=config)

@@ -1,0 +1,295 @@
+"""Verification of a module build submission, before anything is recorded.
+
+The modulemd is fetched at the submitted commit and validated, its
+dependencies are resolved, and every rpm component's repository, ref and
+SPEC file are checked, concurrently. Only then is the build recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.logger import Logger
+
+from ridad.config import Config, LiveConfig
+from ridad.db.builds import ModuleBuildStore
+from ridad.domain.builds import (
+    NewComponent,
+    NewModuleBuild,
+    assign_batches,
+    compute_contexts,
+    module_version,
+)
+from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
+from ridad.errors import Forbidden, InvalidRequest, Unprocessable
+from ridad.modulemd.parse import load_modulemd
+from ridad.scm.git import GitClient
+from ridad.scm.url import RepoLocation, ScmUrl, Whitelist, parse_repository, parse_scmurl
+from ridad.transitions import Transitions
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+EXPANSION = "stream expansion is not supported yet"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a client asked to build."""
+
+    scmurl: str
+    branch: str | None
+    owner: str
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Resolved dependencies of a submission."""
+
+    buildrequires: dict[str, Any]
+    requires: dict[str, list[str]]
+    base_stream: str | None
+
+
+@functools.lru_cache(maxsize=16)
+def _whitelist(entries: tuple[str, ...]) -> Whitelist:
+    return Whitelist(entries)
+
+
+class SubmissionVerifier:
+    """Checks a submission against the outside world, then records it."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        config: LiveConfig,
+        git: GitClient,
+        builds: ModuleBuildStore,
+        transitions: Transitions,
+    ) -> None:
+        self._config = config
+        self._git = git
+        self._builds = builds
+        self._transitions = transitions
+
+    async def submit(self, submission: Submission) -> tuple[int, bool]:
+        """Verify and record a submission; return its id and whether new.
+
+        :raises InvalidRequest: unparseable scmurl.
+        :raises Forbidden: scmurl or a component repository not allowed.
+        :raises Unprocessable: modulemd or a component cannot be used.
+        :raises Conflict: that module version exists and has not failed.
+        """
+        config = self._config.current
+        scmurl = parse_scmurl(submission.scmurl)
+        if not _whitelist(config.scm.allowed).allows(scmurl.repository):
+            raise Forbidden(
+                f"{scmurl.repository.url} is not an allowed module location;"
+                " ask the administrators to add it to scm.allowed"
+            )
+        resolved = await self._git.resolve_ref(scmurl.repository, scmurl.ref)
+        fetched = await self._git.fetch_file(
+            scmurl.repository, resolved.commit, scmurl.modulemd_path
+        )
+        document = load_modulemd(fetched.content)
+        name, stream = self._identity(document, scmurl, submission, resolved.branch)
+        dependencies = await self._dependencies(config, document, name)
+        build_context, runtime_context, context = compute_contexts(
+            {k: v["stream"] for k, v in dependencies.buildrequires.items()},
+            dependencies.requires,
+        )
+        if document.static_context and document.context:
+            context = document.context
+        version = document.version or module_version(
+            base_stream=dependencies.base_stream,
+            committer_time=datetime.fromtimestamp(
+                fetched.committer_time, tz=timezone.utc
+            ),
+        )
+        components = await self._components(config, document)
+        new = NewModuleBuild(
+            name=name,
+            stream=stream,
+            version=version,
+            context=context,
+            owner=submission.owner,
+            scmurl=submission.scmurl,
+            scm_commit=resolved.commit,
+            branch=submission.branch or resolved.branch,
+            modulemd=document.text,
+            build_context=build_context,
+            runtime_context=runtime_context,
+            buildrequires=dependencies.buildrequires,
+            requires=dependencies.requires,
+            components=components,
+        )
+        return await self._transitions.create_module_build(new)
+
+    def _identity(
+        self,
+        document: ModuleStreamDocument,
+        scmurl: ScmUrl,
+        submission: Submission,
+        branch: str | None,
+    ) -> tuple[str, str]:
+        name = document.name or scmurl.name
+        stream = document.stream or submission.branch or branch
+        if not stream:
+            raise Unprocessable(
+                f"{scmurl.modulemd_path} sets no stream and the ref"
+                f" {scmurl.ref!r} is not a branch: set data.stream in the"
+                " modulemd, pass \"branch\", or submit a branch ref"
+            )
+        for label, value in (("name", name), ("stream", stream)):
+            if not IDENTIFIER.match(value):
+                raise Unprocessable(
+                    f"module {label} {value!r} may only hold letters, digits"
+                    " and . _ + - (and must start with a letter or digit)"
+                )
+        return name, stream
+
+    async def _dependencies(
+        self, config: Config, document: ModuleStreamDocument, name: str
+    ) -> Dependencies:
+        base_names = config.base_module_names
+        if name in base_names:
+            raise Unprocessable(f"{name} is a base module; ridad does not build it")
+        if len(document.dependencies) > 1:
+            raise Unprocessable(
+                f"{EXPANSION}: dependencies lists {len(document.dependencies)}"
+                " alternatives; keep exactly one"
+            )
+        item = document.dependencies[0] if document.dependencies else None
+        buildrequires: dict[str, Any] = {}
+        requires: dict[str, list[str]] = {}
+        for key, streams in (item.buildrequires if item else {}).items():
+            stream = _single_stream("buildrequires", key, streams)
+            buildrequires[key] = await self._buildrequire(key, stream, base_names)
+        for key, streams in (item.requires if item else {}).items():
+            requires[key] = [_single_stream("requires", key, streams)]
+        base_stream = next(
+            (buildrequires[b]["stream"] for b in base_names if b in buildrequires),
+            None,
+        )
+        return Dependencies(buildrequires, requires, base_stream)
+
+    async def _buildrequire(
+        self, name: str, stream: str, base_names: Sequence[str]
+    ) -> dict[str, Any]:
+        if name in base_names:
+            return {"stream": stream, "base_module": True}
+        ready = await self._builds.newest_ready(name, stream)
+        if ready is None:
+            raise Unprocessable(
+                f"buildrequires {name}:{stream}, which has no ready build in"
+                " ridad; build it first"
+            )
+        return {
+            "stream": stream,
+            "version": str(ready.version),
+            "context": ready.context,
+            "module_build_id": ready.id,
+            "koji_tag": ready.koji_tag,
+            "base_module": False,
+        }
+
+    async def _components(
+        self, config: Config, document: ModuleStreamDocument
+    ) -> tuple[NewComponent, ...]:
+        if document.module_components:
+            raise Unprocessable(
+                "components.modules (included modules) are not supported;"
+                " build them as modules of their own"
+            )
+        if not document.rpm_components:
+            raise Unprocessable("the modulemd lists no rpm components to build")
+        batches = assign_batches(
+            {c.key: c.buildorder for c in document.rpm_components},
+            {c.key: c.buildafter for c in document.rpm_components},
+        )
+        locations = [self._location(config, c) for c in document.rpm_components]
+        try:
+            results = await gatherResults(
+                [
+                    Deferred.fromCoroutine(
+                        self._verify_component(config, spec, location)
+                    )
+                    for spec, location in zip(document.rpm_components, locations)
+                ],
+                consumeErrors=True,
+            )
+        except FirstError as e:
+            e.subFailure.raiseException()
+        failures = [r for r in results if isinstance(r, str)]
+        if failures:
+            raise Unprocessable(
+                "components cannot be retrieved: " + "; ".join(failures),
+                details={"components": failures},
+            )
+        return tuple(
+            NewComponent(
+                name=spec.key,
+                package=spec.name or spec.key,
+                repository=location.url,
+                ref=ref,
+                scm_commit=commit,
+                batch=batches[spec.key],
+                buildorder=spec.buildorder,
+                buildafter=spec.buildafter,
+                buildonly=spec.buildonly,
+            )
+            for spec, location, (ref, commit) in zip(
+                document.rpm_components, locations, results
+            )
+        )
+
+    def _location(self, config: Config, spec: RpmComponentSpec) -> RepoLocation:
+        default = parse_repository(config.scm.rpms_default_repository)
+        if spec.repository is None:
+            return default.join(spec.key)
+        try:
+            location = parse_repository(spec.repository)
+        except InvalidRequest as e:
+            raise Unprocessable(
+                f"components.rpms.{spec.key}.repository: {e.message}"
+            ) from None
+        allowed = _whitelist(
+            (config.scm.rpms_default_repository,) + config.scm.rpms_allowed
+        )
+        if not allowed.allows(location):
+            raise Forbidden(
+                f"components.rpms.{spec.key}.repository {location.url} is not an"
+                " allowed component location; ask the administrators to add it"
+                " to scm.rpms_allowed"
+            )
+        return location
+
+    async def _verify_component(
+        self, config: Config, spec: RpmComponentSpec, location: RepoLocation
+    ) -> tuple[str, str] | str:
+        ref = spec.ref or config.scm.rpms_default_ref
+        try:
+            resolved = await self._git.resolve_ref(location, ref)
+            spec_file = f"{spec.key}.spec"
+            if not await self._git.has_file(location, resolved.commit, spec_file):
+                return (
+                    f"{spec.key}: {spec_file} does not exist at {resolved.commit}"
+                    f" in {location.url}"
+                )
+        except Unprocessable as e:
+            return f"{spec.key}: {e.message}"
+        return ref, resolved.commit
+
+
+def _single_stream(section: str, name: str, streams: Sequence[str]) -> str:
+    if len(streams) != 1 or streams[0].startswith("-") or not streams[0]:
+        raise Unprocessable(
+            f"{EXPANSION}: {section} {name} lists {list(streams)}; name exactly"
+            " one stream"
+        )
+    return streams[0]

@@ -1,0 +1,152 @@
+"""``RidadService``: the root of ridad's service tree.
+
+It owns the database: the embedded cluster (if configured) and the pool are
+started, and the schema migrated and checked, before any child service
+starts; the HTTP port is the last child, so the API opens only then.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+
+from ridad import __version__
+from ridad.config import Config, LiveConfig
+from ridad.db.embedded import EmbeddedPostgres
+from ridad.db.pool import Pool
+from ridad.db.schema import migrate
+from ridad.errors import ConfigError, DatabaseUnavailable
+
+START_BACKOFF_MAX_SECONDS = 30.0
+
+
+def start_backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before database start attempt ``attempt + 1``.
+
+    Capped exponential backoff with full jitter on its upper half.
+    """
+    ceiling = min(START_BACKOFF_MAX_SECONDS, 0.5 * 2**attempt)
+    return ceiling / 2 + rand() * ceiling / 2
+
+
+class RidadService(MultiService):
+    """The daemon: database first, then the children in insertion order."""
+
+    name = "ridad"
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        pool: Pool,
+        clock: IReactorTime,
+        on_fatal: Callable[[], None],
+        config: LiveConfig,
+        read_config: Callable[[], Config] | None = None,
+        embedded: EmbeddedPostgres | None = None,
+    ) -> None:
+        super().__init__()
+        self._pool = pool
+        self._clock = clock
+        self._on_fatal = on_fatal
+        self._config = config
+        self._read_config = read_config
+        self._embedded = embedded
+        self._started: Deferred[None] | None = None
+        self._waiting: Deferred[None] | None = None
+        self._stopping = False
+        self.database_ready = False
+
+    def privilegedStartService(self) -> None:
+        """Do not forward: the children start once the database is ready."""
+        Service.privilegedStartService(self)
+
+    def startService(self) -> None:
+        """Start the database, then the children, in the background."""
+        Service.startService(self)
+        self._stopping = False
+        self._started = Deferred.fromCoroutine(self._start())
+
+    async def _start(self) -> None:
+        try:
+            if self._embedded is not None:
+                self._pool.dsn = await self._embedded.start()
+            await self._open_database()
+        except CancelledError:
+            return
+        except Exception:
+            self.log.failure("ridad cannot start; stopping")
+            self._on_fatal()
+            return
+        if self._stopping:
+            return
+        self.database_ready = True
+        for child in self:
+            child.startService()
+        self.log.info("ridad {version} is ready", version=__version__)
+
+    async def _open_database(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            try:
+                await self._pool.start()
+                version = await migrate(self._pool)
+                self.log.info("Database schema at version {version}", version=version)
+                return
+            except DatabaseUnavailable as e:
+                await self._pool.close()
+                delay = start_backoff_seconds(attempt)
+                self.log.warn(
+                    "Database unreachable ({reason}); retrying in {delay_seconds:.1f} s",
+                    reason=e.message,
+                    delay_seconds=delay,
+                    attempt=attempt,
+                )
+                attempt += 1
+                self._waiting = deferLater(self._clock, delay, lambda: None)
+                await self._waiting
+        raise CancelledError()
+
+    async def _stop(self) -> None:
+        self._stopping = True
+        if self._waiting is not None and not self._waiting.called:
+            self._waiting.cancel()
+        if self._started is not None:
+            await self._started
+        if self.database_ready:
+            await MultiService.stopService(self)
+        self.database_ready = False
+        await self._pool.close()
+        if self._embedded is not None:
+            await self._embedded.stop()
+
+    def stopService(self) -> Deferred[None]:
+        """Stop the children, then close the pool and the embedded cluster."""
+        Service.stopService(self)
+        return Deferred.fromCoroutine(self._stop())
+
+    def reload(self) -> None:
+        """Re-read the configuration file (SIGHUP) and adopt what may change."""
+        if self._read_config is None:
+            return
+        try:
+            new = self._read_config()
+        except ConfigError as e:
+            for message in e.messages:
+                self.log.error("Configuration not reloaded: {reason}", reason=message)
+            return
+        except OSError as e:
+            self.log.error("Configuration not reloaded: {reason}", reason=str(e))
+            return
+        for ignored in self._config.reload(new):
+            self.log.warn(
+                "Configuration reloaded; changes to {reason} need a restart",
+                reason=ignored,
+            )
+        self.log.info("Configuration reloaded")

@@ -1,0 +1,118 @@
+"""The composition root: ``twistd ridad`` options and ``makeService``.
+
+This module (with ``ridad/kojisim/tap.py``) is the only one that touches the
+global reactor.
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.endpoints import serverFromString
+from twisted.python import usage
+
+from ridad.api.app import RidadApi
+from ridad.api.site import make_site
+from ridad.api.submission import SubmissionVerifier
+from ridad.config import DEFAULT_CONFIG_PATH, Config, LiveConfig, parse_config
+from ridad.db.builds import ModuleBuildStore
+from ridad.db.embedded import EmbeddedPostgres
+from ridad.db.pool import Pool
+from ridad.errors import ConfigError
+from ridad.scm.git import GitClient
+from ridad.scm.url import Whitelist, parse_repository
+from ridad.service import RidadService
+from ridad.transitions import Transitions
+
+
+def read_config(path: str) -> Config:
+    """Read and validate a configuration file, URLs included.
+
+    :raises ConfigError: every problem found.
+    :raises OSError: the file cannot be read.
+    """
+    config = parse_config(Path(path).read_text(encoding="utf-8"))
+    problems = []
+    for key, entries in (
+        ("scm.allowed", config.scm.allowed),
+        ("scm.rpms_allowed", config.scm.rpms_allowed),
+    ):
+        try:
+            Whitelist(entries)
+        except ValueError as e:
+            problems.append(f"{key}: {e}")
+    try:
+        parse_repository(config.scm.rpms_default_repository)
+    except Exception as e:  # noqa: BLE001 - reported as a config problem
+        problems.append(f"scm.rpms_default_repository: {getattr(e, 'message', e)}")
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+class Options(usage.Options):
+    """Command line of ``twistd ridad``."""
+
+    optParameters = [
+        ["config", "c", DEFAULT_CONFIG_PATH, "The configuration file (YAML)."],
+    ]
+
+    def postOptions(self) -> None:
+        """Read and validate the configuration before anything starts."""
+        try:
+            self["parsed_config"] = read_config(self["config"])
+        except OSError as e:
+            raise usage.UsageError(
+                f"cannot read configuration {self['config']}: {e.strerror}"
+            ) from None
+        except ConfigError as e:
+            listing = "\n  ".join(e.messages)
+            raise usage.UsageError(
+                f"configuration {self['config']} has problems:\n  {listing}"
+            ) from None
+
+
+def makeService(options: Options) -> RidadService:
+    """Build the service tree from the options; nothing is started."""
+    from twisted.internet import reactor
+
+    config: Config = options["parsed_config"]
+    live = LiveConfig(config)
+    embedded = None
+    if config.database.embedded:
+        embedded = EmbeddedPostgres(state_dir=config.state_dir, reactor=reactor)
+    pool = Pool(
+        dsn=None if embedded else config.database.dsn,
+        reactor=reactor,
+        size=config.database.pool_size,
+        statement_timeout_seconds=config.database.statement_timeout_seconds,
+    )
+    builds = ModuleBuildStore(pool=pool)
+    transitions = Transitions(pool=pool, builds=builds, clock=reactor)
+    git = GitClient(
+        reactor=reactor,
+        timeout_seconds=config.scm.git_timeout_seconds,
+        max_concurrent=config.scm.max_concurrent_git,
+    )
+    submissions = SubmissionVerifier(
+        config=live, git=git, builds=builds, transitions=transitions
+    )
+    api = RidadApi(builds=builds, submissions=submissions, database_status=pool.ping)
+    root = RidadService(
+        pool=pool,
+        clock=reactor,
+        on_fatal=reactor.stop,
+        config=live,
+        read_config=lambda: read_config(options["config"]),
+        embedded=embedded,
+    )
+    site = make_site(api_resource=api.app.resource(), config=live)
+    http = StreamServerEndpointService(serverFromString(reactor, config.listen), site)
+    http.setName("http")
+    http.setServiceParent(root)
+    signal.signal(
+        signal.SIGHUP, lambda signum, frame: reactor.callFromThread(root.reload)
+    )
+    return root
