@@ -53,3 +53,6 @@ install: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+bench: venv
+	$(BIN)/python -m tests.bench.run

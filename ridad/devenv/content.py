@@ -88,6 +88,21 @@ def modulemd_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
+BROKEN_BRANCH = "broken"
+
+
+def broken_modulemd_yaml() -> str:
+    """The demo modulemd with two mistakes: no summary and a bad buildorder.
+
+    It lives on the ``broken`` branch so a newcomer sees a 422 that says what
+    is wrong and where.
+    """
+    text = modulemd_yaml().replace(
+        "  summary: A demonstration module for ridad's development environment\n", ""
+    )
+    return text.replace("buildorder: 2", "buildorder: second", 1)
+
+
 def spec_file(component: DemoComponent) -> str:
     """Render a minimal SPEC file that builds offline, with no sources.
 

@@ -22,10 +22,12 @@ from twisted.logger import Logger
 from ridad.devenv.content import (
     API_LISTEN,
     BRANCH,
+    BROKEN_BRANCH,
     COMMIT_USER_EMAIL,
     COMMIT_USER_NAME,
     COMPONENTS,
     MODULE_NAME,
+    broken_modulemd_yaml,
     config_yaml,
     module_scmurl,
     modulemd_yaml,
@@ -151,6 +153,14 @@ async def _create(directory: Path, reactor: ProcessReactor) -> None:
             {f"{MODULE_NAME}.yaml": modulemd_yaml()},
             f"Add the {MODULE_NAME} module",
         )
+        await _add_branch(
+            reactor,
+            git_root / "modules" / f"{MODULE_NAME}.git",
+            seed / MODULE_NAME,
+            BROKEN_BRANCH,
+            {f"{MODULE_NAME}.yaml": broken_modulemd_yaml()},
+            "Break the modulemd, to show how ridad reports it",
+        )
         for component in COMPONENTS:
             await _publish(
                 reactor,
@@ -196,6 +206,35 @@ async def _publish(
         message,
     )
     await run_git(reactor, "-C", str(work), "push", "--quiet", str(bare), BRANCH)
+
+
+async def _add_branch(
+    reactor: ProcessReactor,
+    bare: Path,
+    work: Path,
+    branch: str,
+    files: Mapping[str, str],
+    message: str,
+) -> None:
+    """Commit ``files`` on a new ``branch`` of ``work`` and push it to ``bare``."""
+    await run_git(reactor, "-C", str(work), "checkout", "--quiet", "-b", branch)
+    for name, text in files.items():
+        (work / name).write_text(text, encoding="utf-8")
+    await run_git(reactor, "-C", str(work), "add", "--", *files)
+    await run_git(
+        reactor,
+        "-C",
+        str(work),
+        "-c",
+        f"user.name={COMMIT_USER_NAME}",
+        "-c",
+        f"user.email={COMMIT_USER_EMAIL}",
+        "commit",
+        "--quiet",
+        "--message",
+        message,
+    )
+    await run_git(reactor, "-C", str(work), "push", "--quiet", str(bare), branch)
 
 
 async def run_git(reactor: ProcessReactor, *args: str) -> bytes:

@@ -25,6 +25,7 @@ from twisted.logger import (
 )
 from twisted.python import usage
 
+from ridad.devenv.content import BROKEN_BRANCH
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare
 from ridad.devenv.services import (
     GIT_PORT,
@@ -55,9 +56,12 @@ class DemoOptions(usage.Options):
     ]
 
 
-def submit_command(environment: DemoEnvironment) -> str:
-    """Return the curl command that submits the demo module build."""
-    body = json.dumps({"scmurl": environment.scmurl})
+def submit_command(environment: DemoEnvironment, ref: str | None = None) -> str:
+    """Return the curl command that submits the demo module build (at ``ref``)."""
+    scmurl = environment.scmurl
+    if ref is not None:
+        scmurl = scmurl.rsplit("#", 1)[0] + "#" + ref
+    body = json.dumps({"scmurl": scmurl})
     return shlex.join(
         [
             "curl",
@@ -88,7 +92,9 @@ def instructions(environment: DemoEnvironment) -> str:
         "Submit the demo module build:\n\n"
         f"    {submit_command(environment)}\n\n"
         "Then look at it:\n\n"
-        f"    {status_command(environment)}\n"
+        f"    {status_command(environment)}\n\n"
+        "A broken modulemd (branch 'broken') shows how ridad reports problems:\n\n"
+        f"    {submit_command(environment, BROKEN_BRANCH)}\n"
     )
 
 
