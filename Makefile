@@ -44,9 +44,11 @@ run: venv
 test: venv
 	$(BIN)/python -m pytest tests $(PYTEST_ARGS)
 
+RUFF_RULES := --select E,F,W,I,B,UP --ignore E501
+
 lint: venv
-	$(BIN)/ruff check ridad tests twisted
-	$(BIN)/mypy --ignore-missing-imports ridad
+	$(BIN)/ruff check $(RUFF_RULES) ridad tests twisted
+	$(BIN)/ruff format --check ridad tests twisted
 
 install: venv
 	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"

@@ -6,8 +6,9 @@ Every problem is collected with its key path and reported at once as a
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -214,7 +215,11 @@ def _scm(reader: _Reader, data: Any) -> ScmConfig:
         ),
         git_timeout_seconds=float(
             reader.value(
-                section, p, "git_timeout_seconds", d.git_timeout_seconds, _positive_number
+                section,
+                p,
+                "git_timeout_seconds",
+                d.git_timeout_seconds,
+                _positive_number,
             )
         ),
         max_concurrent_git=reader.value(

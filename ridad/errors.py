@@ -7,7 +7,8 @@ translated into these at the boundary that knows the cause.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 class RidadError(Exception):

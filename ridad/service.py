@@ -8,7 +8,7 @@ starts; the HTTP port is the last child, so the API opens only then.
 from __future__ import annotations
 
 import random
-from typing import Callable
+from collections.abc import Callable
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred
@@ -26,7 +26,9 @@ from ridad.errors import ConfigError, DatabaseUnavailable
 START_BACKOFF_MAX_SECONDS = 30.0
 
 
-def start_backoff_seconds(attempt: int, rand: Callable[[], float] = random.random) -> float:
+def start_backoff_seconds(
+    attempt: int, rand: Callable[[], float] = random.random
+) -> float:
     """Seconds to wait before database start attempt ``attempt + 1``.
 
     Capped exponential backoff with full jitter on its upper half.

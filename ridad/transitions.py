@@ -8,8 +8,9 @@ one build (and so its messages) are ordered.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -56,7 +57,7 @@ class Transitions:
         self._new_msg_id = new_msg_id
 
     def _now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock.seconds(), tz=timezone.utc)
+        return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
 
     async def create_module_build(self, new: NewModuleBuild) -> tuple[int, bool]:
         """Record a verified submission in ``init``.
@@ -91,8 +92,13 @@ class Transitions:
             await self._trace(cursor, module_build_id, None, None, "init", None, now)
             for component_build_id in ids:
                 await self._trace(
-                    cursor, module_build_id, component_build_id, None, "waiting",
-                    None, now,
+                    cursor,
+                    module_build_id,
+                    component_build_id,
+                    None,
+                    "waiting",
+                    None,
+                    now,
                 )
             await self._announce_module(cursor, module_build_id, None, now)
             return module_build_id, True
@@ -166,7 +172,11 @@ class Transitions:
                 f" it cannot move to {state.label}"
             )
         await self._builds.set_state(
-            cursor, module_build_id, state, reason, now,
+            cursor,
+            module_build_id,
+            state,
+            reason,
+            now,
             completed=state in FINAL_MODULE_STATES,
         )
         await self._trace(
@@ -189,8 +199,13 @@ class Transitions:
             )
         await self._builds.set_component_state(cursor, component.id, state, reason, now)
         await self._trace(
-            cursor, component.module_build_id, component.id, component.state.label,
-            state.label, reason, now,
+            cursor,
+            component.module_build_id,
+            component.id,
+            component.state.label,
+            state.label,
+            reason,
+            now,
         )
         _, components = await self._builds.load(cursor, component.module_build_id)
         changed = next(c for c in components if c.id == component.id)

@@ -23,7 +23,9 @@ GIT_ENV = {
 }
 
 
-def git(*args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None) -> str:
+def git(
+    *args: str, cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> str:
     """Run git and return its stdout; fail loudly."""
     result = subprocess.run(
         ["git", *args],
@@ -97,8 +99,16 @@ def start_git_daemon(base: Path, attempts: int = 5) -> GitServer:
     for _ in range(attempts):
         port = free_port()
         process = subprocess.Popen(
-            ["git", "daemon", "--export-all", f"--base-path={base}",
-             "--listen=127.0.0.1", f"--port={port}", "--reuseaddr", str(base)],
+            [
+                "git",
+                "daemon",
+                "--export-all",
+                f"--base-path={base}",
+                "--listen=127.0.0.1",
+                f"--port={port}",
+                "--reuseaddr",
+                str(base),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

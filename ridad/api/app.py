@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
-from typing import Any, Awaitable, Callable
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -67,7 +68,7 @@ class RidadApi:
         fields = parse_json_object(request.content.read(), SUBMIT_FIELDS)
         if "scmurl" not in fields:
             raise InvalidRequest(
-                "the body must name the modulemd's location in \"scmurl\"",
+                'the body must name the modulemd\'s location in "scmurl"',
                 details={"fields": {"scmurl": "missing"}},
             )
         module_build_id, _ = await self._submissions.submit(
@@ -151,9 +152,7 @@ def decode_args(request: IRequest) -> dict[str, list[str]]:
         raise InvalidRequest("query arguments must be UTF-8") from None
 
 
-def parse_list_query(
-    args: dict[str, list[str]]
-) -> tuple[int, int, BuildFilter]:
+def parse_list_query(args: dict[str, list[str]]) -> tuple[int, int, BuildFilter]:
     """Parse the list query: page, per_page and the filters.
 
     :raises InvalidRequest: unknown parameters or bad values, all listed.
@@ -166,8 +165,8 @@ def parse_list_query(
         try:
             states.append(ModuleState.from_label(label))
         except ValueError:
-            problems["state"] = (
-                "must be one of " + ", ".join(s.label for s in ModuleState)
+            problems["state"] = "must be one of " + ", ".join(
+                s.label for s in ModuleState
             )
     single = {}
     for key in ("name", "stream", "owner"):
@@ -177,9 +176,7 @@ def parse_list_query(
         single[key] = values[0] if values else None
     if problems:
         listing = ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
-        raise InvalidRequest(
-            f"bad query ({listing})", details={"parameters": problems}
-        )
+        raise InvalidRequest(f"bad query ({listing})", details={"parameters": problems})
     return page, per_page, BuildFilter(states=tuple(states), **single)
 
 

@@ -76,9 +76,7 @@ def install_error_handlers(app: Klein) -> None:
     """
 
     @app.handle_errors(RidadError)
-    def ridad_error(
-        instance: object, request: IRequest, failure: Failure
-    ) -> bytes:
+    def ridad_error(instance: object, request: IRequest, failure: Failure) -> bytes:
         error = failure.value
         assert isinstance(error, RidadError)
         status = status_of(error)
@@ -91,9 +89,7 @@ def install_error_handlers(app: Klein) -> None:
         return write_error(request, status, error.message, error.details, headers)
 
     @app.handle_errors(RouteNotFound)
-    def route_not_found(
-        instance: object, request: IRequest, failure: Failure
-    ) -> bytes:
+    def route_not_found(instance: object, request: IRequest, failure: Failure) -> bytes:
         path = request.path.decode("utf-8", "replace")
         return write_error(request, 404, f"No resource at {path}")
 
@@ -121,7 +117,5 @@ def install_error_handlers(app: Klein) -> None:
         return write_error(request, code, error.description or "Request refused")
 
     @app.handle_errors(Exception)
-    def anything_else(
-        instance: object, request: IRequest, failure: Failure
-    ) -> bytes:
+    def anything_else(instance: object, request: IRequest, failure: Failure) -> bytes:
         return unexpected_error(request, failure)

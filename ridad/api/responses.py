@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from twisted.web.http import RESPONSES
 from twisted.web.iweb import IRequest
@@ -61,6 +62,8 @@ def write_error(
 ) -> bytes:
     """Answer ``request`` with a JSON error; return the body."""
     return write_json(
-        request, error_document(status, message, details), status=status,
+        request,
+        error_document(status, message, details),
+        status=status,
         headers=headers,
     )

@@ -3,7 +3,7 @@ JSON errors for what Klein answers in plain text."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from twisted.web.resource import IResource, Resource
@@ -61,17 +61,13 @@ class GuardResource(Resource):
         """Answer 413, 503 or 400 in JSON, else hand the request on."""
         if getattr(request, "body_too_large", False):
             limit = self._config.current.api.max_body_bytes
-            return write_error(
-                request, 413, f"the request body is over {limit} bytes"
-            )
+            return write_error(request, 413, f"the request body is over {limit} bytes")
         try:
             unquote_to_bytes(request.path).decode("utf-8")
         except UnicodeDecodeError:
             return write_error(request, 400, "the URL path is not valid UTF-8")
         if self._config.current.api.maintenance and request.path != HEALTH_PATH:
-            error = MaintenanceMode(
-                "ridad is in maintenance mode; retry later"
-            )
+            error = MaintenanceMode("ridad is in maintenance mode; retry later")
             return write_error(
                 request,
                 503,

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
@@ -29,7 +30,13 @@ from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
 from ridad.errors import Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
 from ridad.scm.git import GitClient
-from ridad.scm.url import RepoLocation, ScmUrl, Whitelist, parse_repository, parse_scmurl
+from ridad.scm.url import (
+    RepoLocation,
+    ScmUrl,
+    Whitelist,
+    parse_repository,
+    parse_scmurl,
+)
 from ridad.transitions import Transitions
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -107,9 +114,7 @@ class SubmissionVerifier:
             context = document.context
         version = document.version or module_version(
             base_stream=dependencies.base_stream,
-            committer_time=datetime.fromtimestamp(
-                fetched.committer_time, tz=timezone.utc
-            ),
+            committer_time=datetime.fromtimestamp(fetched.committer_time, tz=UTC),
         )
         components = await self._components(config, document)
         new = NewModuleBuild(
@@ -143,7 +148,7 @@ class SubmissionVerifier:
             raise Unprocessable(
                 f"{scmurl.modulemd_path} sets no stream and the ref"
                 f" {scmurl.ref!r} is not a branch: set data.stream in the"
-                " modulemd, pass \"branch\", or submit a branch ref"
+                ' modulemd, pass "branch", or submit a branch ref'
             )
         for label, value in (("name", name), ("stream", stream)):
             if not IDENTIFIER.match(value):
@@ -219,7 +224,9 @@ class SubmissionVerifier:
                     Deferred.fromCoroutine(
                         self._verify_component(config, spec, location)
                     )
-                    for spec, location in zip(document.rpm_components, locations)
+                    for spec, location in zip(
+                        document.rpm_components, locations, strict=True
+                    )
                 ],
                 consumeErrors=True,
             )
@@ -244,7 +251,7 @@ class SubmissionVerifier:
                 buildonly=spec.buildonly,
             )
             for spec, location, (ref, commit) in zip(
-                document.rpm_components, locations, results
+                document.rpm_components, locations, results, strict=True
             )
         )
 

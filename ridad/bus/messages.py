@@ -8,8 +8,9 @@ topic.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ridad.domain.builds import ComponentBuild
 from ridad.domain.views import format_time

@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import Unprocessable
@@ -141,7 +142,7 @@ def compute_contexts(
     )
     build_context = hashlib.sha1(build_json.encode("utf-8")).hexdigest()
     runtime_context = hashlib.sha1(runtime_json.encode("utf-8")).hexdigest()
-    combined = f"{build_context}:{runtime_context}".encode("utf-8")
+    combined = f"{build_context}:{runtime_context}".encode()
     return build_context, runtime_context, hashlib.sha1(combined).hexdigest()[:8]
 
 
@@ -164,9 +165,7 @@ def stream_version_prefix(stream: str) -> str | None:
     return str(value) if value else None
 
 
-def module_version(
-    *, base_stream: str | None, committer_time: datetime
-) -> int:
+def module_version(*, base_stream: str | None, committer_time: datetime) -> int:
     """The module version: base stream prefix + commit time ``%Y%m%d%H%M%S``.
 
     Without a prefix, or when prefixing would pass 2**64-1, the bare
@@ -205,7 +204,7 @@ def _batches_from_buildafter(
 
     def level(name: str, path: tuple[str, ...]) -> int:
         if name in path:
-            cycle = " -> ".join(path[path.index(name):] + (name,))
+            cycle = " -> ".join(path[path.index(name) :] + (name,))
             raise Unprocessable(f"components.rpms: buildafter cycle {cycle}")
         if name not in levels:
             deps = buildafters.get(name, ())

@@ -6,8 +6,9 @@ Frozen, no I/O. Every scalar is kept as the string the YAML held (``stream:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

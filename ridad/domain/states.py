@@ -20,7 +20,7 @@ class ModuleState(enum.Enum):
         self.number = number
 
     @classmethod
-    def from_label(cls, label: str) -> "ModuleState":
+    def from_label(cls, label: str) -> ModuleState:
         """Return the state named ``label``.
 
         :raises ValueError: for an unknown name.
@@ -45,7 +45,7 @@ class ComponentState(enum.Enum):
         self.koji_number = koji_number
 
     @classmethod
-    def from_label(cls, label: str) -> "ComponentState":
+    def from_label(cls, label: str) -> ComponentState:
         """Return the state named ``label``.
 
         :raises ValueError: for an unknown name.
@@ -68,8 +68,12 @@ MODULE_TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
 
 COMPONENT_TRANSITIONS: dict[ComponentState, frozenset[ComponentState]] = {
     ComponentState.WAITING: frozenset(
-        {ComponentState.BUILDING, ComponentState.COMPLETE, ComponentState.CANCELED,
-         ComponentState.FAILED}
+        {
+            ComponentState.BUILDING,
+            ComponentState.COMPLETE,
+            ComponentState.CANCELED,
+            ComponentState.FAILED,
+        }
     ),
     ComponentState.BUILDING: frozenset(
         {ComponentState.COMPLETE, ComponentState.FAILED, ComponentState.CANCELED}

@@ -3,8 +3,9 @@ module bus message carries (the same dict, plus message fields)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 
@@ -15,7 +16,7 @@ def format_time(value: datetime | None) -> str | None:
     """Render a time as ``2026-11-27T10:00:00Z`` (UTC), or None."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime(TIME_FORMAT)
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
 def task_label(component: ComponentBuild) -> str | None:

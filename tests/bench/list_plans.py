@@ -46,10 +46,16 @@ def main(dsn: str, count: int = 100_000) -> None:
     print(f"seeded {count} builds in {time.monotonic() - started:.1f} s\n")
     for label, (where, params) in QUERIES.items():
         for sql, args in (
-            (f"SELECT {COLUMNS} FROM module_builds{where} ORDER BY id DESC"
-             " LIMIT 100 OFFSET 0", params),
-            (f"SELECT {COLUMNS} FROM module_builds{where} ORDER BY id DESC"
-             " LIMIT 100 OFFSET 5000", params),
+            (
+                f"SELECT {COLUMNS} FROM module_builds{where} ORDER BY id DESC"
+                " LIMIT 100 OFFSET 0",
+                params,
+            ),
+            (
+                f"SELECT {COLUMNS} FROM module_builds{where} ORDER BY id DESC"
+                " LIMIT 100 OFFSET 5000",
+                params,
+            ),
             (f"SELECT count(*) FROM module_builds{where}", params),
         ):
             cursor.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) " + sql, args)

@@ -82,15 +82,19 @@ class GitWorld:
     ) -> str:
         """Commit ``<name>.yaml`` to ``modules/<name>.git``; return the commit."""
         return commit_files(
-            self.root / "modules" / f"{name}.git", {f"{name}.yaml": text},
-            branch=branch, date=date,
+            self.root / "modules" / f"{name}.git",
+            {f"{name}.yaml": text},
+            branch=branch,
+            date=date,
         )
 
     def rpm(self, name: str, *, branch: str = "main", spec: bool = True) -> str:
         """Commit a component repository ``rpms/<name>.git``; return the commit."""
-        files = {f"{name}.spec": SPEC_TEMPLATE.format(name=name)} if spec else {
-            "README": "no spec here\n"
-        }
+        files = (
+            {f"{name}.spec": SPEC_TEMPLATE.format(name=name)}
+            if spec
+            else {"README": "no spec here\n"}
+        )
         return commit_files(self.root / "rpms" / f"{name}.git", files, branch=branch)
 
     def scmurl(self, name: str, ref: str = "main") -> str:
@@ -158,4 +162,3 @@ async def json_of(response: Any) -> Any:
     """The JSON body of a treq response, after checking its content type."""
     assert response.headers.getRawHeaders(b"content-type") == [b"application/json"]
     return await response.json()
-

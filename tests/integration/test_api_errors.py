@@ -36,13 +36,24 @@ async def expect_error(response, status: int) -> dict:
         (b"[1, 2]", None),
         (json.dumps({"scmurl": 5}).encode(), "scmurl"),
         (json.dumps({}).encode(), "scmurl"),
-        (json.dumps({"scmurl": "git://x/y.git?#main", "colour": "red"}).encode(), "colour"),
+        (
+            json.dumps({"scmurl": "git://x/y.git?#main", "colour": "red"}).encode(),
+            "colour",
+        ),
         (json.dumps({"scmurl": "not a url"}).encode(), None),
         (json.dumps({"scmurl": "git://127.0.0.1/modules/demo.git"}).encode(), None),
         (b"\xff\xfe", None),
     ],
-    ids=["malformed", "not-object", "wrong-type", "missing", "unknown-field",
-         "unparseable-scmurl", "no-ref", "not-utf8"],
+    ids=[
+        "malformed",
+        "not-object",
+        "wrong-type",
+        "missing",
+        "unknown-field",
+        "unparseable-scmurl",
+        "no-ref",
+        "not-utf8",
+    ],
 )
 @pytest_twisted.ensureDeferred
 async def test_bad_request_bodies_are_400(
@@ -94,17 +105,32 @@ async def test_component_repository_outside_rpms_allowed_is_403(
     daemon: RunningDaemon, git_world: GitWorld
 ) -> None:
     """A component naming a repository outside rpms_allowed is refused with 403."""
-    git_world.module("demo", modulemd_text({
-        "alpha": {"rationale": "x", "repository": "git://evil.example.org/rpms/alpha.git"},
-    }))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 403)
+    git_world.module(
+        "demo",
+        modulemd_text(
+            {
+                "alpha": {
+                    "rationale": "x",
+                    "repository": "git://evil.example.org/rpms/alpha.git",
+                },
+            }
+        ),
+    )
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 403
+    )
     assert "alpha" in body["message"]
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/rida/module-builds/99999", "/rida/module-builds/10000000000000000000000",
-     "/rida/nothing", "/", "/rida/module-builds/abc"],
+    [
+        "/rida/module-builds/99999",
+        "/rida/module-builds/10000000000000000000000",
+        "/rida/nothing",
+        "/",
+        "/rida/module-builds/abc",
+    ],
 )
 @pytest_twisted.ensureDeferred
 async def test_unknown_ids_and_urls_are_404(daemon: RunningDaemon, path: str) -> None:
@@ -146,7 +172,9 @@ async def test_broken_modulemd_is_422_saying_what_and_where(
     text = modulemd_text().replace("summary: A test module\n", "")
     text = text.replace("alpha:\n", "alpha:\n      buildorder: -x\n", 1)
     git_world.module("demo", text)
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     assert "line" in body["message"]
 
 
@@ -159,10 +187,15 @@ async def test_unsupported_document_types_are_422(
     daemon: RunningDaemon, git_world: GitWorld, document: str, version: int
 ) -> None:
     """Packager v3, defaults and unknown versions are 422 naming type and version."""
-    git_world.module("demo", yaml.safe_dump(
-        {"document": document, "version": version, "data": {"module": "demo"}}
-    ))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    git_world.module(
+        "demo",
+        yaml.safe_dump(
+            {"document": document, "version": version, "data": {"module": "demo"}}
+        ),
+    )
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     assert document in body["message"]
     assert str(version) in body["message"]
 
@@ -197,13 +230,20 @@ async def test_every_failing_component_is_named(
 ) -> None:
     """Missing repositories, refs and SPEC files are all listed in one 422."""
     git_world.rpm("nospec", spec=False)
-    git_world.module("demo", modulemd_text({
-        "alpha": {"rationale": "fine"},
-        "ghost": {"rationale": "no repository"},
-        "beta": {"rationale": "bad ref", "ref": "nosuchbranch"},
-        "nospec": {"rationale": "no spec file"},
-    }))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    git_world.module(
+        "demo",
+        modulemd_text(
+            {
+                "alpha": {"rationale": "fine"},
+                "ghost": {"rationale": "no repository"},
+                "beta": {"rationale": "bad ref", "ref": "nosuchbranch"},
+                "nospec": {"rationale": "no spec file"},
+            }
+        ),
+    )
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     for name in ("ghost", "nosuchbranch", "nospec.spec"):
         assert name in body["message"]
     assert "alpha" not in body["message"]
@@ -222,10 +262,17 @@ async def test_unreachable_component_server_is_422_transient(
     config["scm"]["rpms_allowed"] = [dead]
     daemon.config_path.write_text(yaml.safe_dump(config))
     daemon.service.reload()
-    git_world.module("demo", modulemd_text({
-        "alpha": {"rationale": "down", "repository": dead + "alpha.git"},
-    }))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    git_world.module(
+        "demo",
+        modulemd_text(
+            {
+                "alpha": {"rationale": "down", "repository": dead + "alpha.git"},
+            }
+        ),
+    )
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     assert "retry" in body["message"].lower()
 
 
@@ -240,7 +287,9 @@ async def test_stream_expansion_is_422(
 ) -> None:
     """Several, no or negated streams are 422 "stream expansion is not supported yet"."""
     git_world.module("demo", modulemd_text(buildrequires=buildrequires))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     assert "stream expansion is not supported yet" in body["message"]
 
 
@@ -249,10 +298,12 @@ async def test_buildrequire_without_ready_build_is_422(
     daemon: RunningDaemon, git_world: GitWorld
 ) -> None:
     """A non-base buildrequire needs a ready build in ridad."""
-    git_world.module("demo", modulemd_text(
-        buildrequires={"platform": ["f40"], "python": ["3.12"]}
-    ))
-    body = await expect_error(await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422)
+    git_world.module(
+        "demo", modulemd_text(buildrequires={"platform": ["f40"], "python": ["3.12"]})
+    )
+    body = await expect_error(
+        await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
+    )
     assert "python:3.12" in body["message"]
 
 

@@ -67,8 +67,15 @@ async def test_page_past_the_end_is_empty(daemon: RunningDaemon, pool) -> None:
 
 @pytest.mark.parametrize(
     "query",
-    ["per_page=1001", "per_page=0", "page=-1", "page=x", "colour=red",
-     "state=sleeping", "name=a&name=b"],
+    [
+        "per_page=1001",
+        "per_page=0",
+        "page=-1",
+        "page=x",
+        "colour=red",
+        "state=sleeping",
+        "name=a&name=b",
+    ],
 )
 @pytest_twisted.ensureDeferred
 async def test_bad_list_queries_are_400(daemon: RunningDaemon, query: str) -> None:

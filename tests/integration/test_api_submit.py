@@ -32,13 +32,17 @@ async def test_submission_is_recorded_in_init_with_its_components(
     assert response.headers.getRawHeaders(b"location") == [
         f"/rida/module-builds/{body['id']}".encode()
     ]
-    shown = await json_of(await treq.get(daemon.url(f"/rida/module-builds/{body['id']}")))
+    shown = await json_of(
+        await treq.get(daemon.url(f"/rida/module-builds/{body['id']}"))
+    )
     assert shown["state"] == "init"
     assert shown["name"] == "demo"
     assert shown["owner"] == "anonymous"
     assert shown["tasks"] == {"rpms/alpha": None, "rpms/beta": None, "rpms/gamma": None}
     assert [(c["name"], c["batch"], c["state"]) for c in shown["components"]] == [
-        ("alpha", 2, "waiting"), ("beta", 2, "waiting"), ("gamma", 3, "waiting"),
+        ("alpha", 2, "waiting"),
+        ("beta", 2, "waiting"),
+        ("gamma", 3, "waiting"),
     ]
     assert shown["components"][0]["commit"] == git_world.commits["alpha"]
     assert shown["components"][0]["ref"] == "main"
@@ -96,8 +100,12 @@ async def test_paths_work_with_and_without_trailing_slash(
     )
     body = await json_of(response)
     assert response.code == 201, body
-    for path in (f"/rida/module-builds/{body['id']}", f"/rida/module-builds/{body['id']}/",
-                 "/rida/module-builds", "/rida/module-builds/"):
+    for path in (
+        f"/rida/module-builds/{body['id']}",
+        f"/rida/module-builds/{body['id']}/",
+        "/rida/module-builds",
+        "/rida/module-builds/",
+    ):
         got = await treq.get(daemon.url(path))
         assert got.code == 200, path
         await got.content()
@@ -149,7 +157,10 @@ async def test_creation_writes_trace_rows_and_one_module_message(
         (body["id"],),
     )
     assert [(t["component_build_id"] is None, t["new_state"]) for t in trace] == [
-        (True, "init"), (False, "waiting"), (False, "waiting"), (False, "waiting"),
+        (True, "init"),
+        (False, "waiting"),
+        (False, "waiting"),
+        (False, "waiting"),
     ]
     messages = await pool.run_query(
         "SELECT msg_id::text AS msg_id, topic, body, sent FROM outbox"
@@ -162,6 +173,9 @@ async def test_creation_writes_trace_rows_and_one_module_message(
     assert message["sent"] is None
     assert message["body"]["msg_id"] == message["msg_id"]
     assert message["body"]["old_state"] is None
-    shown = {k: v for k, v in message["body"].items()
-             if k not in ("old_state", "msg_id", "timestamp")}
+    shown = {
+        k: v
+        for k, v in message["body"].items()
+        if k not in ("old_state", "msg_id", "timestamp")
+    }
     assert shown == body

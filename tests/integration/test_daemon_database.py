@@ -11,7 +11,6 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
 
 from ridad.db.pool import Pool
-
 from tests.helpers import PrivateCluster, wait_for
 from tests.integration.support import (
     GitWorld,

@@ -54,11 +54,13 @@ def test_invalid_yaml_is_a_config_error() -> None:
         parse_config("a: [")
 
 
-@given(st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(),
-    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
-    max_leaves=20,
-))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner),
+        max_leaves=20,
+    )
+)
 def test_garbage_gives_only_config_errors(data: object) -> None:
     """Any YAML value either parses or raises ConfigError."""
     try:

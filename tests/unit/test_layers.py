@@ -23,13 +23,36 @@ ALLOWED: dict[str, set[str]] = {
     "koji": {"domain", "modulemd", "errors"},
     "bus": {"domain", "modulemd", "errors"},
     "transitions": {"domain", "modulemd", "errors", "db", "bus"},
-    "scheduler": {"domain", "modulemd", "errors", "config", "transitions", "db", "scm", "koji", "bus"},
+    "scheduler": {
+        "domain",
+        "modulemd",
+        "errors",
+        "config",
+        "transitions",
+        "db",
+        "scm",
+        "koji",
+        "bus",
+    },
     "api": {"domain", "modulemd", "errors", "config", "transitions", "db", "scm"},
     "kojisim": {"errors", "bus"},
     "cli": {"domain", "errors"},
     "service": {"domain", "errors", "config", "db", "scheduler", "api", "bus"},
-    "tap": {"domain", "modulemd", "errors", "config", "db", "scm", "koji", "bus",
-            "transitions", "scheduler", "api", "service", "logs"},
+    "tap": {
+        "domain",
+        "modulemd",
+        "errors",
+        "config",
+        "db",
+        "scm",
+        "koji",
+        "bus",
+        "transitions",
+        "scheduler",
+        "api",
+        "service",
+        "logs",
+    },
     "devenv": {"errors"},
     "__init__": set(),
 }
@@ -97,7 +120,11 @@ def test_package_init_holds_only_docstring_and_all(path: Path) -> None:
     """An ``__init__.py`` holds only a docstring and ``__all__``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     body = tree.body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+    if (
+        body
+        and isinstance(body[0], ast.Expr)
+        and isinstance(body[0].value, ast.Constant)
+    ):
         body = body[1:]
     for node in body:
         if isinstance(node, ast.ImportFrom) and node.module == "__future__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -18,7 +18,7 @@ from ridad.domain.builds import (
 )
 from ridad.errors import Unprocessable
 
-WHEN = datetime(2026, 11, 27, 10, 0, 5, tzinfo=timezone.utc)
+WHEN = datetime(2026, 11, 27, 10, 0, 5, tzinfo=UTC)
 
 
 def test_contexts_follow_mbs_formula() -> None:
@@ -26,16 +26,15 @@ def test_contexts_follow_mbs_formula() -> None:
     build, runtime, context = compute_contexts(
         {"python": "3", "platform": "f40"}, {"platform": ["f40"], "python": ["3"]}
     )
-    expected_build = hashlib.sha1(
-        b'{"platform": "f40", "python": "3"}'
-    ).hexdigest()
+    expected_build = hashlib.sha1(b'{"platform": "f40", "python": "3"}').hexdigest()
     expected_runtime = hashlib.sha1(
         b'{"platform": ["f40"], "python": ["3"]}'
     ).hexdigest()
     assert (build, runtime) == (expected_build, expected_runtime)
-    assert context == hashlib.sha1(
-        f"{expected_build}:{expected_runtime}".encode()
-    ).hexdigest()[:8]
+    assert (
+        context
+        == hashlib.sha1(f"{expected_build}:{expected_runtime}".encode()).hexdigest()[:8]
+    )
 
 
 @given(st.dictionaries(st.text(min_size=1), st.text(min_size=1), max_size=5))
@@ -59,8 +58,15 @@ def test_runtime_context_sorts_streams() -> None:
 
 @pytest.mark.parametrize(
     "stream, prefix",
-    [("f40", "40"), ("el8.1.0", "80100"), ("f29", "29"), ("el8.2.0", "80200"),
-     ("el9", "9"), ("rawhide", None), ("f40-beta", "40")],
+    [
+        ("f40", "40"),
+        ("el8.1.0", "80100"),
+        ("f29", "29"),
+        ("el8.2.0", "80200"),
+        ("el9", "9"),
+        ("rawhide", None),
+        ("f40-beta", "40"),
+    ],
 )
 def test_stream_version_prefix_matches_mbs(stream: str, prefix: str | None) -> None:
     """Base module streams give MBS's version prefixes."""
@@ -75,13 +81,18 @@ def test_version_is_prefix_and_commit_time() -> None:
 
 def test_version_too_large_keeps_the_timestamp() -> None:
     """A prefix that would pass 2**64-1 is dropped, as MBS does."""
-    assert module_version(base_stream="v99999999", committer_time=WHEN) == 20261127100005
+    assert (
+        module_version(base_stream="v99999999", committer_time=WHEN) == 20261127100005
+    )
 
 
 def test_batches_from_buildorder_start_at_two() -> None:
     """Each distinct buildorder is one batch, ascending, from batch 2."""
     assert assign_batches({"a": 10, "b": 0, "c": 10, "d": -5}, {}) == {
-        "d": 2, "b": 3, "a": 4, "c": 4,
+        "d": 2,
+        "b": 3,
+        "a": 4,
+        "c": 4,
     }
 
 
