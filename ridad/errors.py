@@ -91,6 +91,10 @@ class KojiFault(KojiError):
         self.fault_name = fault_name
 
 
+class NotLeader(RidadError):
+    """This process no longer holds the scheduler lease."""
+
+
 class SchemaError(RidadError):
     """The database schema is newer than this code, or broken: not retryable."""
 
