@@ -1,3 +1,11 @@
-"""koji layer of ridad."""
+"""koji layer of ridad: the asynchronous Koji hub client.
+
+``client`` (KojiClient, KojiCall; sessions, call numbers, retries),
+``wire`` (XML-RPC encoding as koji's own client does it), ``transport`` (one
+HTTP exchange and what its failures mean), ``upload`` (fast-upload checks),
+``retry`` (RetryPolicy, retry_delay_seconds), ``auth`` (PasswordAuth, SslAuth,
+hub_from_profile), ``tls`` (make_http_client for production) and ``values``
+(hub dicts to ``ridad.domain.koji`` values, NVRs).
+"""
 
 __all__: list[str] = []

@@ -1,0 +1,328 @@
+"""The asynchronous Koji hub client: calls, multicalls, uploads, sessions.
+
+Call numbers. Koji refuses a ``Koji-Session-Callnum`` lower than the last
+one it committed for the session (1008 SequenceError) and an equal one (1009
+RetryError). So a logged-in client keeps ONE numbered request in flight: a
+DeferredLock covers each request from numbering to its final answer, its
+retries and waits included. The number goes up by exactly one per request
+(a whole multicall and each upload POST are one request each) and continues
+across a session renewal, which keeps the session id; a new login starts
+again at 0. A retry after transport trouble RESENDS THE SAME number, so the
+hub refuses (1009) to run a second time a call whose reply was lost after it
+committed: that KojiFault 1009 reaches the caller, who must look up whether
+the call happened. An anonymous client sends no session headers and its
+requests run concurrently.
+
+Retried: transport trouble, timeouts, HTTP 5xx and 408, and ServerOffline
+(1014), with capped exponential backoff and jitter until the policy gives
+up; AuthExpired (1007) once, after renewing the session. No other fault is
+retried.
+"""
+
+from __future__ import annotations
+
+import random as _random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from treq.client import HTTPClient
+from twisted.internet.defer import DeferredLock
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import deferLater
+from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
+
+from ridad.errors import KojiError, KojiFault, KojiUnavailable
+from ridad.koji import upload as fast_upload
+from ridad.koji.auth import KojiAuth, PasswordAuth, SslAuth
+from ridad.koji.retry import RetryPolicy, retry_delay_seconds
+from ridad.koji.transport import OCTET_STREAM, TEXT_XML, HubRequest, post
+from ridad.koji.wire import (
+    AUTH_ERROR,
+    AUTH_EXPIRED,
+    RETRY_ERROR,
+    SERVER_OFFLINE,
+    KojiCall,
+    decode_response,
+    encode_call,
+    encode_multicall,
+    multicall_results,
+    session_from_login,
+)
+
+__all__ = [
+    "KojiAuth",
+    "KojiCall",
+    "KojiClient",
+    "PasswordAuth",
+    "RetryPolicy",
+    "SslAuth",
+]
+
+#: The retry policy of a client built without one.
+DEFAULT_RETRY = RetryPolicy()
+
+
+class KojiClient:
+    """A client of one Koji hub, over a treq ``HTTPClient``.
+
+    With ``auth`` the client logs in on first use (or with ``login()``) and
+    numbers every request; without it, it stays anonymous.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        http: HTTPClient,
+        hub_url: str,
+        clock: IReactorTime,
+        auth: KojiAuth | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        random: Callable[[], float] = _random.random,
+        timeout_seconds: float = 120.0,
+    ) -> None:
+        self._http = http
+        self._hub_url = hub_url.rstrip("/")
+        self._clock = clock
+        self._auth = auth
+        self._retry = retry
+        self._random = random
+        self._timeout_seconds = timeout_seconds
+        self._lock = DeferredLock()
+        self._session: tuple[int, str] | None = None
+        self._callnum = 0
+        self._round_trips = 0
+
+    @property
+    def round_trips(self) -> int:
+        """How many HTTP requests the client has made, retries and logins included."""
+        return self._round_trips
+
+    async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """Call hub method ``method``; keyword arguments go the ``__starstar`` way.
+
+        :returns: the decoded result (``None`` for ``<nil/>``).
+        :raises KojiFault: when Koji refuses the call (1009 after a resend: the
+            call may have run before its reply was lost).
+        :raises KojiUnavailable: when the hub stayed unreachable or offline
+            for the whole retry policy.
+        :raises KojiError: for a login failure or a malformed answer.
+        """
+        body = encode_call(method, args, kwargs)
+        return await self._send(HubRequest(self._hub_url, body, TEXT_XML, method))
+
+    async def multicall(
+        self, calls: Sequence[KojiCall], *, batch: int = 500
+    ) -> list[Any | KojiFault]:
+        """Run ``calls`` as ``multiCall`` requests of at most ``batch`` calls each.
+
+        Each request is one hub transaction; a failed entry does not stop
+        the others.
+
+        :returns: one item per call, in order: its value, or a KojiFault
+            instance (not raised) for a failed call.
+        :raises KojiFault: when the whole multiCall request is refused.
+        :raises KojiUnavailable: as for ``call``.
+        :raises KojiError: for a malformed answer.
+        """
+        if batch < 1:
+            raise ValueError(f"batch must be positive, not {batch}")
+        results: list[Any | KojiFault] = []
+        for start in range(0, len(calls), batch):
+            part = calls[start : start + batch]
+            request = HubRequest(
+                self._hub_url, encode_multicall(part), TEXT_XML, "multiCall"
+            )
+            results.extend(multicall_results(await self._send(request), len(part)))
+        return results
+
+    async def upload(
+        self, data: bytes, *, path: str, name: str, chunk_bytes: int = 1 << 20
+    ) -> None:
+        """Upload ``data`` to ``<KojiDir>/work/<path>/<name>`` (fast upload).
+
+        Each chunk is one numbered POST, checked against the hub's reply;
+        the whole file is then checked with ``checkUpload``.
+
+        :raises KojiError: without credentials, or when the hub stored
+            something else than ``data``.
+        :raises KojiFault: when Koji refuses a chunk or the check.
+        :raises KojiUnavailable: as for ``call``.
+        """
+        if self._auth is None:
+            raise KojiError("Uploading to Koji needs a login; this client has none")
+        for offset, chunk in fast_upload.chunks(data, chunk_bytes):
+            url = fast_upload.upload_url(self._hub_url, path, name, offset)
+            reply = await self._send(HubRequest(url, chunk, OCTET_STREAM, "rawUpload"))
+            fast_upload.check_chunk_reply(reply, offset, chunk)
+        result = await self.call("checkUpload", path, name, verify="adler32")
+        fast_upload.check_upload(result, path, name, data)
+
+    async def login(self) -> None:
+        """Log in now instead of on the first call; nothing if logged in.
+
+        :raises KojiError: without credentials, or for a malformed answer.
+        :raises KojiFault: when Koji refuses the credentials (1002 AuthError).
+        :raises KojiUnavailable: as for ``call``.
+        """
+        if self._auth is None:
+            raise KojiError("This Koji client has no credentials to log in with")
+        async with self._lock:
+            if self._session is None:
+                await self._log_in(renew=False)
+
+    async def logout(self) -> None:
+        """Close the session on the hub and forget it; nothing if not logged in.
+
+        :raises KojiFault: when Koji refuses (the session is forgotten anyway).
+        :raises KojiUnavailable: as for ``call``.
+        """
+        async with self._lock:
+            if self._session is None:
+                return
+            body = encode_call("logout", (), {"session_id": None})
+            try:
+                await self._send_numbered(
+                    HubRequest(self._hub_url, body, TEXT_XML, "logout")
+                )
+            finally:
+                self._session = None
+
+    async def _send(self, request: HubRequest) -> Any:
+        """Send one logical request: log in first, renew an expired session."""
+        if self._auth is None:
+            return await self._send_with_retries(request, {})
+        async with self._lock:
+            if self._session is None:
+                await self._log_in(renew=False)
+            try:
+                return await self._send_numbered(request)
+            except KojiFault as fault:
+                if fault.fault_code == AUTH_ERROR:
+                    self._session = None  # the hub no longer knows it
+                if fault.fault_code != AUTH_EXPIRED:
+                    raise
+            self.log.info(
+                "Koji session expired during {method}; renewing it",
+                method=request.method,
+            )
+            await self._log_in(renew=True)
+            return await self._send_numbered(request)
+
+    async def _log_in(self, *, renew: bool) -> None:
+        """Log in (the lock is held); ``renew`` keeps the session id, new key.
+
+        A renewal is sent with the old session's headers and the next call
+        number, as the koji client does; the numbering then continues (koji's
+        client restarts at 0, which the hub refuses with 1008 once the session
+        has committed a write: the hub keeps the stored number on renewal).
+        """
+        request = self._login_request(renew=renew)
+        try:
+            if renew:
+                answer = await self._send_numbered(request)
+            else:
+                answer = await self._send_with_retries(request, {})
+            session = session_from_login(answer)
+        except KojiError:
+            self._session = None
+            raise
+        if not renew:
+            self._callnum = 0
+        self._session = session
+        self.log.info("Logged in to Koji with {method}", method=request.method)
+
+    def _login_request(self, *, renew: bool) -> HubRequest:
+        """The ``login`` or ``sslLogin`` request, encoded as the koji client does."""
+        extra: dict[str, Any] = {"renew": True, "exclusive": False} if renew else {}
+        if isinstance(self._auth, PasswordAuth):
+            args = (self._auth.user, self._auth.password)
+            body = encode_call("login", args, {"opts": None, **extra})
+            return HubRequest(self._hub_url, body, TEXT_XML, "login")
+        body = encode_call("sslLogin", (), {"proxyuser": None, **extra})
+        return HubRequest(f"{self._hub_url}/ssllogin", body, TEXT_XML, "sslLogin")
+
+    async def _send_numbered(self, request: HubRequest) -> Any:
+        """Send with the session headers and the next call number (lock held)."""
+        if self._session is None:
+            raise KojiError("Not logged in to Koji")
+        session_id, key = self._session
+        headers = {
+            "Koji-Session-Id": str(session_id),
+            "Koji-Session-Key": key,
+            "Koji-Session-Callnum": str(self._callnum),
+        }
+        self._callnum += 1
+        return await self._send_with_retries(request, headers)
+
+    async def _send_with_retries(
+        self, request: HubRequest, session: Mapping[str, str]
+    ) -> Any:
+        """Send the same bytes and headers until an answer or the policy gives up.
+
+        :raises KojiUnavailable: once the next attempt would start later than
+            ``give_up_after_seconds`` after the first.
+        """
+        started = self._clock.seconds()
+        attempt = 1
+        while True:
+            try:
+                return await self._attempt(request, session, attempt)
+            except KojiUnavailable as trouble:
+                delay = retry_delay_seconds(attempt, self._retry, self._random())
+                elapsed = self._clock.seconds() - started
+                if elapsed + delay > self._retry.give_up_after_seconds:
+                    raise KojiUnavailable(
+                        f"Giving up on Koji call {request.method} after {attempt} "
+                        f"attempts in {elapsed:.0f} s: {trouble.message}",
+                        details={**trouble.details, "attempts": attempt},
+                    ) from trouble
+                self.log.failure(
+                    "Koji call {method} failed (attempt {attempt}); "
+                    "retrying in {duration_seconds:.1f} s",
+                    Failure(trouble),
+                    level=LogLevel.warn,
+                    method=request.method,
+                    attempt=attempt,
+                    duration_seconds=delay,
+                )
+                await deferLater(self._clock, delay)
+                attempt += 1
+
+    async def _attempt(
+        self, request: HubRequest, session: Mapping[str, str], attempt: int
+    ) -> Any:
+        """One HTTP round trip; ServerOffline becomes KojiUnavailable."""
+        self._round_trips += 1
+        started = self._clock.seconds()
+        body = await post(
+            self._http,
+            request,
+            session,
+            clock=self._clock,
+            timeout_seconds=self._timeout_seconds,
+        )
+        try:
+            value = decode_response(body)
+        except KojiFault as fault:
+            if fault.fault_code == SERVER_OFFLINE:
+                raise KojiUnavailable(
+                    f"Koji hub is offline: {fault.message}",
+                    details={"fault_code": SERVER_OFFLINE},
+                ) from fault
+            if fault.fault_code == RETRY_ERROR and attempt > 1:
+                self.log.warn(
+                    "Koji refused to repeat {method} after a lost reply "
+                    "(attempt {attempt}): it may have run",
+                    method=request.method,
+                    attempt=attempt,
+                )
+            raise
+        self.log.debug(
+            "Koji call {method} took {duration_seconds:.3f} s",
+            method=request.method,
+            duration_seconds=self._clock.seconds() - started,
+        )
+        return value
