@@ -52,6 +52,90 @@ class ApiConfig:
     maintenance: bool = False
 
 
+DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "build",
+        (
+            "bash",
+            "bzip2",
+            "coreutils",
+            "cpio",
+            "diffutils",
+            "findutils",
+            "gawk",
+            "gcc",
+            "gcc-c++",
+            "grep",
+            "gzip",
+            "info",
+            "make",
+            "module-build-macros",
+            "patch",
+            "redhat-rpm-config",
+            "rpm-build",
+            "sed",
+            "shadow-utils",
+            "tar",
+            "unzip",
+            "util-linux",
+            "which",
+            "xz",
+        ),
+    ),
+    (
+        "srpm-build",
+        (
+            "bash",
+            "fedora-release",
+            "fedpkg-minimal",
+            "gnupg2",
+            "module-build-macros",
+            "redhat-rpm-config",
+            "rpm-build",
+            "shadow-utils",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class KojiAuthConfig:
+    """``koji.auth``: how ridad logs in to Koji."""
+
+    method: str = "none"
+    user: str | None = None
+    password: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    ca: str | None = None
+    principal: str | None = None
+    keytab: str | None = None
+
+
+@dataclass(frozen=True)
+class KojiConfig:
+    """``koji``: the Koji hub and how module builds are laid out in it."""
+
+    hub: str | None = None
+    profile: str | None = None
+    config: str | None = None
+    auth: KojiAuthConfig = field(default_factory=KojiAuthConfig)
+    base_module_tags: tuple[tuple[str, str], ...] = ()
+    arches: tuple[str, ...] = ("x86_64",)
+    tag_permission: str | None = "admin"
+    build_groups: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_BUILD_GROUPS
+    package_owner: str | None = None
+    poll_interval_seconds: float = 10.0
+    max_concurrent_builds: int = 50
+    max_concurrent_builds_per_module: int = 10
+    task_timeout_hours: float = 48.0
+    give_up_after_seconds: float = 3600.0
+
+    def base_module_tag(self, name: str, stream: str) -> str | None:
+        """The Koji tag configured for base module ``name:stream``."""
+        return dict(self.base_module_tags).get(f"{name}:{stream}")
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration."""
@@ -62,6 +146,7 @@ class Config:
     scm: ScmConfig = field(default_factory=ScmConfig)
     base_module_names: tuple[str, ...] = ("platform",)
     api: ApiConfig = field(default_factory=ApiConfig)
+    koji: KojiConfig | None = None
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -72,6 +157,7 @@ class Config:
             self.scm.rpms_default_repository,
             self.scm.max_concurrent_git,
             self.base_module_names,
+            self.koji,
         )
 
 
@@ -140,7 +226,15 @@ def _boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-TOP_KEYS = {"listen", "state_dir", "database", "scm", "base_module_names", "api"}
+TOP_KEYS = {
+    "listen",
+    "state_dir",
+    "database",
+    "scm",
+    "base_module_names",
+    "api",
+    "koji",
+}
 
 
 def parse_config(text: str) -> Config:
@@ -164,6 +258,7 @@ def parse_config(text: str) -> Config:
             reader.value(top, "", "base_module_names", ["platform"], _strings)
         ),
         api=_api(reader, top.get("api")),
+        koji=_koji(reader, top["koji"]) if "koji" in top else None,
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -260,7 +355,7 @@ class LiveConfig:
         ignored = []
         if new.restart_part() != self.current.restart_part():
             ignored.append(
-                "listen, state_dir, database, base_module_names,"
+                "listen, state_dir, database, base_module_names, koji,"
                 " scm.rpms_default_repository or scm.max_concurrent_git"
             )
             new = Config(
@@ -277,6 +372,115 @@ class LiveConfig:
                     max_concurrent_git=self.current.scm.max_concurrent_git,
                 ),
                 api=new.api,
+                koji=self.current.koji,
             )
         self.current = new
         return ignored
+
+
+KOJI_KEYS = {
+    "hub",
+    "profile",
+    "config",
+    "auth",
+    "base_module_tags",
+    "arches",
+    "tag_permission",
+    "build_groups",
+    "package_owner",
+    "poll_interval_seconds",
+    "max_concurrent_builds",
+    "max_concurrent_builds_per_module",
+    "task_timeout_hours",
+    "give_up_after_seconds",
+}
+AUTH_KEYS = {
+    "none": set(),
+    "password": {"user", "password"},
+    "ssl": {"cert", "key", "ca"},
+    "gssapi": {"principal", "keytab"},
+}
+
+
+def _string_map(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in value.items()
+    ):
+        return "must map strings to non-empty strings"
+    return None
+
+
+def _groups(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and _strings(v) is None for k, v in value.items()
+    ):
+        return "must map group names to lists of package names"
+    return None
+
+
+def _koji(reader: _Reader, data: Any) -> KojiConfig:
+    section = reader.section(data, "koji", KOJI_KEYS)
+    d = KojiConfig()
+    p = "koji."
+    hub = reader.value(section, p, "hub", None, _string)
+    profile = reader.value(section, p, "profile", None, _string)
+    if (hub is None) == (profile is None):
+        reader.problems.append("koji: set exactly one of hub and profile")
+    tags = reader.value(section, p, "base_module_tags", {}, _string_map)
+    for key in tags:
+        if key.count(":") != 1:
+            reader.problems.append(
+                f"koji.base_module_tags.{key}: must be NAME:STREAM of a base module"
+            )
+    groups = reader.value(section, p, "build_groups", None, _groups)
+
+    def number(key: str, check: Callable[[Any], str | None]) -> Any:
+        return reader.value(section, p, key, getattr(d, key), check)
+
+    return KojiConfig(
+        hub=hub,
+        profile=profile,
+        config=reader.value(section, p, "config", None, _string),
+        auth=_koji_auth(reader, section.get("auth")),
+        base_module_tags=tuple(sorted(tags.items())),
+        arches=tuple(reader.value(section, p, "arches", list(d.arches), _strings)),
+        tag_permission=reader.value(
+            section, p, "tag_permission", d.tag_permission, _string
+        ),
+        build_groups=(
+            tuple((k, tuple(v)) for k, v in groups.items())
+            if groups is not None
+            else d.build_groups
+        ),
+        package_owner=reader.value(section, p, "package_owner", None, _string),
+        poll_interval_seconds=float(number("poll_interval_seconds", _positive_number)),
+        max_concurrent_builds=number("max_concurrent_builds", _positive_int),
+        max_concurrent_builds_per_module=number(
+            "max_concurrent_builds_per_module", _positive_int
+        ),
+        task_timeout_hours=float(number("task_timeout_hours", _positive_number)),
+        give_up_after_seconds=float(number("give_up_after_seconds", _positive_number)),
+    )
+
+
+def _koji_auth(reader: _Reader, data: Any) -> KojiAuthConfig:
+    if data is None:
+        return KojiAuthConfig()
+    if not isinstance(data, dict):
+        reader.problems.append("koji.auth: must be a mapping")
+        return KojiAuthConfig()
+    method = data.get("method")
+    if method not in AUTH_KEYS:
+        reader.problems.append(
+            "koji.auth.method: must be one of " + ", ".join(sorted(AUTH_KEYS))
+        )
+        return KojiAuthConfig()
+    section = reader.section(data, "koji.auth", AUTH_KEYS[method] | {"method"})
+    values = {}
+    for key in AUTH_KEYS[method]:
+        if key == "ca" and key not in section:
+            continue
+        if key not in section:
+            reader.problems.append(f"koji.auth.{key}: required for method {method}")
+        values[key] = reader.value(section, "koji.auth.", key, None, _string)
+    return KojiAuthConfig(method=method, **values)

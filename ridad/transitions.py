@@ -8,9 +8,9 @@ one build (and so its messages) are ordered.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -21,11 +21,16 @@ from ridad.bus.messages import (
     component_message_body,
     module_message_body,
 )
-from ridad.db.builds import ModuleBuildStore
+from ridad.db.builds import (
+    ModuleBuildStore,
+    update_component_columns,
+    update_module_columns,
+)
+from ridad.db.leases import check_lease
 from ridad.db.outbox import insert_message
 from ridad.db.pool import Pool
 from ridad.db.trace import insert_trace
-from ridad.domain.builds import ComponentBuild, NewModuleBuild
+from ridad.domain.builds import ComponentBuild, NewComponent, NewModuleBuild
 from ridad.domain.states import (
     ComponentState,
     ModuleState,
@@ -36,6 +41,17 @@ from ridad.domain.views import module_build_view
 from ridad.errors import Conflict, InvalidRequest
 
 FINAL_MODULE_STATES = (ModuleState.FAILED, ModuleState.READY)
+T = TypeVar("T")
+RESET_COMPONENT = {
+    "source": None,
+    "submitted_at": None,
+    "task_id": None,
+    "task_state": None,
+    "nvr": None,
+    "koji_build_id": None,
+    "tagged": False,
+    "tag_event": None,
+}
 
 
 class Transitions:
@@ -121,6 +137,19 @@ class Transitions:
         await self._trace(
             cursor, module_build_id, None, "failed", "init", "resubmitted", now
         )
+        for component in components:
+            if component.name not in {v.name for v in new.components} and (
+                component.state is not ComponentState.COMPLETE
+            ):
+                # module-build-macros: made again by the scheduler.
+                await update_component_columns(cursor, component.id, RESET_COMPONENT)
+                if component.state is not ComponentState.WAITING:
+                    await self._change_component(
+                        cursor, component, ComponentState.WAITING, "resubmitted", now
+                    )
+        await update_module_columns(
+            cursor, module_build_id, {"repo_task_id": None, "repo_attempts": 0}
+        )
         for verified in new.components:
             component = by_name.get(verified.name)
             if component is None:
@@ -141,15 +170,32 @@ class Transitions:
         await self._announce_module(cursor, module_build_id, "failed", now)
 
     async def change_module_state(
-        self, module_build_id: int, state: ModuleState, reason: str | None
+        self,
+        module_build_id: int,
+        state: ModuleState,
+        reason: str | None,
+        *,
+        epoch: int | None = None,
+        allowed_from: tuple[ModuleState, ...] | None = None,
     ) -> None:
         """Move a module build to ``state``.
 
-        :raises InvalidRequest: when the move is not allowed from its state.
+        With ``epoch`` (the scheduler's lease) the change is fenced: it is
+        refused when another process took the lease since.
+
+        :raises InvalidRequest: when the move is not allowed from its state
+            (or its state is not in ``allowed_from``).
         :raises NotFound: when there is no such build.
+        :raises NotLeader: when ``epoch`` is stale.
         """
         await self._pool.run_interaction(
-            self._change_module, module_build_id, state, reason, self._now()
+            self._fenced(self._change_module),
+            epoch,
+            module_build_id,
+            state,
+            reason,
+            self._now(),
+            allowed_from,
         )
         self.log.info(
             "Module build {module_build_id} moved to {state}",
@@ -164,8 +210,16 @@ class Transitions:
         state: ModuleState,
         reason: str | None,
         now: datetime,
+        allowed_from: tuple[ModuleState, ...] | None = None,
     ) -> None:
         build, _ = await self._builds.load(cursor, module_build_id, lock=True)
+        if allowed_from is not None and build.state not in allowed_from:
+            raise InvalidRequest(
+                f"Module build {module_build_id} is {build.state.label}; only a"
+                " build in "
+                + ", ".join(s.label for s in allowed_from)
+                + f" can move to {state.label}"
+            )
         if not module_transition_allowed(build.state, state):
             raise InvalidRequest(
                 f"Module build {module_build_id} is {build.state.label};"
@@ -220,6 +274,111 @@ class Transitions:
             module_build_id=component.module_build_id,
             now=now,
         )
+
+    def _fenced(self, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+        """Wrap an interaction so it first checks the lease ``epoch`` (if any)."""
+
+        async def fenced(cursor: Any, epoch: int | None, *args: Any) -> T:
+            if epoch is not None:
+                await check_lease(cursor, epoch)
+            return await fn(cursor, *args)
+
+        return fenced
+
+    async def update(
+        self,
+        module_build_id: int,
+        *,
+        epoch: int | None,
+        module: Mapping[str, Any] | None = None,
+        components: Mapping[int, Mapping[str, Any]] | None = None,
+        new_components: Sequence[NewComponent] = (),
+    ) -> None:
+        """Write scheduler bookkeeping (no state change, so no message): the
+        build's columns, components' columns, and new components (which get a
+        ``waiting`` trace row each, like those created at submission).
+
+        :raises NotLeader: when ``epoch`` is stale.
+        """
+        await self._pool.run_interaction(
+            self._fenced(self._update),
+            epoch,
+            module_build_id,
+            module or {},
+            components or {},
+            new_components,
+            self._now(),
+        )
+
+    async def _update(
+        self,
+        cursor: Any,
+        module_build_id: int,
+        module: Mapping[str, Any],
+        components: Mapping[int, Mapping[str, Any]],
+        new_components: Sequence[NewComponent],
+        now: datetime,
+    ) -> None:
+        await self._builds.load(cursor, module_build_id, lock=True)
+        if module:
+            await update_module_columns(cursor, module_build_id, module)
+        for component_build_id, values in sorted(components.items()):
+            await update_component_columns(cursor, component_build_id, values)
+        ids = await self._builds.insert_components(
+            cursor, module_build_id, list(new_components), now
+        )
+        for component_build_id in ids:
+            await self._trace(
+                cursor, module_build_id, component_build_id, None, "waiting", None, now
+            )
+
+    async def change_component_state(
+        self,
+        component: ComponentBuild,
+        state: ComponentState,
+        reason: str | None,
+        *,
+        epoch: int | None,
+        values: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Move a component to ``state``, writing ``values`` (task id, NVR,
+        ...) first so that its message carries them.
+
+        :raises InvalidRequest: when the move is not allowed from its state.
+        :raises NotLeader: when ``epoch`` is stale.
+        """
+        await self._pool.run_interaction(
+            self._fenced(self._component_change),
+            epoch,
+            component,
+            state,
+            reason,
+            values or {},
+            self._now(),
+        )
+        self.log.info(
+            "Component {component} of module build {module_build_id} moved to {state}",
+            component=component.name,
+            module_build_id=component.module_build_id,
+            state=state.label,
+        )
+
+    async def _component_change(
+        self,
+        cursor: Any,
+        component: ComponentBuild,
+        state: ComponentState,
+        reason: str | None,
+        values: Mapping[str, Any],
+        now: datetime,
+    ) -> None:
+        _, components = await self._builds.load(
+            cursor, component.module_build_id, lock=True
+        )
+        current = next(c for c in components if c.id == component.id)
+        if values:
+            await update_component_columns(cursor, component.id, values)
+        await self._change_component(cursor, current, state, reason, now)
 
     async def _trace(
         self,

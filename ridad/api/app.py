@@ -19,12 +19,14 @@ from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.states import ModuleState
 from ridad.domain.views import module_build_view, module_list_item
 from ridad.errors import InvalidRequest
+from ridad.transitions import Transitions
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
 ANONYMOUS = "anonymous"
+CANCELLABLE = (ModuleState.INIT, ModuleState.WAIT, ModuleState.BUILD)
 
 
 class RidadApi:
@@ -38,11 +40,13 @@ class RidadApi:
         *,
         builds: ModuleBuildStore,
         submissions: SubmissionVerifier,
+        transitions: Transitions,
         database_status: Callable[[], Awaitable[bool]],
         scheduler_status: Callable[[], str] = lambda: "n/a",
     ) -> None:
         self._builds = builds
         self._submissions = submissions
+        self._transitions = transitions
         self._database_status = database_status
         self._scheduler_status = scheduler_status
 
@@ -91,6 +95,26 @@ class RidadApi:
     @app.route("/rida/module-builds/<int:module_build_id>/", methods=["GET"])
     async def show(self, request: IRequest, module_build_id: int) -> bytes:
         """``GET /rida/module-builds/N``: one build with its components."""
+        build, components = await self._builds.get_with_components(module_build_id)
+        return write_json(request, module_build_view(build, components))
+
+    @app.route("/rida/module-builds/<int:module_build_id>", methods=["PATCH"])
+    @app.route("/rida/module-builds/<int:module_build_id>/", methods=["PATCH"])
+    async def cancel(self, request: IRequest, module_build_id: int) -> bytes:
+        """``PATCH /rida/module-builds/N`` ``{"state": "failed"}``: cancel."""
+        fields = parse_json_object(request.content.read(), {"state": str})
+        if fields.get("state") not in ("failed", "4"):
+            raise InvalidRequest(
+                'the only change a build accepts is {"state": "failed"} (cancel)',
+                details={"fields": {"state": 'must be "failed"'}},
+            )
+        await self._builds.get(module_build_id)
+        await self._transitions.change_module_state(
+            module_build_id,
+            ModuleState.FAILED,
+            f"Canceled by {ANONYMOUS}",
+            allowed_from=CANCELLABLE,
+        )
         build, components = await self._builds.get_with_components(module_build_id)
         return write_json(request, module_build_view(build, components))
 

@@ -27,6 +27,7 @@ from ridad.domain.builds import (
     module_version,
 )
 from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
+from ridad.domain.scheduling import scm_source
 from ridad.errors import Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
 from ridad.scm.git import GitClient
@@ -174,7 +175,7 @@ class SubmissionVerifier:
         requires: dict[str, list[str]] = {}
         for key, streams in (item.buildrequires if item else {}).items():
             stream = _single_stream("buildrequires", key, streams)
-            buildrequires[key] = await self._buildrequire(key, stream, base_names)
+            buildrequires[key] = await self._buildrequire(config, key, stream)
         for key, streams in (item.requires if item else {}).items():
             requires[key] = [_single_stream("requires", key, streams)]
         base_stream = next(
@@ -184,10 +185,19 @@ class SubmissionVerifier:
         return Dependencies(buildrequires, requires, base_stream)
 
     async def _buildrequire(
-        self, name: str, stream: str, base_names: Sequence[str]
+        self, config: Config, name: str, stream: str
     ) -> dict[str, Any]:
-        if name in base_names:
-            return {"stream": stream, "base_module": True}
+        if name in config.base_module_names:
+            koji_tag = None
+            if config.koji is not None:
+                koji_tag = config.koji.base_module_tag(name, stream)
+                if koji_tag is None:
+                    raise Unprocessable(
+                        f"base module {name}:{stream} has no Koji tag configured;"
+                        " ask the administrators to add it to"
+                        " koji.base_module_tags, or buildrequire a configured stream"
+                    )
+            return {"stream": stream, "base_module": True, "koji_tag": koji_tag}
         ready = await self._builds.newest_ready(name, stream)
         if ready is None:
             raise Unprocessable(
@@ -249,6 +259,7 @@ class SubmissionVerifier:
                 buildorder=spec.buildorder,
                 buildafter=spec.buildafter,
                 buildonly=spec.buildonly,
+                source=scm_source(location.url, commit),
             )
             for spec, location, (ref, commit) in zip(
                 document.rpm_components, locations, results, strict=True

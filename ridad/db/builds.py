@@ -27,12 +27,13 @@ _MODULE_COLUMNS = (
     "id, name, stream, version, context, state, state_reason, owner, scmurl,"
     " scm_commit, branch, modulemd, build_context, runtime_context,"
     " buildrequires, requires, koji_tag, scratch, time_submitted,"
-    " time_modified, time_completed"
+    " time_modified, time_completed, repo_event, repo_task_id, repo_attempts"
 )
 _COMPONENT_COLUMNS = (
     "id, module_build_id, name, type, package, repository, ref, scm_commit,"
     " batch, buildorder, buildafter, buildonly, state, state_reason, task_id,"
-    " task_state, nvr, time_modified"
+    " task_state, nvr, time_modified, source, submitted_at, attempt,"
+    " koji_build_id, tagged, tag_event"
 )
 
 
@@ -250,8 +251,8 @@ class ModuleBuildStore:
             await cursor.execute(
                 "INSERT INTO component_builds (module_build_id, name, package,"
                 " repository, ref, scm_commit, batch, buildorder, buildafter,"
-                " buildonly, state, time_modified) VALUES (%s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, 'waiting', %s) RETURNING id",
+                " buildonly, source, state, time_modified) VALUES (%s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s, 'waiting', %s) RETURNING id",
                 (
                     module_build_id,
                     c.name,
@@ -263,6 +264,7 @@ class ModuleBuildStore:
                     c.buildorder,
                     list(c.buildafter),
                     c.buildonly,
+                    c.source,
                     now,
                 ),
             )
@@ -276,7 +278,10 @@ class ModuleBuildStore:
         await cursor.execute(
             "UPDATE component_builds SET repository = %s, ref = %s,"
             " scm_commit = %s, batch = %s, buildorder = %s, buildafter = %s,"
-            " buildonly = %s, package = %s WHERE id = %s",
+            " buildonly = %s, package = %s, source = %s, submitted_at = NULL,"
+            " task_id = NULL, task_state = NULL, nvr = NULL,"
+            " koji_build_id = NULL, tagged = FALSE, tag_event = NULL"
+            " WHERE id = %s",
             (
                 new.repository,
                 new.ref,
@@ -286,6 +291,7 @@ class ModuleBuildStore:
                 list(new.buildafter),
                 new.buildonly,
                 new.package,
+                new.source,
                 component_build_id,
             ),
         )
@@ -318,3 +324,89 @@ def _where(build_filter: BuildFilter) -> tuple[str, list[Any]]:
             clauses.append(f"{column} = %s")
             params.append(value)
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+MODULE_UPDATABLE = {"koji_tag", "repo_event", "repo_task_id", "repo_attempts"}
+COMPONENT_UPDATABLE = {
+    "source",
+    "submitted_at",
+    "attempt",
+    "task_id",
+    "task_state",
+    "nvr",
+    "koji_build_id",
+    "tagged",
+    "tag_event",
+    "repository",
+    "ref",
+    "scm_commit",
+}
+
+
+async def update_module_columns(
+    cursor: Any, module_build_id: int, values: Mapping[str, Any]
+) -> None:
+    """Set bookkeeping columns of a module build (not its state)."""
+    unknown = set(values) - MODULE_UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    columns = sorted(values)
+    assignments = ", ".join(f"{c} = %s" for c in columns)
+    await cursor.execute(
+        f"UPDATE module_builds SET {assignments} WHERE id = %s",
+        [values[c] for c in columns] + [module_build_id],
+    )
+
+
+async def update_component_columns(
+    cursor: Any, component_build_id: int, values: Mapping[str, Any]
+) -> None:
+    """Set bookkeeping columns of a component build (not its state)."""
+    unknown = set(values) - COMPONENT_UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    columns = sorted(values)
+    assignments = ", ".join(f"{c} = %s" for c in columns)
+    await cursor.execute(
+        f"UPDATE component_builds SET {assignments} WHERE id = %s",
+        [values[c] for c in columns] + [component_build_id],
+    )
+
+
+class SchedulingStore:
+    """Reads the scheduler needs each cycle."""
+
+    def __init__(self, *, pool: Pool) -> None:
+        self._pool = pool
+
+    async def active_builds(
+        self,
+    ) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
+        """Every unfinished build (init, wait, build, done) with components,
+        plus failed builds that still have open tasks to cancel."""
+        return await self._pool.run_interaction(self._active)
+
+    async def _active(
+        self, cursor: Any
+    ) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
+        await cursor.execute(
+            f"SELECT {_MODULE_COLUMNS} FROM module_builds"
+            " WHERE state IN ('init', 'wait', 'build', 'done')"
+            " OR (state = 'failed' AND id IN (SELECT module_build_id"
+            " FROM component_builds WHERE state = 'building'"
+            " OR (state = 'waiting' AND submitted_at IS NOT NULL)))"
+            " ORDER BY id"
+        )
+        builds = [module_build_from_row(r) for r in cursor.fetchall()]
+        if not builds:
+            return []
+        await cursor.execute(
+            f"SELECT {_COMPONENT_COLUMNS} FROM component_builds"
+            " WHERE module_build_id = ANY(%s) ORDER BY module_build_id, batch, name",
+            ([b.id for b in builds],),
+        )
+        by_build: dict[int, list[ComponentBuild]] = {b.id: [] for b in builds}
+        for row in cursor.fetchall():
+            component = component_build_from_row(row)
+            by_build[component.module_build_id].append(component)
+        return [(b, by_build[b.id]) for b in builds]

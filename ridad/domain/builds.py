@@ -44,11 +44,22 @@ class ModuleBuild:
     time_submitted: datetime
     time_modified: datetime
     time_completed: datetime | None
+    repo_event: int | None = None
+    repo_task_id: int | None = None
+    repo_attempts: int = 0
 
     @property
     def nsvc(self) -> str:
         """``name:stream:version:context``."""
         return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+    @property
+    def base_stream(self) -> str | None:
+        """The stream of the first buildrequired base module, if any."""
+        for info in self.buildrequires.values():
+            if info.get("base_module"):
+                return str(info["stream"])
+        return None
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,12 @@ class ComponentBuild:
     task_state: str | None
     nvr: str | None
     time_modified: datetime
+    source: str | None = None
+    submitted_at: datetime | None = None
+    attempt: int = 0
+    koji_build_id: int | None = None
+    tagged: bool = False
+    tag_event: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,7 @@ class NewComponent:
     buildorder: int = 0
     buildafter: tuple[str, ...] = ()
     buildonly: bool = False
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,10 @@ async def test_unimplemented_methods_are_501(
     daemon: RunningDaemon, method: str
 ) -> None:
     """Methods the URL does not implement answer 501 in JSON."""
-    for path in ("/rida/module-builds/1", "/rida/module-builds/"):
+    paths = ["/rida/module-builds/"]
+    if method != "PATCH":  # PATCH of a build is cancel
+        paths.append("/rida/module-builds/1")
+    for path in paths:
         response = await treq.request(method, daemon.url(path), data=b"{}")
         body = await expect_error(response, 501)
         assert method in body["message"]

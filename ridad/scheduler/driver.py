@@ -1,0 +1,401 @@
+"""One scheduling cycle: poll Koji, then move every active module build one
+step further (environment, module-build-macros, batches, tagging, repos,
+finishing, cancelling)."""
+
+from __future__ import annotations
+
+import uuid
+import xmlrpc.client
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from ridad.config import KojiConfig
+from ridad.db.builds import SchedulingStore
+from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild, NewComponent
+from ridad.domain.scheduling import (
+    MACROS_PACKAGE,
+    outcome,
+    repo_needed_event,
+    submittable,
+)
+from ridad.domain.states import ComponentState, ModuleState
+from ridad.errors import KojiError, KojiFault, KojiUnavailable, NotLeader
+from ridad.koji.client import KojiCall, KojiClient
+from ridad.scheduler.environment import BuildEnvironment, environment_of
+from ridad.scheduler.macros import MacrosSrpm, module_dist
+from ridad.scheduler.tracking import TaskTracker
+from ridad.transitions import Transitions
+
+RETRY_ERROR = 1009
+MAX_REPO_ATTEMPTS = 3
+LOOKUP_SLACK_SECONDS = 300
+
+MacrosBuilder = Callable[[ModuleBuild], Awaitable[MacrosSrpm]]
+
+
+class BuildDriver:
+    """Drives every active module build through Koji, one cycle at a time."""
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        store: SchedulingStore,
+        koji: KojiClient,
+        transitions: Transitions,
+        config: KojiConfig,
+        clock: IReactorTime,
+        build_macros: MacrosBuilder,
+    ) -> None:
+        self._store = store
+        self._koji = koji
+        self._transitions = transitions
+        self._config = config
+        self._clock = clock
+        self._build_macros = build_macros
+        self._environment = BuildEnvironment(koji=koji, config=config)
+        self._tracker = TaskTracker(koji=koji, transitions=transitions)
+        self.last_cycle_seconds: float | None = None
+        self.last_polled_tasks = 0
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
+
+    async def cycle(self, epoch: int) -> None:
+        """Poll Koji once, then advance every active build.
+
+        :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
+        :raises NotLeader: another process took the scheduler lease.
+        """
+        started = self._clock.seconds()
+        active = await self._store.active_builds()
+        self.last_polled_tasks = await self._tracker.poll(
+            active,
+            epoch=epoch,
+            now=self._now(),
+            task_timeout=timedelta(hours=self._config.task_timeout_hours),
+        )
+        active = await self._store.active_builds()
+        budget = self._config.max_concurrent_builds - sum(
+            1 for _, cs in active for c in cs if c.state is ComponentState.BUILDING
+        )
+        for build, components in active:
+            budget -= await self._advance_guarded(build, components, epoch, budget)
+        self.last_cycle_seconds = self._clock.seconds() - started
+
+    async def _advance_guarded(
+        self,
+        build: ModuleBuild,
+        components: list[ComponentBuild],
+        epoch: int,
+        budget: int,
+    ) -> int:
+        try:
+            return await self._advance(build, components, epoch, budget)
+        except (KojiUnavailable, NotLeader):
+            raise
+        except KojiError as e:
+            await self._fail(build, components, e.message, epoch)
+        return 0
+
+    async def _advance(
+        self,
+        build: ModuleBuild,
+        components: list[ComponentBuild],
+        epoch: int,
+        budget: int,
+    ) -> int:
+        if build.state is ModuleState.FAILED:
+            await self._cancel_open(build, components, epoch)
+        elif build.state is ModuleState.INIT:
+            await self._transitions.change_module_state(
+                build.id, ModuleState.WAIT, None, epoch=epoch
+            )
+        elif build.state is ModuleState.WAIT:
+            await self._prepare(build, components, epoch)
+        elif build.state is ModuleState.BUILD:
+            return await self._build_step(build, components, epoch, budget)
+        elif build.state is ModuleState.DONE:
+            await self._transitions.change_module_state(
+                build.id, ModuleState.READY, None, epoch=epoch
+            )
+        return 0
+
+    async def _prepare(
+        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
+    ) -> None:
+        dist = module_dist(
+            build.name,
+            build.stream,
+            build.version,
+            build.context,
+            build.id,
+            build.base_stream,
+        )
+        env = await self._environment.prepare(build, components, dist)
+        new: list[NewComponent] = []
+        if not any(c.name == MACROS_PACKAGE for c in components):
+            srpm = await self._build_macros(build)
+            path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"
+            await self._koji.upload(srpm.content, path=path, name=srpm.filename)
+            new.append(
+                NewComponent(
+                    name=MACROS_PACKAGE,
+                    package=MACROS_PACKAGE,
+                    repository=f"{path}/{srpm.filename}",
+                    ref="srpm",
+                    scm_commit="",
+                    batch=MACROS_BATCH,
+                    buildonly=True,
+                    source=f"{path}/{srpm.filename}",
+                )
+            )
+        await self._transitions.update(
+            build.id,
+            epoch=epoch,
+            module={"koji_tag": env.koji_tag},
+            new_components=new,
+        )
+        await self._transitions.change_module_state(
+            build.id, ModuleState.BUILD, None, epoch=epoch
+        )
+
+    async def _build_step(
+        self,
+        build: ModuleBuild,
+        components: list[ComponentBuild],
+        epoch: int,
+        budget: int,
+    ) -> int:
+        if await self._recover_intents(build, components, epoch):
+            return 0
+        result = outcome(components)
+        if result.failed_reason:
+            await self._fail(build, components, result.failed_reason, epoch)
+            return 0
+        if result.finished:
+            await self._transitions.change_module_state(
+                build.id, ModuleState.DONE, None, epoch=epoch
+            )
+            await self._transitions.change_module_state(
+                build.id, ModuleState.READY, None, epoch=epoch
+            )
+            return 0
+        if await self._tag_completed(build, components, epoch):
+            return 0
+        if build.repo_attempts >= MAX_REPO_ATTEMPTS:
+            await self._fail(
+                build,
+                components,
+                f"Regenerating the repo of {environment_of(build).build_tag} failed"
+                f" {build.repo_attempts} times",
+                epoch,
+            )
+            return 0
+        await self._request_repo(build, components, epoch)
+        return await self._submit(build, components, epoch, budget)
+
+    async def _tag_completed(
+        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
+    ) -> bool:
+        env = environment_of(build)
+        todo = [
+            c for c in components if c.state is ComponentState.COMPLETE and not c.tagged
+        ]
+        if not todo:
+            return False
+        calls = []
+        for c in todo:
+            calls.append(KojiCall("tagBuildBypass", (env.build_tag, c.nvr)))
+            if not c.buildonly:
+                calls.append(KojiCall("tagBuildBypass", (env.koji_tag, c.nvr)))
+        answers = await self._koji.multicall(calls + [KojiCall("getLastEvent")])
+        for answer in answers[:-1]:
+            if isinstance(answer, KojiFault) and "already tagged" not in answer.message:
+                raise KojiFault(
+                    f"Koji refused to tag a build of module build {build.id}:"
+                    f" {answer.message}",
+                    fault_code=answer.fault_code,
+                    fault_name=answer.fault_name,
+                )
+        event = answers[-1]
+        if isinstance(event, KojiFault):
+            raise event
+        await self._transitions.update(
+            build.id,
+            epoch=epoch,
+            components={
+                c.id: {"tagged": True, "tag_event": int(event["id"])} for c in todo
+            },
+        )
+        return True
+
+    async def _request_repo(
+        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
+    ) -> None:
+        if build.repo_task_id is not None:
+            return
+        if repo_needed_event(build, components) is None:
+            return
+        task_id = await self._koji.call("newRepo", environment_of(build).build_tag)
+        self.log.info(
+            "Regenerating the buildroot of module build {module_build_id}"
+            " (task {koji_task_id})",
+            module_build_id=build.id,
+            koji_task_id=task_id,
+        )
+        await self._transitions.update(
+            build.id, epoch=epoch, module={"repo_task_id": int(task_id)}
+        )
+
+    async def _submit(
+        self,
+        build: ModuleBuild,
+        components: list[ComponentBuild],
+        epoch: int,
+        budget: int,
+    ) -> int:
+        building = sum(1 for c in components if c.state is ComponentState.BUILDING)
+        room = min(budget, self._config.max_concurrent_builds_per_module - building)
+        chosen = submittable(build, components)[: max(room, 0)]
+        if not chosen:
+            return 0
+        now = self._now()
+        await self._transitions.update(
+            build.id,
+            epoch=epoch,
+            components={
+                c.id: {"submitted_at": now, "attempt": c.attempt + 1} for c in chosen
+            },
+        )
+        target = environment_of(build).target
+        try:
+            answers = await self._koji.multicall(
+                [
+                    KojiCall("build", (c.source, target, {"skip_tag": True}))
+                    for c in chosen
+                ]
+            )
+        except KojiFault as e:
+            if e.fault_code == RETRY_ERROR:
+                return len(chosen)  # may have happened: looked up next cycle
+            raise
+        for c, answer in zip(chosen, answers, strict=True):
+            if isinstance(answer, KojiFault):
+                await self._transitions.change_component_state(
+                    c,
+                    ComponentState.FAILED,
+                    f"Koji refused the build: {answer.message}",
+                    epoch=epoch,
+                )
+                continue
+            await self._transitions.change_component_state(
+                c,
+                ComponentState.BUILDING,
+                None,
+                epoch=epoch,
+                values={"task_id": int(answer), "task_state": "free"},
+            )
+        return len(chosen)
+
+    async def _recover_intents(
+        self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
+    ) -> bool:
+        """Adopt or forget builds submitted before a crash; True if any."""
+        pending = [
+            c
+            for c in components
+            if c.state is ComponentState.WAITING
+            and c.submitted_at is not None
+            and c.task_id is None
+        ]
+        if not pending:
+            return False
+        target = environment_of(build).target
+        since = min(c.submitted_at for c in pending if c.submitted_at) - timedelta(
+            seconds=LOOKUP_SLACK_SECONDS
+        )
+        tasks = await self._koji.call(
+            "listTasks",
+            opts={"method": "build", "createdAfter": since.timestamp(), "decode": True},
+            queryOpts={"order": "id"},
+        )
+        found = {}
+        for task in tasks or []:
+            request = _decoded_request(task.get("request"))
+            if len(request) >= 2 and request[1] == target:
+                found[request[0]] = task
+        for c in pending:
+            task = found.get(c.source)
+            if task is None:
+                self.log.info(
+                    "No Koji task for {component} of module build {module_build_id};"
+                    " it will be submitted again",
+                    component=c.name,
+                    module_build_id=build.id,
+                )
+                await self._transitions.update(
+                    build.id, epoch=epoch, components={c.id: {"submitted_at": None}}
+                )
+                continue
+            self.log.info(
+                "Adopting Koji task {koji_task_id} of {component}",
+                koji_task_id=task["id"],
+                component=c.name,
+            )
+            await self._transitions.change_component_state(
+                c,
+                ComponentState.BUILDING,
+                None,
+                epoch=epoch,
+                values={"task_id": int(task["id"]), "task_state": "free"},
+            )
+        return True
+
+    async def _fail(
+        self,
+        build: ModuleBuild,
+        components: Sequence[ComponentBuild],
+        reason: str,
+        epoch: int,
+    ) -> None:
+        self.log.warn(
+            "Module build {module_build_id} failed: {reason}",
+            module_build_id=build.id,
+            reason=reason,
+        )
+        await self._transitions.change_module_state(
+            build.id, ModuleState.FAILED, reason, epoch=epoch
+        )
+        await self._cancel_open(build, components, epoch)
+
+    async def _cancel_open(
+        self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
+    ) -> None:
+        await self._recover_intents(build, components, epoch)
+        open_tasks = [
+            c.task_id
+            for c in components
+            if c.state is ComponentState.BUILDING
+            and c.task_id is not None
+            and c.task_state not in ("canceled", "closed", "failed")
+        ]
+        if open_tasks:
+            await self._koji.multicall(
+                [KojiCall("cancelTask", (t,)) for t in open_tasks]
+            )
+
+
+def _decoded_request(request: Any) -> list[Any]:
+    if isinstance(request, str):
+        try:
+            params, _ = xmlrpc.client.loads(request)
+        except Exception:  # noqa: BLE001 - a request we cannot read is skipped
+            return []
+        return list(params)
+    return list(request or [])
