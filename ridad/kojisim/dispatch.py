@@ -1,0 +1,203 @@
+"""Dispatching XML-RPC calls: method lookup, session checks, transactions.
+
+The order of checks is the hub's: an unknown method fails before the
+session is looked at; then the session and call number are checked once per
+HTTP request; then the arguments. A call that writes runs on a copy of the
+state, which becomes live only if the call succeeds (and its reply could be
+encoded). A multicall is one transaction in which each entry that writes
+gets a savepoint, so a failed entry is undone alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import koji
+import koji.util
+
+from ridad.kojisim import (
+    api_builds,
+    api_packages,
+    api_repos,
+    api_session,
+    api_tags,
+    api_targets,
+    api_tasks,
+    uploads,
+)
+from ridad.kojisim.context import Call, HubCore, running
+from ridad.kojisim.exports import Export
+from ridad.kojisim.sessions import Credentials, RequestInfo
+from ridad.kojisim.state import HubState
+from ridad.kojisim.wire import (
+    dump_fault,
+    dump_result,
+    fault_for,
+    koji_error,
+    multicall_fault,
+    parse_call,
+)
+
+__all__ = ["MULTICALL_METHODS", "Dispatcher", "all_exports"]
+
+#: The names the hub handles as multicall (not listed by ``_listapi``).
+MULTICALL_METHODS = frozenset({"multiCall", "system.multicall"})
+
+Commit = Callable[[], None]
+
+
+def all_exports() -> dict[str, Export]:
+    """Every API method kojisim implements, by name."""
+    modules = (
+        api_session,
+        api_tags,
+        api_packages,
+        api_targets,
+        api_tasks,
+        api_builds,
+        api_repos,
+        uploads,
+    )
+    merged: dict[str, Export] = {}
+    for module in modules:
+        merged.update(module.exports.entries)
+    return merged
+
+
+def _multi_call(self: Any, calls: Any) -> Any:
+    """Stands for the hub's ``multiCall(calls)``, for its argument errors."""
+    return calls
+
+
+_multi_call.__qualname__ = "ModXMLRPCRequestHandler.multiCall"
+
+
+class Dispatcher:
+    """Runs XML-RPC requests against a L{HubCore}."""
+
+    def __init__(self, core: HubCore) -> None:
+        """Serve all of kojisim's API on ``core``."""
+        self._core = core
+        self._exports = all_exports()
+        self._injected: list[tuple[str, int, str]] = []
+
+    def fail_next(self, method: str, fault_code: int, message: str) -> None:
+        """Make the next call of ``method`` fail with this fault."""
+        self._injected.append((method, fault_code, message))
+
+    def handle_rpc(self, body: bytes, info: RequestInfo) -> str:
+        """Answer an XML-RPC request body with a response document.
+
+        :raises BadRequest: the body is empty or not XML (HTTP 400).
+        """
+        params, method = parse_call(body)
+        try:
+            result, commit = self._top_level(method, params, info)
+            document = dump_result(result)
+        except Exception as error:
+            return dump_fault(*fault_for(error))
+        if commit is not None:
+            commit()
+        return document
+
+    def handle_upload(self, body: bytes, info: RequestInfo) -> str:
+        """Answer a fast (octet-stream) upload with a response document."""
+        try:
+            credentials = self._identify(info, None)
+            call = Call(self._core, self._core.state, "rawUpload", credentials, info)
+            return dump_result(uploads.fast_upload(call, info.query, body))
+        except Exception as error:
+            return dump_fault(*fault_for(error))
+
+    def _identify(self, info: RequestInfo, method: str | None) -> Credentials:
+        """Check the request's session for ``method``."""
+        return self._core.sessions.identify(info, method, self._core.now())
+
+    def _lookup(self, method: Any) -> Export:
+        """The export called ``method``.
+
+        :raises koji.GenericError: ``Invalid method: x``.
+        """
+        export = self._exports.get(method) if isinstance(method, str) else None
+        if export is None:
+            raise koji.GenericError(f"Invalid method: {method}")
+        return export
+
+    def _top_level(
+        self, method: str | None, params: tuple[Any, ...], info: RequestInfo
+    ) -> tuple[Any, Commit | None]:
+        """Run a request's call; answer the result and how to commit it."""
+        if method in MULTICALL_METHODS:
+            credentials = self._identify(info, method)
+            return self._multicall(params, credentials, info)
+        export = self._lookup(method)
+        credentials = self._identify(info, export.name)
+        state = self._core.state.copy() if export.writes else self._core.state
+        call = Call(self._core, state, export.name, credentials, info)
+        result = self._invoke(export, params, call)
+        if export.writes and call.commit_pending:
+            return result, lambda: self._core.commit(state, credentials)
+        return result, None
+
+    def _invoke(self, export: Export, params: Any, call: Call) -> Any:
+        """Call an export with decoded positional and keyword arguments."""
+        args, opts = koji.decode_args(*params)
+        with running(call):
+            self._raise_injected(export.name)
+            return koji.util.call_with_argcheck(export.call, args, opts)
+
+    def _raise_injected(self, method: str) -> None:
+        """Raise the fault a test asked this method's next call to fail with."""
+        for index, (name, code, message) in enumerate(self._injected):
+            if name == method:
+                del self._injected[index]
+                raise koji_error(code, message)
+
+    def _multicall(
+        self, params: tuple[Any, ...], credentials: Credentials, info: RequestInfo
+    ) -> tuple[list[Any], Commit]:
+        """Run a multicall as one transaction; it always commits."""
+        results, working = self._run_calls(
+            params, self._core.state.copy(), credentials, info
+        )
+        return results, lambda: self._core.commit(working, credentials)
+
+    def _run_calls(
+        self,
+        params: Any,
+        working: HubState,
+        credentials: Credentials,
+        info: RequestInfo,
+    ) -> tuple[list[Any], HubState]:
+        """Run each call of a multicall on ``working``; answer results and state."""
+        args, opts = koji.decode_args(*params)
+        calls = koji.util.call_with_argcheck(_multi_call.__get__(self), args, opts)
+        results = []
+        for entry in calls:
+            result, working = self._multicall_entry(entry, working, credentials, info)
+            results.append(result)
+        return results, working
+
+    def _multicall_entry(
+        self, entry: Any, working: HubState, credentials: Credentials, info: RequestInfo
+    ) -> tuple[Any, HubState]:
+        """One multicall entry: ``[result]`` or a fault struct, and the state after.
+
+        An entry that writes runs after a savepoint and is undone alone if it fails.
+        """
+        savepoint: HubState | None = None
+        try:
+            name, params = entry["methodName"], entry["params"]
+            if name in MULTICALL_METHODS:
+                savepoint = working.copy()
+                nested, working = self._run_calls(params, working, credentials, info)
+                return [nested], working
+            export = self._lookup(name)
+            savepoint = working.copy() if export.writes else None
+            call = Call(self._core, working, export.name, credentials, info)
+            return [self._invoke(export, params, call)], working
+        except Exception as error:
+            return multicall_fault(
+                error
+            ), savepoint if savepoint is not None else working

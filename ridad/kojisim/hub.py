@@ -1,0 +1,252 @@
+"""L{KojiHub}: the simulated Koji hub, its builder and its failure injection.
+
+A test builds it in-process and talks to ``hub.resource()`` through
+``treq.testing.StubTreq`` (no sockets), or serves the resource on a port;
+``twistd kojisim`` serves it for ``make run``.
+
+Bus messages (``--stomp``, not implemented yet) belong in a commit hook:
+``HubCore.commit_hooks`` runs after every committed change, which is where
+Koji's protonmsg plugin sends too.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import koji
+from twisted.internet.interfaces import IReactorProcess, IReactorTime
+from twisted.logger import Logger
+from twisted.web.resource import IResource
+
+from ridad.kojisim.builder import Builder
+from ridad.kojisim.context import Call, HubCore
+from ridad.kojisim.dispatch import Dispatcher
+from ridad.kojisim.resource import Reply, hub_root
+from ridad.kojisim.sessions import RequestInfo
+from ridad.kojisim.sources import RpmSourceInspector, SourceInspector
+from ridad.kojisim.state import CHANNELS, HubState, User
+from ridad.kojisim.wire import BadRequest, dump_fault
+
+__all__ = ["HOST_NAME", "KojiHub", "UserSpec"]
+
+#: The name of the simulated build host (a HOST user).
+HOST_NAME = "kojisim-builder"
+
+_NOT_ALLOWED = (
+    "Method Not Allowed\nThis is an XML-RPC server. Only POST requests are accepted.\n"
+)
+
+
+@dataclass(frozen=True)
+class UserSpec:
+    """A configured user: password (None: no password login) and permissions."""
+
+    password: str | None
+    perms: tuple[str, ...] = ("admin",)
+
+
+class KojiHub:
+    """A Koji 1.35 hub simulator with one build host.
+
+    ``users`` maps names to a password (such users are admins) or to a
+    L{UserSpec}. ``reactor`` runs git and rpm; ``clock`` drives everything
+    else. ``inspector`` reads NVRs from sources (default: git and rpmspec).
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        reactor: IReactorProcess,
+        users: Mapping[str, str | UserSpec] | None = None,
+        build_seconds: float = 1.0,
+        fail_packages: Iterable[str] = (),
+        upload_dir: str | None = None,
+        inspector: SourceInspector | None = None,
+        builder_capacity: int = 4,
+    ) -> None:
+        """Create the hub with its users and its (running) builder."""
+        self.clock = clock
+        self._upload_dir = upload_dir or tempfile.mkdtemp(prefix="kojisim-work-")
+        self._core = HubCore(
+            clock=clock,
+            state=HubState.seeded(),
+            upload_dir=self._upload_dir,
+            fail_packages=set(fail_packages),
+        )
+        self._bootstrap(users or {})
+        self._dispatcher = Dispatcher(self._core)
+        process_clock = reactor if IReactorTime.providedBy(reactor) else clock
+        self._builder = Builder(
+            core=self._core,
+            clock=clock,
+            inspector=inspector
+            or RpmSourceInspector(
+                reactor=reactor, clock=process_clock, upload_dir=self._upload_dir
+            ),
+            build_seconds=build_seconds,
+            capacity=builder_capacity,
+        )
+        self._core.commit_hooks.append(self._builder.wake)
+        self._offline: str | None = None
+        self._drops = 0
+        self._delay_seconds = 0.0
+
+    def _bootstrap(self, users: Mapping[str, str | UserSpec]) -> None:
+        """Create the users, grant their permissions, register the build host."""
+        state = self._core.state
+        call = Call(self._core, state, "bootstrap")
+        for name, spec in users.items():
+            spec = UserSpec(spec) if isinstance(spec, str) else spec
+            user = User(state.next_id("user"), name, spec.password)
+            state.users[user.id] = user
+            for perm in spec.perms:
+                found = state.perm_by_name(perm)
+                if found is None:
+                    raise ValueError(f"unknown permission {perm!r} for user {name}")
+                state.user_perms.setdefault(user.id, []).append(found.id)
+                call.event_id = None
+                call.event()
+        host = User(state.next_id("user"), HOST_NAME, None, koji.USERTYPES["HOST"])
+        state.users[host.id] = host
+        for _channel in CHANNELS:
+            call.event_id = None
+            call.event()
+        session = self._core.sessions.create(
+            host.id, koji.AUTHTYPES["NORMAL"], self._core.now()
+        )
+        self._core.host_session_id = session.id
+
+    # -- serving ---------------------------------------------------------
+
+    def resource(self) -> IResource:
+        """A root resource serving the hub at ``/kojihub``."""
+        return hub_root(self)
+
+    def answer(
+        self, method: bytes, body: bytes, info: RequestInfo, content_type: str
+    ) -> Reply:
+        """The reply to one HTTP request to the hub."""
+        if method != b"POST":
+            return Reply(405, "text/plain", _NOT_ALLOWED.encode(), (("Allow", "POST"),))
+        if self._offline is not None:
+            fault = dump_fault(koji.ServerOffline.faultCode, self._offline)
+            return Reply(200, "text/xml", fault.encode())
+        if content_type == "application/octet-stream":
+            return Reply(
+                200, "text/xml", self._dispatcher.handle_upload(body, info).encode()
+            )
+        try:
+            document = self._dispatcher.handle_rpc(body, info)
+        except BadRequest as error:
+            return Reply(400, "text/plain", f"{error}\n".encode())
+        return Reply(200, "text/xml", document.encode())
+
+    def take_dropped_connection(self) -> bool:
+        """Whether to drop this request's connection (see L{drop_connections})."""
+        if self._drops <= 0:
+            return False
+        self._drops -= 1
+        return True
+
+    @property
+    def reply_delay_seconds(self) -> float:
+        """How long replies are held back (see L{slow_calls})."""
+        return self._delay_seconds
+
+    def stop(self) -> None:
+        """Stop the builder (pending timers are cancelled)."""
+        self._builder.stop()
+
+    # -- failure injection -------------------------------------------------
+
+    def set_offline(self, message: str | None) -> None:
+        """Answer every call with ServerOffline 1014 and ``message`` (None: online)."""
+        self._offline = message
+
+    def drop_connections(self, count: int) -> None:
+        """Abort the connection of the next ``count`` requests, with no reply."""
+        self._drops = count
+
+    def slow_calls(self, seconds: float) -> None:
+        """Hold every reply back for ``seconds`` on the clock (0: no delay)."""
+        self._delay_seconds = seconds
+
+    def expire_sessions(self) -> None:
+        """Expire every client session (calls get AuthExpired 1007 until renewed)."""
+        self._core.sessions.expire_all(keep=self._core.host_session_id)
+
+    def fail_next(self, method: str, fault_code: int, message: str) -> None:
+        """Make the next call of ``method`` fail with this fault."""
+        self._dispatcher.fail_next(method, fault_code, message)
+
+    @property
+    def fail_packages(self) -> set[str]:
+        """Packages whose builds fail like a broken SPEC (a mutable set)."""
+        return self._core.fail_packages
+
+    def pause_builder(self) -> None:
+        """Let tasks wait FREE (tasks already taken go on)."""
+        self._builder.pause()
+
+    def resume_builder(self) -> None:
+        """Let the builder take tasks again."""
+        self._builder.resume()
+
+    @property
+    def builder_busy(self) -> bool:
+        """Whether the builder is opening or running a task."""
+        return self._builder.busy
+
+    @property
+    def build_seconds(self) -> float:
+        """How long a build takes once its NVR is known (settable)."""
+        return self._builder.build_seconds
+
+    @build_seconds.setter
+    def build_seconds(self, seconds: float) -> None:
+        """Change how long the next builds take."""
+        self._builder.build_seconds = seconds
+
+    @property
+    def upload_dir(self) -> str:
+        """Where uploaded files land."""
+        return self._upload_dir
+
+    # -- read-only views for tests -------------------------------------------
+
+    @property
+    def tags(self) -> Mapping[int, Any]:
+        """Tags by id (including deleted ones, ``active`` False). Do not modify."""
+        return MappingProxyType(self._core.state.tags)
+
+    @property
+    def targets(self) -> Mapping[int, Any]:
+        """Build targets by id. Do not modify."""
+        return MappingProxyType(self._core.state.targets)
+
+    @property
+    def builds(self) -> Mapping[int, Any]:
+        """Builds by id. Do not modify."""
+        return MappingProxyType(self._core.state.builds)
+
+    @property
+    def tasks(self) -> Mapping[int, Any]:
+        """Tasks by id. Do not modify."""
+        return MappingProxyType(self._core.state.tasks)
+
+    @property
+    def repos(self) -> Mapping[int, Any]:
+        """Repos by id. Do not modify."""
+        return MappingProxyType(self._core.state.repos)
+
+    @property
+    def state(self) -> HubState:
+        """The whole live state (for assertions). Do not modify."""
+        return self._core.state
