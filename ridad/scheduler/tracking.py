@@ -175,7 +175,7 @@ class TaskTracker:
             values={
                 "task_state": task_state,
                 "nvr": koji_build["nvr"],
-                "koji_build_id": koji_build["id"],
+                "koji_build_id": koji_build["build_id"],
             },
         )
 

@@ -11,6 +11,7 @@ import pytest
 import pytest_twisted
 
 from tests.gitrepos import GitServer, start_git_daemon
+from tests.integration.kojiworld import KojiWorld, start_koji_world
 from tests.integration.support import (
     GitWorld,
     RunningDaemon,
@@ -48,3 +49,13 @@ async def daemon(
     )
     yield running
     await running.service.stopService()
+
+
+@pytest_twisted.async_yield_fixture
+async def koji_world() -> AsyncIterator[KojiWorld]:
+    """kojisim on a free port of 127.0.0.1, with the f40-build tag."""
+    from twisted.internet import reactor
+
+    world = await start_koji_world(reactor)
+    yield world
+    await world.close()

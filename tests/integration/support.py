@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import treq
 import yaml
 
 from ridad.tap import Options, makeService
@@ -162,3 +163,39 @@ async def json_of(response: Any) -> Any:
     """The JSON body of a treq response, after checking its content type."""
     assert response.headers.getRawHeaders(b"content-type") == [b"application/json"]
     return await response.json()
+
+
+def koji_config(hub_url: str, **overrides: Any) -> dict[str, Any]:
+    """The ``koji`` section of a test daemon talking to kojisim."""
+    section: dict[str, Any] = {
+        "hub": hub_url,
+        "auth": {"method": "password", "user": "ridad", "password": "secret"},
+        "base_module_tags": {"platform:f40": "f40-build"},
+        "arches": ["x86_64"],
+        "build_groups": {"build": ["bash", "rpm-build"], "srpm-build": ["bash"]},
+        "poll_interval_seconds": 0.2,
+        "give_up_after_seconds": 120,
+    }
+    section.update(overrides)
+    return section
+
+
+async def wait_for_state(
+    daemon: RunningDaemon,
+    module_build_id: int,
+    states: tuple[str, ...],
+    timeout_seconds: float = 90,
+) -> dict[str, Any]:
+    """Poll ``GET /rida/module-builds/N`` until its state is one of ``states``."""
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    deadline = reactor.seconds() + timeout_seconds
+    while True:
+        response = await treq.get(daemon.url(f"/rida/module-builds/{module_build_id}"))
+        body = await response.json()
+        if body.get("state") in states:
+            return body
+        if reactor.seconds() > deadline:
+            raise AssertionError(f"build stayed {body.get('state')}: {body}")
+        await deferLater(reactor, 0.2, lambda: None)

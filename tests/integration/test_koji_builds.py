@@ -1,0 +1,262 @@
+"""Module builds from submission to ready through kojisim over HTTP on
+loopback, with real PostgreSQL and a real git daemon."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_twisted
+import treq
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+from tests.integration.kojiworld import KojiWorld
+from tests.integration.support import (
+    GitWorld,
+    RunningDaemon,
+    daemon_config,
+    json_of,
+    koji_config,
+    modulemd_text,
+    start_daemon,
+    wait_for_state,
+)
+
+JSON = {b"Content-Type": [b"application/json"]}
+THREE_BATCHES = {
+    "alpha": {"rationale": "first", "buildorder": 1},
+    "beta": {"rationale": "second", "buildorder": 2},
+    "gamma": {"rationale": "third", "buildorder": 3},
+}
+
+
+async def submit(daemon: RunningDaemon, git_world: GitWorld, text: str) -> dict:
+    git_world.module("demo", text)
+    response = await treq.post(
+        daemon.url("/rida/module-builds/"),
+        data=json.dumps({"scmurl": git_world.scmurl("demo")}).encode(),
+        headers=JSON,
+    )
+    body = await json_of(response)
+    assert response.code == 201, body
+    return body
+
+
+async def koji_daemon(
+    database_dsn: str,
+    git_world: GitWorld,
+    koji: KojiWorld,
+    tmp_path: Path,
+    name: str = "ridad",
+    **koji_overrides: Any,
+) -> RunningDaemon:
+    config = daemon_config(
+        database_dsn,
+        git_world,
+        tmp_path / f"{name}-state",
+        koji=koji_config(koji.url, **koji_overrides),
+    )
+    return await start_daemon(config, tmp_path / f"{name}.yaml")
+
+
+@pytest_twisted.async_yield_fixture
+async def koji_built(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
+) -> AsyncIterator[RunningDaemon]:
+    """ridad with a koji section pointing at kojisim."""
+    daemon = await koji_daemon(database_dsn, git_world, koji_world, tmp_path)
+    yield daemon
+    await daemon.service.stopService()
+
+
+async def sleep(seconds: float) -> None:
+    await deferLater(reactor, seconds, lambda: None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_three_batches_reach_ready_with_the_expected_koji_layout(
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+) -> None:
+    """A three-batch module reaches ready; Koji holds its tags, target, groups,
+    inheritance and tagged builds."""
+    for name in THREE_BATCHES:
+        git_world.rpm(name)
+    build = await submit(koji_built, git_world, modulemd_text(THREE_BATCHES))
+    done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
+    assert done["state"] == "ready", done
+    tag = done["koji_tag"]
+    assert tag == f"module-demo-main-{done['version']}-{done['context']}"
+    assert [c["name"] for c in done["components"]] == [
+        "module-build-macros",
+        "alpha",
+        "beta",
+        "gamma",
+    ]
+    assert [c["batch"] for c in done["components"]] == [1, 2, 3, 4]
+    for c in done["components"]:
+        assert c["state"] == "complete", c
+        assert done["tasks"][f"rpms/{c['name']}"] == f"{c['task_id']}/closed"
+        assert f".module+f40+{done['id']}+" in c["nvr"]
+    koji = koji_world.client
+    target = await koji.call("getBuildTarget", tag)
+    assert (target["build_tag_name"], target["dest_tag_name"]) == (f"{tag}-build", tag)
+    parents = await koji.call("getInheritanceData", f"{tag}-build")
+    assert [p["name"] for p in parents] == ["f40-build"]
+    groups = {
+        g["name"]: {p["package"] for p in g["packagelist"]}
+        for g in await koji.call("getTagGroups", f"{tag}-build", inherit=False)
+    }
+    assert groups["build"] >= {"bash", "rpm-build", "module-build-macros"}
+    assert groups["srpm-build"] >= {"bash", "module-build-macros"}
+    tagged = {b["name"] for b in await koji.call("listTagged", tag)}
+    assert tagged == {"alpha", "beta", "gamma"}
+    build_tagged = {b["name"] for b in await koji.call("listTagged", f"{tag}-build")}
+    assert build_tagged == {"module-build-macros", "alpha", "beta", "gamma"}
+    tag_info = await koji.call("getTag", f"{tag}-build")
+    assert tag_info["extra"]["rpm.macro.dist"].startswith(f".module+f40+{done['id']}+")
+
+
+@pytest_twisted.ensureDeferred
+async def test_failing_component_fails_the_module_naming_it_and_its_task(
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+) -> None:
+    """A component whose Koji build fails fails the module with its name and task."""
+    koji_world.hub.fail_packages.add("beta")
+    build = await submit(koji_built, git_world, modulemd_text())
+    done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
+    assert done["state"] == "failed"
+    beta = next(c for c in done["components"] if c["name"] == "beta")
+    assert beta["state"] == "failed"
+    assert "beta" in done["state_reason"]
+    assert str(beta["task_id"]) in done["state_reason"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancel_cancels_the_open_koji_tasks(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
+) -> None:
+    """Cancelling a building module fails it and cancels its Koji tasks."""
+    koji_world.hub.build_seconds = 30
+    daemon = await koji_daemon(database_dsn, git_world, koji_world, tmp_path)
+    try:
+        build = await submit(daemon, git_world, modulemd_text())
+        await wait_for_state(daemon, build["id"], ("build",))
+        while True:
+            body = await (
+                await treq.get(daemon.url(f"/rida/module-builds/{build['id']}"))
+            ).json()
+            building = [c for c in body["components"] if c["state"] == "building"]
+            if building:
+                break
+            await sleep(0.2)
+        response = await treq.request(
+            "PATCH",
+            daemon.url(f"/rida/module-builds/{build['id']}"),
+            data=b'{"state": "failed"}',
+            headers=JSON,
+        )
+        body = await json_of(response)
+        assert response.code == 200
+        assert body["state_reason"] == "Canceled by anonymous"
+        task_id = building[0]["task_id"]
+        for _ in range(100):
+            info = await koji_world.client.call("getTaskInfo", task_id)
+            if info["state"] == 3:  # CANCELED
+                break
+            await sleep(0.2)
+        assert info["state"] == 3
+        final = await wait_for_state(daemon, build["id"], ("failed",))
+        macros = final["components"][0]
+        for _ in range(100):
+            final = await (
+                await treq.get(daemon.url(f"/rida/module-builds/{build['id']}"))
+            ).json()
+            macros = final["components"][0]
+            if macros["state"] == "canceled":
+                break
+            await sleep(0.2)
+        assert macros["state"] == "canceled"
+    finally:
+        await daemon.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_koji_offline_for_a_while_does_not_fail_the_build(
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+) -> None:
+    """ServerOffline for a few seconds delays the build; it still reaches ready."""
+    build = await submit(koji_built, git_world, modulemd_text())
+    await wait_for_state(koji_built, build["id"], ("build",))
+    koji_world.hub.set_offline("Koji is down for maintenance")
+    await sleep(3)
+    koji_world.hub.set_offline(None)
+    done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
+    assert done["state"] == "ready", done
+
+
+@pytest_twisted.ensureDeferred
+async def test_daemon_restarted_mid_build_finishes_without_duplicate_tasks(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
+) -> None:
+    """Stopped while building and started again, ridad finishes the build and
+    never submits a component twice."""
+    koji_world.hub.build_seconds = 1
+    first = await koji_daemon(database_dsn, git_world, koji_world, tmp_path, "first")
+    build = await submit(first, git_world, modulemd_text())
+    await wait_for_state(first, build["id"], ("build",))
+    await sleep(1.5)
+    await first.service.stopService()
+    second = await koji_daemon(database_dsn, git_world, koji_world, tmp_path, "second")
+    try:
+        done = await wait_for_state(second, build["id"], ("ready", "failed"))
+        assert done["state"] == "ready", done
+    finally:
+        await second.service.stopService()
+    sources = Counter(
+        task["request"][0]
+        for task in await koji_world.client.call(
+            "listTasks", opts={"method": "build", "decode": True}
+        )
+    )
+    assert sources and all(n == 1 for n in sources.values()), sources
+
+
+@pytest_twisted.ensureDeferred
+async def test_standby_daemon_takes_over_when_the_active_one_stops(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
+) -> None:
+    """Two daemons share a database; when the active one stops, the standby
+    takes over and finishes the build."""
+    a = await koji_daemon(database_dsn, git_world, koji_world, tmp_path, "a")
+    b = await koji_daemon(database_dsn, git_world, koji_world, tmp_path, "b")
+    try:
+        roles: list[str] = []
+        for _ in range(50):
+            roles = [
+                (await (await treq.get(d.url("/health"))).json())["scheduler"]
+                for d in (a, b)
+            ]
+            if sorted(roles) == ["active", "standby"]:
+                break
+            await sleep(0.2)
+        assert sorted(roles) == ["active", "standby"]
+        active, standby = (a, b) if roles[0] == "active" else (b, a)
+        build = await submit(standby, git_world, modulemd_text())
+        await wait_for_state(standby, build["id"], ("build",))
+        await active.service.stopService()
+        done = await wait_for_state(standby, build["id"], ("ready", "failed"))
+        assert done["state"] == "ready", done
+        health = await (await treq.get(standby.url("/health"))).json()
+        assert health["scheduler"] == "active"
+    finally:
+        for d in (a, b):
+            if d.service.running:
+                await d.service.stopService()
+
+
+pytestmark = pytest.mark.integration
