@@ -181,7 +181,30 @@ api:
   max_body_bytes: 1048576
   # true answers writes with 503 Service Unavailable.
   maintenance: false
+
+koji:
+  # The embedded build system: kojisim, a Koji hub simulator that make run
+  # starts on {KOJI_HOST}:{KOJI_PORT} (its builds take {KOJI_BUILD_SECONDS} s each).
+  hub: "{koji_hub_url()}"
+  auth: {{method: password, user: {KOJI_USER}, password: {KOJI_PASSWORD}}}
+  # The Koji tag each base module stream builds on.
+  base_module_tags: {{"platform:f40": "{BASE_TAG}"}}
+  arches: [x86_64]
+  poll_interval_seconds: 1
 """
+
+
+KOJI_HOST = "127.0.0.1"
+KOJI_PORT = 8099
+KOJI_USER = "ridad"
+KOJI_PASSWORD = "ridad"
+KOJI_BUILD_SECONDS = 2
+BASE_TAG = "f40-build"
+
+
+def koji_hub_url() -> str:
+    """The embedded build system's hub URL."""
+    return f"http://{KOJI_HOST}:{KOJI_PORT}/kojihub"
 
 
 def git_base_url(port: int | None = None) -> str:

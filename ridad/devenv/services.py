@@ -35,7 +35,16 @@ from twisted.web.client import (
     ResponseNeverReceived,
 )
 
-from ridad.devenv.content import GIT_HOST
+from ridad.devenv.content import (
+    BASE_TAG,
+    GIT_HOST,
+    KOJI_BUILD_SECONDS,
+    KOJI_HOST,
+    KOJI_PASSWORD,
+    KOJI_PORT,
+    KOJI_USER,
+    koji_hub_url,
+)
 from ridad.devenv.environment import (
     DemoEnvironment,
     DemoEnvironmentError,
@@ -43,6 +52,8 @@ from ridad.devenv.environment import (
     git_environment,
     run_git,
 )
+from ridad.errors import KojiError
+from ridad.koji.client import KojiClient, PasswordAuth, RetryPolicy
 
 GIT_PORT = 9418
 GIT_READY_TIMEOUT_SECONDS = 10.0
@@ -406,11 +417,71 @@ def ridad_daemon(
     )
 
 
+def kojisim_daemon(reactor: DemoReactor, environment: DemoEnvironment) -> ChildProcess:
+    """Describe kojisim, the embedded build system, under ``twistd -n``.
+
+    It is ready once ridad's Koji user can log in and the base module's tag
+    exists (created on first start, as an administrator would).
+    """
+    argv = [
+        str(Path(sys.executable).parent / "twistd"),
+        "-n",
+        "--pidfile=",
+        "kojisim",
+        "--listen",
+        f"tcp:{KOJI_PORT}:interface={KOJI_HOST}",
+        "--user",
+        f"{KOJI_USER}:{KOJI_PASSWORD}",
+        "--build-seconds",
+        str(KOJI_BUILD_SECONDS),
+        "--work-dir",
+        str(environment.directory / "kojisim"),
+    ]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p
+        for p in (str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", ""))
+        if p
+    )
+    pool = HTTPConnectionPool(reactor, persistent=False)
+    koji = KojiClient(
+        http=HTTPClient(Agent(reactor, pool=pool)),  # type: ignore[arg-type]
+        hub_url=koji_hub_url(),
+        clock=reactor,
+        auth=PasswordAuth(user=KOJI_USER, password=KOJI_PASSWORD),
+        retry=RetryPolicy(give_up_after_seconds=0.5),
+    )
+
+    async def has_base_tag() -> bool:
+        try:
+            if await koji.call("getTag", BASE_TAG) is None:
+                await koji.call("createTag", BASE_TAG, arches="x86_64")
+        except KojiError:
+            return False  # not listening yet
+        return True
+
+    (environment.directory / "kojisim").mkdir(parents=True, exist_ok=True)
+    return ChildProcess(
+        name="kojisim",
+        reactor=reactor,
+        argv=argv,
+        env=env,
+        probe=has_base_tag,
+        ready_timeout_seconds=GIT_READY_TIMEOUT_SECONDS,
+        listens_on=ListenAddress(
+            KOJI_HOST,
+            KOJI_PORT,
+            "Stop the program using it (often a kojisim left by an earlier `make run`)",
+        ),
+    )
+
+
 def demo_services(
     reactor: DemoReactor, environment: DemoEnvironment, *, git_port: int = GIT_PORT
 ) -> list[ChildProcess]:
     """List the demo environment's services in start order; ridad comes last."""
     return [
         git_daemon(reactor, environment, port=git_port),
+        kojisim_daemon(reactor, environment),
         ridad_daemon(reactor, environment),
     ]

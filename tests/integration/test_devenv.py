@@ -136,6 +136,13 @@ async def test_config_holds_the_development_settings(
         },
         "base_module_names": ["platform"],
         "api": {"max_body_bytes": 1048576, "maintenance": False},
+        "koji": {
+            "hub": "http://127.0.0.1:8099/kojihub",
+            "auth": {"method": "password", "user": "ridad", "password": "ridad"},
+            "base_module_tags": {"platform:f40": "f40-build"},
+            "arches": ["x86_64"],
+            "poll_interval_seconds": 1,
+        },
     }
     assert text.lstrip().startswith("#")
     assert parse_config(text).listen == "tcp:8080:interface=127.0.0.1"

@@ -53,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
         "service",
         "logs",
     },
-    "devenv": {"errors"},
+    "devenv": {"errors", "domain", "koji"},
     "__init__": set(),
 }
 NEVER_IMPORTED = {"tap", "kojisim", "cli", "devenv"}
