@@ -137,6 +137,35 @@ class KojiConfig:
 
 
 @dataclass(frozen=True)
+class StompConfig:
+    """``messaging.stomp``: the broker connection."""
+
+    endpoint: str = "tcp:127.0.0.1:61613"
+    login: str | None = None
+    passcode: str | None = None
+    vhost: str | None = None
+    heart_beat_ms: int = 10000
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One Koji event source: a destination and its message format."""
+
+    destination: str
+    format: str
+
+
+@dataclass(frozen=True)
+class MessagingConfig:
+    """``messaging``: where state changes are announced, what is listened to."""
+
+    stomp: StompConfig = field(default_factory=StompConfig)
+    destination_prefix: str = "/topic/VirtualTopic.eng.rida."
+    subscriptions: tuple[Subscription, ...] = ()
+    outbox_retention_days: float = 7.0
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -147,6 +176,7 @@ class Config:
     base_module_names: tuple[str, ...] = ("platform",)
     api: ApiConfig = field(default_factory=ApiConfig)
     koji: KojiConfig | None = None
+    messaging: MessagingConfig | None = None
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -158,6 +188,7 @@ class Config:
             self.scm.max_concurrent_git,
             self.base_module_names,
             self.koji,
+            self.messaging,
         )
 
 
@@ -234,6 +265,7 @@ TOP_KEYS = {
     "base_module_names",
     "api",
     "koji",
+    "messaging",
 }
 
 
@@ -259,6 +291,9 @@ def parse_config(text: str) -> Config:
         ),
         api=_api(reader, top.get("api")),
         koji=_koji(reader, top["koji"]) if "koji" in top else None,
+        messaging=(
+            _messaging(reader, top["messaging"]) if "messaging" in top else None
+        ),
     )
     if reader.problems:
         raise ConfigError(reader.problems)
@@ -355,7 +390,7 @@ class LiveConfig:
         ignored = []
         if new.restart_part() != self.current.restart_part():
             ignored.append(
-                "listen, state_dir, database, base_module_names, koji,"
+                "listen, state_dir, database, base_module_names, koji, messaging,"
                 " scm.rpms_default_repository or scm.max_concurrent_git"
             )
             new = Config(
@@ -373,6 +408,7 @@ class LiveConfig:
                 ),
                 api=new.api,
                 koji=self.current.koji,
+                messaging=self.current.messaging,
             )
         self.current = new
         return ignored
@@ -484,3 +520,61 @@ def _koji_auth(reader: _Reader, data: Any) -> KojiAuthConfig:
             reader.problems.append(f"koji.auth.{key}: required for method {method}")
         values[key] = reader.value(section, "koji.auth.", key, None, _string)
     return KojiAuthConfig(method=method, **values)
+
+
+FORMATS = ("koji", "fedora")
+
+
+def _messaging(reader: _Reader, data: Any) -> MessagingConfig:
+    known = {"stomp", "destination_prefix", "subscriptions", "outbox_retention_days"}
+    section = reader.section(data, "messaging", known)
+    d = MessagingConfig()
+    p = "messaging."
+    stomp = reader.section(
+        section.get("stomp"),
+        "messaging.stomp",
+        {"endpoint", "login", "passcode", "vhost", "heart_beat_ms"},
+    )
+    sp = "messaging.stomp."
+    ds = StompConfig()
+    stomp_config = StompConfig(
+        endpoint=reader.value(stomp, sp, "endpoint", ds.endpoint, _string),
+        login=reader.value(stomp, sp, "login", None, _string),
+        passcode=reader.value(stomp, sp, "passcode", None, _string),
+        vhost=reader.value(stomp, sp, "vhost", None, _string),
+        heart_beat_ms=reader.value(
+            stomp, sp, "heart_beat_ms", ds.heart_beat_ms, _positive_int
+        ),
+    )
+    subscriptions = []
+    raw = section.get("subscriptions", [])
+    if not isinstance(raw, list):
+        reader.problems.append("messaging.subscriptions: must be a list")
+        raw = []
+    for index, entry in enumerate(raw):
+        where = f"messaging.subscriptions[{index}]"
+        item = reader.section(entry, where, {"destination", "format"})
+        destination = reader.value(item, where + ".", "destination", None, _string)
+        fmt = item.get("format", "koji")
+        if fmt not in FORMATS:
+            reader.problems.append(f"{where}.format: must be one of koji, fedora")
+        elif destination is None:
+            reader.problems.append(f"{where}.destination: required")
+        else:
+            subscriptions.append(Subscription(destination=destination, format=fmt))
+    return MessagingConfig(
+        stomp=stomp_config,
+        destination_prefix=reader.value(
+            section, p, "destination_prefix", d.destination_prefix, _string
+        ),
+        subscriptions=tuple(subscriptions),
+        outbox_retention_days=float(
+            reader.value(
+                section,
+                p,
+                "outbox_retention_days",
+                d.outbox_retention_days,
+                _positive_number,
+            )
+        ),
+    )

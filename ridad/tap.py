@@ -6,11 +6,8 @@ global reactor.
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 from pathlib import Path
-from typing import Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import serverFromString
@@ -19,23 +16,14 @@ from twisted.python import usage
 from ridad.api.app import RidadApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
+from ridad.composition import compose_leader
 from ridad.config import (
     DEFAULT_CONFIG_PATH,
     Config,
-    KojiConfig,
     LiveConfig,
     parse_config,
 )
-from ridad.db.builds import ModuleBuildStore, SchedulingStore
-from ridad.domain.builds import ModuleBuild
-from ridad.koji.auth import hub_from_profile
-from ridad.koji.client import KojiClient, PasswordAuth, RetryPolicy, SslAuth
-from ridad.koji.tls import make_http_client
-from ridad.modulemd.parse import load_modulemd
-from ridad.scheduler.driver import BuildDriver
-from ridad.scheduler.leader import SchedulerLock
-from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
-from ridad.scheduler.service import SchedulerService
+from ridad.db.builds import ModuleBuildStore
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
@@ -92,72 +80,6 @@ class Options(usage.Options):
             ) from None
 
 
-def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
-    """The Koji client of the configuration (reads a koji profile if named)."""
-    hub = koji.hub
-    ca = koji.auth.ca
-    if koji.profile is not None:
-        profile = hub_from_profile(koji.profile, koji.config)
-        hub = profile.server
-        ca = ca or profile.serverca
-    auth: Any = None
-    if koji.auth.method == "password":
-        auth = PasswordAuth(user=koji.auth.user, password=koji.auth.password)
-    elif koji.auth.method == "ssl":
-        auth = SslAuth(cert=koji.auth.cert, key=koji.auth.key, ca=ca)
-    assert hub is not None
-    return KojiClient(
-        http=make_http_client(reactor, auth, ca),
-        hub_url=hub,
-        clock=reactor,
-        auth=auth,
-        retry=RetryPolicy(give_up_after_seconds=koji.give_up_after_seconds),
-    )
-
-
-def make_scheduler(
-    reactor: Any, config: Config, pool: Pool, transitions: Transitions
-) -> SchedulerService:
-    """The scheduler service: lock, driver and poller."""
-    koji_config = config.koji
-    assert koji_config is not None
-    koji = make_koji_client(reactor, koji_config)
-    work_dir = str(Path(config.state_dir) / "tmp")
-
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
-        document = load_modulemd(build.modulemd)
-        return await build_macros_srpm(
-            reactor=reactor,
-            work_dir=work_dir,
-            name=build.name,
-            stream=build.stream,
-            version=build.version,
-            context=build.context,
-            module_build_id=build.id,
-            base_stream=build.base_stream,
-            rpm_macros=document.rpm_macros,
-        )
-
-    driver = BuildDriver(
-        store=SchedulingStore(pool=pool),
-        koji=koji,
-        transitions=transitions,
-        config=koji_config,
-        clock=reactor,
-        build_macros=build_macros,
-    )
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    return SchedulerService(
-        driver=driver,
-        lock_factory=lambda **callbacks: SchedulerLock(
-            pool=pool, clock=reactor, holder=holder, **callbacks
-        ),
-        clock=reactor,
-        interval_seconds=koji_config.poll_interval_seconds,
-    )
-
-
 def makeService(options: Options) -> RidadService:
     """Build the service tree from the options; nothing is started."""
     from twisted.internet import reactor
@@ -183,9 +105,8 @@ def makeService(options: Options) -> RidadService:
     submissions = SubmissionVerifier(
         config=live, git=git, builds=builds, transitions=transitions
     )
-    scheduler = (
-        make_scheduler(reactor, config, pool, transitions) if config.koji else None
-    )
+    leader = compose_leader(reactor, config, pool, transitions)
+    scheduler = leader.scheduler
     api = RidadApi(
         builds=builds,
         submissions=submissions,
@@ -201,10 +122,10 @@ def makeService(options: Options) -> RidadService:
         read_config=lambda: read_config(options["config"]),
         embedded=embedded,
     )
-    if scheduler is not None:
-        scheduler.setServiceParent(root)
-    else:
-        root.log.warn("No koji section in the configuration: builds stay in init")
+    for service in leader.services:
+        service.setServiceParent(root)
+    for warning in leader.warnings:
+        root.log.warn(warning)
     site = make_site(api_resource=api.app.resource(), config=live)
     http = StreamServerEndpointService(serverFromString(reactor, config.listen), site)
     http.setName("http")

@@ -71,6 +71,16 @@ class Transitions:
         self._builds = builds
         self._clock = clock
         self._new_msg_id = new_msg_id
+        self._listeners: list[Callable[[], None]] = []
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after each committed change (the outbox relay
+        uses it to publish at once instead of at its next poll)."""
+        self._listeners.append(listener)
+
+    def _committed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
@@ -87,6 +97,7 @@ class Transitions:
         result: tuple[int, bool] = await self._pool.run_interaction(
             self._create, new, self._now()
         )
+        self._committed()
         self.log.info(
             "Module build {module_build_id} moved to {state}",
             module_build_id=result[0],
@@ -197,6 +208,7 @@ class Transitions:
             self._now(),
             allowed_from,
         )
+        self._committed()
         self.log.info(
             "Module build {module_build_id} moved to {state}",
             module_build_id=module_build_id,
@@ -356,6 +368,7 @@ class Transitions:
             values or {},
             self._now(),
         )
+        self._committed()
         self.log.info(
             "Component {component} of module build {module_build_id} moved to {state}",
             component=component.name,

@@ -56,3 +56,39 @@ class OutboxStore:
             (module_build_id,),
         )
         return [OutboxMessage(**row) for row in rows]
+
+
+class OutboxRelayStore:
+    """What the publisher needs: pending messages in order, marking, pruning."""
+
+    def __init__(self, *, pool: Pool) -> None:
+        self._pool = pool
+
+    async def pending(self, limit: int) -> list[OutboxMessage]:
+        """The oldest unsent messages, in the order they were written.
+
+        Changes of one module build are serialised, so this is also each
+        build's own order.
+        """
+        rows = await self._pool.run_query(
+            "SELECT id, msg_id::text AS msg_id, topic, body, module_build_id,"
+            " created, sent FROM outbox WHERE sent IS NULL ORDER BY id LIMIT %s",
+            (limit,),
+        )
+        return [OutboxMessage(**row) for row in rows]
+
+    async def mark_sent(self, message_id: int, now: datetime) -> None:
+        """Record that the broker confirmed a message."""
+        await self._pool.run_operation(
+            "UPDATE outbox SET sent = %s WHERE id = %s AND sent IS NULL",
+            (now, message_id),
+        )
+
+    async def prune(self, before: datetime) -> int:
+        """Delete messages sent before ``before``; return how many."""
+        rows = await self._pool.run_query(
+            "WITH gone AS (DELETE FROM outbox WHERE sent < %s RETURNING 1)"
+            " SELECT count(*) AS n FROM gone",
+            (before,),
+        )
+        return int(rows[0]["n"])

@@ -62,6 +62,8 @@ class BuildDriver:
         self._tracker = TaskTracker(koji=koji, transitions=transitions)
         self.last_cycle_seconds: float | None = None
         self.last_polled_tasks = 0
+        self.tracked_tasks: frozenset[int] = frozenset()
+        self.tracked_tags: frozenset[str] = frozenset()
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
@@ -81,12 +83,28 @@ class BuildDriver:
             task_timeout=timedelta(hours=self._config.task_timeout_hours),
         )
         active = await self._store.active_builds()
+        self._remember_tracked(active)
         budget = self._config.max_concurrent_builds - sum(
             1 for _, cs in active for c in cs if c.state is ComponentState.BUILDING
         )
         for build, components in active:
             budget -= await self._advance_guarded(build, components, epoch, budget)
         self.last_cycle_seconds = self._clock.seconds() - started
+
+    def _remember_tracked(
+        self, active: Sequence[tuple[ModuleBuild, list[ComponentBuild]]]
+    ) -> None:
+        """Note the tasks and tags bus events may be about (for the listener)."""
+        tasks = set()
+        tags = set()
+        for build, components in active:
+            tasks.update(c.task_id for c in components if c.task_id is not None)
+            if build.repo_task_id is not None:
+                tasks.add(build.repo_task_id)
+            env = environment_of(build)
+            tags.update((env.koji_tag, env.build_tag))
+        self.tracked_tasks = frozenset(tasks)
+        self.tracked_tags = frozenset(tags)
 
     async def _advance_guarded(
         self,

@@ -1,16 +1,17 @@
-"""``SchedulerService``: drives builds only while this process holds the
-scheduler lock; the other processes stand by and take over."""
+"""``SchedulerService``: the work only one process may do (driving builds,
+publishing the outbox) runs while this process holds the scheduler lock; the
+other processes stand by and take over."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from twisted.application.service import MultiService
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.leader import SchedulerLock
 from ridad.scheduler.poller import CyclePoller
 
@@ -18,8 +19,17 @@ LockFactory = Callable[..., SchedulerLock]
 """Builds the lock given ``on_acquired`` and ``on_lost`` callbacks."""
 
 
+@dataclass(frozen=True)
+class LeaderJob:
+    """A loop the active scheduler runs: ``run(epoch)`` every interval."""
+
+    name: str
+    interval_seconds: float
+    run: Callable[[int], Awaitable[object]]
+
+
 class SchedulerService(MultiService):
-    """The scheduler: a lock, and a poller that runs while the lock is held."""
+    """The scheduler lock, and the leader's loops while it is held."""
 
     name = "scheduler"
     log = Logger()
@@ -27,20 +37,21 @@ class SchedulerService(MultiService):
     def __init__(
         self,
         *,
-        driver: BuildDriver,
+        jobs: Sequence[LeaderJob],
         lock_factory: LockFactory,
         clock: IReactorTime,
-        interval_seconds: float,
     ) -> None:
         super().__init__()
-        self._driver = driver
         self._epoch: int | None = None
-        self.poller = CyclePoller(
-            clock=clock,
-            interval_seconds=interval_seconds,
-            run=self._cycle,
-            name="scheduler",
-        )
+        self.pollers = {
+            job.name: CyclePoller(
+                clock=clock,
+                interval_seconds=job.interval_seconds,
+                run=self._bind(job),
+                name=job.name,
+            )
+            for job in jobs
+        }
         self.lock: SchedulerLock = lock_factory(
             on_acquired=self._acquired, on_lost=self._lost
         )
@@ -51,33 +62,39 @@ class SchedulerService(MultiService):
         """``active``, ``standby`` or ``stopped``: for /health."""
         return self.lock.role
 
-    def poke(self) -> None:
-        """Poll Koji now (a bus event said something changed)."""
-        if self._epoch is not None:
-            self.poller.poke()
+    def poke(self, name: str) -> None:
+        """Run the loop ``name`` now (if this process is active)."""
+        poller = self.pollers.get(name)
+        if self._epoch is not None and poller is not None:
+            poller.poke()
+
+    def _bind(self, job: LeaderJob) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            epoch = self._epoch
+            if epoch is not None:
+                await job.run(epoch)
+
+        return run
 
     def _acquired(self, epoch: int) -> None:
         self.log.info("Scheduler active (lease epoch {epoch})", epoch=epoch)
         self._epoch = epoch
-        self.poller.start()
+        for poller in self.pollers.values():
+            poller.start()
 
     async def _lost(self) -> None:
         if self._epoch is None:
             return
         self.log.warn("Scheduler lock lost; standing by")
         self._epoch = None
-        await self.poller.stop()
-
-    async def _cycle(self) -> None:
-        epoch = self._epoch
-        if epoch is None:
-            return
-        await self._driver.cycle(epoch)
+        for poller in self.pollers.values():
+            await poller.stop()
 
     def stopService(self) -> Deferred[None]:
-        """Stop the poller, then release the lock."""
+        """Stop the loops, then release the lock."""
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
-        await self.poller.stop()
+        for poller in self.pollers.values():
+            await poller.stop()
         await MultiService.stopService(self)

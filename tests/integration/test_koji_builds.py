@@ -15,6 +15,7 @@ import treq
 from twisted.internet import reactor
 from twisted.internet.task import deferLater
 
+from ridad.bus.publisher import validate_body
 from tests.integration.kojiworld import KojiWorld
 from tests.integration.support import (
     GitWorld,
@@ -80,7 +81,7 @@ async def sleep(seconds: float) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_three_batches_reach_ready_with_the_expected_koji_layout(
-    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld, pool
 ) -> None:
     """A three-batch module reaches ready; Koji holds its tags, target, groups,
     inheritance and tagged builds."""
@@ -119,6 +120,37 @@ async def test_three_batches_reach_ready_with_the_expected_koji_layout(
     assert build_tagged == {"module-build-macros", "alpha", "beta", "gamma"}
     tag_info = await koji.call("getTag", f"{tag}-build")
     assert tag_info["extra"]["rpm.macro.dist"].startswith(f".module+f40+{done['id']}+")
+    await assert_messages_follow_the_trace(pool, done["id"])
+
+
+async def assert_messages_follow_the_trace(pool, module_build_id: int) -> None:
+    """Every change after creation has one message, in trace order, valid."""
+    messages = await pool.run_query(
+        "SELECT topic, body FROM outbox WHERE module_build_id = %s ORDER BY id",
+        (module_build_id,),
+    )
+    for message in messages:
+        validate_body(message["topic"], message["body"])
+    announced = [(m["body"].get("component"), m["body"]["state"]) for m in messages]
+    trace = await pool.run_query(
+        "SELECT c.name AS component, t.new_state AS state, t.old_state"
+        " FROM state_trace t LEFT JOIN component_builds c"
+        " ON c.id = t.component_build_id WHERE t.module_build_id = %s ORDER BY t.id",
+        (module_build_id,),
+    )
+    expected = [
+        (t["component"], t["state"])
+        for t in trace
+        if not (t["component"] is not None and t["old_state"] is None)
+    ]
+    assert announced == expected
+    assert [s for c, s in announced if c is None] == [
+        "init",
+        "wait",
+        "build",
+        "done",
+        "ready",
+    ]
 
 
 @pytest_twisted.ensureDeferred

@@ -52,8 +52,21 @@ ALLOWED: dict[str, set[str]] = {
         "api",
         "service",
         "logs",
+        "composition",
     },
     "devenv": {"errors", "domain", "koji"},
+    "composition": {
+        "domain",
+        "modulemd",
+        "errors",
+        "config",
+        "db",
+        "scm",
+        "koji",
+        "bus",
+        "transitions",
+        "scheduler",
+    },
     "__init__": set(),
 }
 NEVER_IMPORTED = {"tap", "kojisim", "cli", "devenv"}
