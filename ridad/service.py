@@ -12,7 +12,12 @@ from collections.abc import Callable
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import (
+    IListeningPort,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamServerEndpoint,
+)
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
@@ -91,6 +96,10 @@ class RidadService(MultiService):
         self.database_ready = True
         for child in self:
             child.startService()
+        for child in self:
+            listening = getattr(child, "listening", None)
+            if listening is not None and await listening is None:
+                return
         self.log.info("ridad {version} is ready", version=__version__)
 
     async def _open_database(self) -> None:
@@ -152,3 +161,58 @@ class RidadService(MultiService):
                 reason=ignored,
             )
         self.log.info("Configuration reloaded")
+
+
+class ApiListener(Service):
+    """Listens for the API on an endpoint; a port that cannot be had is
+    fatal (logged, then the process stops) instead of a daemon without API.
+
+    ``listening`` fires with the listening port, or None when it failed.
+    """
+
+    name = "http"
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        endpoint: IStreamServerEndpoint,
+        factory: IProtocolFactory,
+        on_fatal: Callable[[], None],
+        description: str,
+    ) -> None:
+        self._endpoint = endpoint
+        self._factory = factory
+        self._on_fatal = on_fatal
+        self._description = description
+        self._port: IListeningPort | None = None
+        self.listening: Deferred[IListeningPort | None] | None = None
+
+    def startService(self) -> None:
+        """Start listening (the parent starts this once the database is ready)."""
+        Service.startService(self)
+        self.listening = Deferred.fromCoroutine(self._listen())
+
+    async def _listen(self) -> IListeningPort | None:
+        try:
+            self._port = await self._endpoint.listen(self._factory)
+        except Exception:
+            self.log.failure(
+                "Cannot listen on {listen}; stopping", listen=self._description
+            )
+            self._on_fatal()
+            return None
+        self.log.info("API listening on {listen}", listen=self._description)
+        return self._port
+
+    def stopService(self) -> Deferred[None]:
+        """Stop listening."""
+        Service.stopService(self)
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        if self.listening is not None:
+            await self.listening
+        if self._port is not None:
+            await self._port.stopListening()
+            self._port = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
@@ -29,7 +28,7 @@ from ridad.db.pool import Pool
 from ridad.errors import ConfigError
 from ridad.scm.git import GitClient
 from ridad.scm.url import Whitelist, parse_repository
-from ridad.service import RidadService
+from ridad.service import ApiListener, RidadService
 from ridad.transitions import Transitions
 
 
@@ -127,8 +126,12 @@ def makeService(options: Options) -> RidadService:
     for warning in leader.warnings:
         root.log.warn(warning)
     site = make_site(api_resource=api.app.resource(), config=live)
-    http = StreamServerEndpointService(serverFromString(reactor, config.listen), site)
-    http.setName("http")
+    http = ApiListener(
+        endpoint=serverFromString(reactor, config.listen),
+        factory=site,
+        on_fatal=reactor.stop,
+        description=config.listen,
+    )
     http.setServiceParent(root)
     signal.signal(
         signal.SIGHUP, lambda signum, frame: reactor.callFromThread(root.reload)

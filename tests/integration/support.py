@@ -151,7 +151,7 @@ async def start_daemon(config: dict[str, Any], path: Path) -> RunningDaemon:
     service.startService()
     await service._started
     http = service.getServiceNamed("http")
-    port = await http._waitingForPort
+    port = await http.listening
     return RunningDaemon(
         service=service,
         base_url=f"http://127.0.0.1:{port.getHost().port}",
