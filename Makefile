@@ -17,6 +17,7 @@ system-packages:
 	command -v krb5-config >/dev/null 2>&1 || missing="$$missing libkrb5-dev krb5-config"; \
 	command -v rpmbuild >/dev/null 2>&1 || missing="$$missing rpm"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	{ test -e /usr/share/activemq/bin/activemq.jar && command -v java >/dev/null 2>&1; } || missing="$$missing activemq"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing system packages:$$missing"; \

@@ -13,6 +13,7 @@ import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NoReturn
 
 import psycopg2
@@ -26,6 +27,7 @@ from ridad.db.embedded import find_bin_dir
 from ridad.db.pool import Pool, strip_dsn_password
 from ridad.db.schema import migrate
 from ridad.errors import ConfigError
+from tests.brokers import ActiveMQ, activemq_missing
 from tests.helpers import PrivateCluster
 
 settings.register_profile("ci", deadline=None, print_blob=True)
@@ -182,3 +184,25 @@ def killable_postgres(postgres_bin_dir: str) -> Iterator[PrivateCluster]:
     cluster = PrivateCluster.create()
     yield cluster
     cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def activemq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQ]:
+    """A private ActiveMQ shared by the session."""
+    if problem := activemq_missing():
+        _missing(problem)
+    broker = ActiveMQ(tmp_path_factory.mktemp("activemq"))
+    broker.start()
+    yield broker
+    broker.destroy()
+
+
+@pytest.fixture
+def private_activemq(tmp_path: Path) -> Iterator[ActiveMQ]:
+    """A private ActiveMQ the test may stop, kill and restart."""
+    if problem := activemq_missing():
+        _missing(problem)
+    broker = ActiveMQ(tmp_path / "activemq")
+    broker.start()
+    yield broker
+    broker.destroy()

@@ -4,9 +4,9 @@ A test builds it in-process and talks to ``hub.resource()`` through
 ``treq.testing.StubTreq`` (no sockets), or serves the resource on a port;
 ``twistd kojisim`` serves it for ``make run``.
 
-Bus messages (``--stomp``, not implemented yet) belong in a commit hook:
-``HubCore.commit_hooks`` runs after every committed change, which is where
-Koji's protonmsg plugin sends too.
+With an ``event_sink`` the hub emits Koji's protonmsg bus messages after
+every commit (L{ridad.kojisim.events}), as the plugin sends after the
+request's commit.
 """
 
 from __future__ import annotations
@@ -25,16 +25,19 @@ from twisted.web.resource import IResource
 from ridad.kojisim.builder import Builder
 from ridad.kojisim.context import Call, HubCore
 from ridad.kojisim.dispatch import Dispatcher
+from ridad.kojisim.events import CommitPublisher, EventSink
 from ridad.kojisim.resource import Reply, hub_root
 from ridad.kojisim.sessions import RequestInfo
 from ridad.kojisim.sources import RpmSourceInspector, SourceInspector
 from ridad.kojisim.state import CHANNELS, HubState, User
 from ridad.kojisim.wire import BadRequest, dump_fault
 
-__all__ = ["HOST_NAME", "KojiHub", "UserSpec"]
+__all__ = ["DEFAULT_EVENT_PREFIX", "HOST_NAME", "KojiHub", "UserSpec"]
 
 #: The name of the simulated build host (a HOST user).
 HOST_NAME = "kojisim-builder"
+#: What comes before a bus message's address (``task.open``, ...).
+DEFAULT_EVENT_PREFIX = "/topic/koji."
 
 _NOT_ALLOWED = (
     "Method Not Allowed\nThis is an XML-RPC server. Only POST requests are accepted.\n"
@@ -55,6 +58,8 @@ class KojiHub:
     ``users`` maps names to a password (such users are admins) or to a
     L{UserSpec}. ``reactor`` runs git and rpm; ``clock`` drives everything
     else. ``inspector`` reads NVRs from sources (default: git and rpmspec).
+    ``event_sink`` receives a bus message per change, at ``event_prefix`` +
+    the message's address.
     """
 
     log = Logger()
@@ -70,6 +75,8 @@ class KojiHub:
         upload_dir: str | None = None,
         inspector: SourceInspector | None = None,
         builder_capacity: int = 4,
+        event_sink: EventSink | None = None,
+        event_prefix: str = DEFAULT_EVENT_PREFIX,
     ) -> None:
         """Create the hub with its users and its (running) builder."""
         self.clock = clock
@@ -81,6 +88,11 @@ class KojiHub:
             fail_packages=set(fail_packages),
         )
         self._bootstrap(users or {})
+        if event_sink is not None:
+            publisher = CommitPublisher(
+                core=self._core, sink=event_sink, prefix=event_prefix
+            )
+            self._core.commit_hooks.append(publisher.committed)
         self._dispatcher = Dispatcher(self._core)
         process_clock = reactor if IReactorTime.providedBy(reactor) else clock
         self._builder = Builder(

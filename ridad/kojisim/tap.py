@@ -3,6 +3,8 @@
     twistd -n kojisim --listen tcp:8099:interface=127.0.0.1 --user admin:pw
         [--fail-package NAME]... [--build-seconds S] [--work-dir DIR]
         [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+        [--stomp ENDPOINT [--stomp-prefix /topic/koji.]
+         [--stomp-login L --stomp-passcode P]]
 
 Every ``--user`` is an admin. With the TLS options the listen port speaks
 HTTPS and asks for (but does not require) a client certificate signed by
@@ -10,24 +12,33 @@ HTTPS and asks for (but does not require) a client certificate signed by
 ``/kojihub/ssllogin``. This module (with ``ridad/tap.py``) is the only one
 that touches the global reactor.
 
-(A ``--stomp ENDPOINT`` option for bus messages is planned; it will publish
-from ``HubCore.commit_hooks``.)
+With ``--stomp`` the hub publishes Koji's protonmsg bus messages to a STOMP
+broker at the client endpoint ENDPOINT (``tcp:localhost:61613``), at
+``--stomp-prefix`` + address (``/topic/koji.task.closed``, ...).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import IService, MultiService, Service
-from twisted.internet.endpoints import SSL4ServerEndpoint, serverFromString
+from twisted.internet.endpoints import (
+    SSL4ServerEndpoint,
+    clientFromString,
+    serverFromString,
+)
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.internet.ssl import Certificate, CertificateOptions, PrivateCertificate
 from twisted.python import usage
 from twisted.web.server import Site
 
-from ridad.kojisim.hub import KojiHub
+from ridad.kojisim.hub import DEFAULT_EVENT_PREFIX, KojiHub
+from ridad.kojisim.stomp_publisher import StompSink
+
+if TYPE_CHECKING:
+    from ridad.bus.client import BusConnection
 
 __all__ = ["Options", "makeService", "tls_endpoint"]
 
@@ -52,6 +63,10 @@ class Options(usage.Options):
         ["tls-cert", None, None, "Server certificate (PEM) for HTTPS."],
         ["tls-key", None, None, "Server private key (PEM)."],
         ["tls-ca", None, None, "CA (PEM) that signs accepted client certificates."],
+        ["stomp", None, None, "STOMP broker endpoint to publish bus messages to."],
+        ["stomp-prefix", None, DEFAULT_EVENT_PREFIX, "Destination prefix."],
+        ["stomp-login", None, None, "STOMP login."],
+        ["stomp-passcode", None, None, "STOMP passcode."],
     ]
 
     def __init__(self) -> None:
@@ -85,6 +100,10 @@ class Options(usage.Options):
         tls = [self["tls-cert"], self["tls-key"], self["tls-ca"]]
         if any(tls) and not all(tls):
             raise usage.UsageError("--tls-cert, --tls-key and --tls-ca go together")
+        if (self["stomp-login"] is None) != (self["stomp-passcode"] is None):
+            raise usage.UsageError("--stomp-login and --stomp-passcode go together")
+        if self["stomp-login"] is not None and not self["stomp"]:
+            raise usage.UsageError("--stomp-login needs --stomp")
 
 
 class _HubService(Service):
@@ -127,10 +146,28 @@ def tls_endpoint(
     )
 
 
+def bus_connection(reactor: Any, options: Options) -> BusConnection:
+    """The STOMP connection service for ``--stomp`` (not started)."""
+    from ridad.bus.client import BusConnection
+
+    return BusConnection(
+        endpoint=clientFromString(reactor, options["stomp"]),
+        login=options["stomp-login"],
+        passcode=options["stomp-passcode"],
+        clock=reactor,
+    )
+
+
 def makeService(options: Options) -> IService:
-    """The hub behind an HTTP(S) server on ``--listen``."""
+    """The hub behind an HTTP(S) server on ``--listen``, publishing with ``--stomp``."""
     from twisted.internet import reactor
 
+    service = MultiService()
+    sink = None
+    if options["stomp"]:
+        bus = bus_connection(reactor, options)
+        bus.setServiceParent(service)
+        sink = StompSink(publisher=bus)
     hub = KojiHub(
         clock=reactor,
         reactor=reactor,
@@ -138,6 +175,8 @@ def makeService(options: Options) -> IService:
         build_seconds=options["build-seconds"],
         fail_packages=options["fail-packages"],
         upload_dir=options["work-dir"],
+        event_sink=sink,
+        event_prefix=options["stomp-prefix"],
     )
     if options["tls-cert"]:
         endpoint = tls_endpoint(
@@ -149,7 +188,6 @@ def makeService(options: Options) -> IService:
         )
     else:
         endpoint = serverFromString(reactor, options["listen"])
-    service = MultiService()
     _HubService(hub).setServiceParent(service)
     StreamServerEndpointService(endpoint, Site(hub.resource())).setServiceParent(
         service

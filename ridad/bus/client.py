@@ -1,0 +1,739 @@
+"""The STOMP client: a Twisted protocol and its factory.
+
+L{StompProtocol} speaks STOMP 1.1/1.2 over one connection: the CONNECT
+handshake, heart-beats in both directions on an injected clock, SEND that
+waits for the broker's RECEIPT, subscriptions whose messages are acknowledged
+after their handler ran, and DISCONNECT. L{BusConnection} is the service that
+keeps one of them connected, reconnecting with backoff.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.application.service import Service
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.interfaces import (
+    IAddress,
+    IDelayedCall,
+    IProtocol,
+    IProtocolFactory,
+    IReactorTime,
+    IStreamClientEndpoint,
+    ITransport,
+)
+from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.task import LoopingCall, deferLater
+from twisted.logger import Logger, LogLevel
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from ridad.bus.stomp import (
+    ACK_MODES,
+    DEFAULT_MAX_FRAME_BYTES,
+    Frame,
+    FrameParser,
+    StompProtocolError,
+    ack_frame,
+    connect_frame,
+    disconnect_frame,
+    encode_frame,
+    send_frame,
+    subscribe_frame,
+)
+from ridad.errors import BusUnavailable
+
+__all__ = ["BusConnection", "Handler", "StompFactory", "StompProtocol"]
+
+#: What a subscription calls with each MESSAGE frame; it may return an awaitable.
+Handler = Callable[[Frame], Awaitable[None] | None]
+
+#: Added to twice the broker's heart-beat interval before we call it silent.
+SILENCE_SLACK_SECONDS = 1.0
+DEFAULT_RECEIPT_TIMEOUT_SECONDS = 10.0
+_CONNECTED = "\x00CONNECTED"  # the pending-reply key of the handshake
+
+
+@dataclass
+class _Subscription:
+    destination: str
+    handler: Handler
+    ack: str
+    tail: Deferred[None] = field(default_factory=lambda: succeed(None))
+
+
+def _heart_beat_header(value: str | None) -> tuple[int, int]:
+    if value is None:
+        return (0, 0)
+    parts = value.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise StompProtocolError(f"Bad heart-beat header {value!r}")
+    return (int(parts[0]), int(parts[1]))
+
+
+class StompProtocol(Protocol):
+    """One STOMP connection to a broker.
+
+    Every wait for the broker (CONNECTED, RECEIPT) is limited to
+    ``receipt_timeout_seconds``; a broker that misses it is treated as dead
+    and the connection is dropped, failing everything pending.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self._clock = clock
+        self._receipt_timeout_seconds = receipt_timeout_seconds
+        self._parser = FrameParser(max_frame_bytes=max_frame_bytes)
+        self._pending: dict[str, tuple[Deferred[Frame], IDelayedCall]] = {}
+        self._subscriptions: dict[str, _Subscription] = {}
+        self._numbers = itertools.count(1)
+        self._lost_waiters: list[Deferred[BaseException]] = []
+        self._lost_reason: BaseException | None = None
+        self._closing = False
+        self._beats: LoopingCall | None = None
+        self._watchdog: IDelayedCall | None = None
+        self._silence_seconds = 0.0
+        #: The negotiated STOMP version, once CONNECTED arrived.
+        self.version: str | None = None
+        #: The broker's CONNECTED frame.
+        self.connected_frame: Frame | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Whether the handshake is done and the connection is still open."""
+        return self.version is not None and not self._closing
+
+    def unwrapped(self) -> StompProtocol:
+        """This protocol, also when reached through an attribute-forwarding proxy."""
+        return self
+
+    def when_lost(self) -> Deferred[BaseException]:
+        """A Deferred that fires with the reason once the connection is gone."""
+        if self._lost_reason is not None:
+            return succeed(self._lost_reason)
+        waiter: Deferred[BaseException] = Deferred()
+        self._lost_waiters.append(waiter)
+        return waiter
+
+    async def connect(
+        self,
+        *,
+        login: str | None,
+        passcode: str | None,
+        vhost: str,
+        heart_beat_ms: tuple[int, int] = (10000, 10000),
+    ) -> None:
+        """Send CONNECT and wait for CONNECTED; then start the heart-beats.
+
+        :raises BusUnavailable: the broker answered ERROR (its message is
+            kept), only speaks STOMP 1.0, did not answer in time, or the
+            connection was lost.
+        """
+        if self.version is not None or _CONNECTED in self._pending:
+            raise RuntimeError("connect() called twice")
+        self._write(
+            connect_frame(
+                host=vhost, login=login, passcode=passcode, heart_beat_ms=heart_beat_ms
+            )
+        )
+        connected = await self._expect(_CONNECTED)
+        version = connected.header("version") or "1.0"
+        try:
+            if version not in ("1.1", "1.2"):
+                raise BusUnavailable(f"The broker speaks STOMP {version}, not 1.1/1.2")
+            server_ms = _heart_beat_header(connected.header("heart-beat"))
+        except BusUnavailable:
+            self.abort()
+            raise
+        self.version = version
+        self.connected_frame = connected
+        self._parser.set_version(version)
+        self._start_heart_beats(heart_beat_ms, server_ms)
+
+    async def send(
+        self, destination: str, body: bytes, headers: Mapping[str, str]
+    ) -> None:
+        """Send ``body`` to ``destination``; return once its RECEIPT arrived.
+
+        :raises BusUnavailable: not connected, ERROR from the broker, no
+            receipt in time, or the connection was lost meanwhile.
+        :raises ValueError: ``headers`` sets destination, receipt or
+            content-length.
+        """
+        receipt = self._next_receipt()
+        frame = send_frame(destination, body, headers, receipt=receipt)
+        await self._request(frame, receipt)
+
+    async def subscribe(
+        self,
+        destination: str,
+        handler: Handler,
+        *,
+        ack: str = "client-individual",
+        headers: Mapping[str, str] | None = None,
+        subscription_id: str | None = None,
+    ) -> str:
+        """Subscribe to ``destination``; return once the broker confirmed it.
+
+        Each MESSAGE goes to ``handler``, one at a time in arrival order.
+        Unless ``ack`` is ``auto``, it is acknowledged after the handler
+        returned, and also when it raised (the failure is logged), so one
+        poison message cannot wedge the subscription.
+
+        :return: the subscription id.
+        :raises BusUnavailable: not connected, ERROR, or no receipt in time.
+        """
+        sub_id = subscription_id or f"sub-{next(self._numbers)}"
+        receipt = self._next_receipt()
+        frame = subscribe_frame(
+            destination, sub_id, ack=ack, headers=headers, receipt=receipt
+        )
+        self._subscriptions[sub_id] = _Subscription(destination, handler, ack)
+        try:
+            await self._request(frame, receipt)
+        except BaseException:
+            self._subscriptions.pop(sub_id, None)
+            raise
+        return sub_id
+
+    async def disconnect(self) -> None:
+        """Say DISCONNECT, wait for its receipt (within the limit), and close.
+
+        Messages whose handler is still running stay unacknowledged; the
+        broker delivers them again later.
+        """
+        if self._lost_reason is not None:
+            return
+        if self.ready:
+            receipt = self._next_receipt()
+            try:
+                await self._request(disconnect_frame(receipt=receipt), receipt)
+            except BusUnavailable as e:
+                self.log.debug("DISCONNECT unconfirmed: {reason}", reason=e.message)
+        lost = self.when_lost()
+        self._close()
+        await lost
+
+    def abort(self) -> None:
+        """Drop the connection now, without DISCONNECT."""
+        if self._lost_reason is None and self.transport is not None:
+            self._closing = True
+            self.transport.abortConnection()  # type: ignore[attr-defined]
+
+    # -- Twisted Protocol ---------------------------------------------------
+
+    def dataReceived(self, data: bytes) -> None:
+        """Parse ``data`` and act on each complete frame."""
+        if self._watchdog is not None and self._watchdog.active():
+            self._watchdog.reset(self._silence_seconds)
+        try:
+            frames = self._parser.feed(data)
+        except StompProtocolError as e:
+            self.log.warn("Dropping the broker connection: {reason}", reason=e.message)
+            self._fail_pending(e)
+            self.abort()
+            return
+        for frame in frames:
+            if self._closing:
+                return
+            self._frame_received(frame)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Fail everything pending and stop the timers."""
+        self._closing = True
+        self._lost_reason = reason.value
+        if self._beats is not None and self._beats.running:
+            self._beats.stop()
+        if self._watchdog is not None and self._watchdog.active():
+            self._watchdog.cancel()
+        self._fail_pending(
+            BusUnavailable(
+                f"The broker connection was lost: {reason.getErrorMessage()}"
+            )
+        )
+        waiters, self._lost_waiters = self._lost_waiters, []
+        for waiter in waiters:
+            waiter.callback(reason.value)
+
+    # -- internals ----------------------------------------------------------
+
+    def _next_receipt(self) -> str:
+        return f"rida-{next(self._numbers)}"
+
+    def _write(self, frame: Frame) -> None:
+        if self._closing or self.transport is None:
+            raise BusUnavailable("The broker connection is closed")
+        self.transport.write(encode_frame(frame, version=self.version or "1.2"))
+
+    def _expect(self, key: str) -> Deferred[Frame]:
+        def forget(d: Deferred[Frame]) -> None:
+            entry = self._pending.pop(key, None)
+            if entry is not None and entry[1].active():
+                entry[1].cancel()
+
+        waiter: Deferred[Frame] = Deferred(forget)
+        timer = self._clock.callLater(
+            self._receipt_timeout_seconds, self._timed_out, key
+        )
+        self._pending[key] = (waiter, timer)
+        return waiter
+
+    async def _request(self, frame: Frame, receipt: str) -> None:
+        if not self.ready:
+            raise BusUnavailable("Not connected to the broker")
+        self._write(frame)
+        await self._expect(receipt)
+
+    def _resolve(self, key: str, frame: Frame) -> bool:
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return False
+        waiter, timer = entry
+        if timer.active():
+            timer.cancel()
+        waiter.callback(frame)
+        return True
+
+    def _fail_pending(self, error: BusUnavailable) -> None:
+        pending, self._pending = self._pending, {}
+        for waiter, timer in pending.values():
+            if timer.active():
+                timer.cancel()
+            waiter.errback(Failure(error))
+
+    def _timed_out(self, key: str) -> None:
+        entry = self._pending.pop(key, None)
+        if entry is None:
+            return
+        what = "CONNECTED" if key == _CONNECTED else f"RECEIPT {key}"
+        error = BusUnavailable(
+            f"No {what} from the broker within {self._receipt_timeout_seconds} s"
+        )
+        self.log.warn("{reason}; dropping the connection", reason=error.message)
+        entry[0].errback(Failure(error))
+        self._fail_pending(error)
+        self.abort()
+
+    def _close(self) -> None:
+        if self._lost_reason is None and self.transport is not None:
+            self._closing = True
+            self.transport.loseConnection()
+
+    def _frame_received(self, frame: Frame) -> None:
+        if frame.command == "CONNECTED":
+            if self._resolve(_CONNECTED, frame):
+                return
+        elif frame.command == "RECEIPT":
+            receipt = frame.header("receipt-id") or ""
+            if not self._resolve(receipt, frame):
+                self.log.warn("Unexpected RECEIPT {receipt}", receipt=receipt)
+            return
+        elif frame.command == "MESSAGE" and self.ready:
+            self._message_received(frame)
+            return
+        elif frame.command == "ERROR":
+            self._error_received(frame)
+            return
+        self.log.warn(
+            "Unexpected {command} frame from the broker", command=frame.command
+        )
+        self._fail_pending(StompProtocolError(f"Unexpected {frame.command} frame"))
+        self.abort()
+
+    def _error_received(self, frame: Frame) -> None:
+        message = frame.header("message") or "no message"
+        error = BusUnavailable(
+            f"The broker sent ERROR: {message}",
+            details={
+                "receipt_id": frame.header("receipt-id"),
+                "body": frame.body[:2000].decode("utf-8", "replace"),
+            },
+        )
+        self.log.warn("The broker sent ERROR: {reason}", reason=message)
+        self._fail_pending(error)
+        self._close()
+
+    def _message_received(self, frame: Frame) -> None:
+        sub_id = frame.header("subscription") or ""
+        subscription = self._subscriptions.get(sub_id)
+        if subscription is None:
+            self.log.warn(
+                "MESSAGE for unknown subscription {subscription} from {destination}",
+                subscription=sub_id,
+                destination=frame.header("destination"),
+            )
+            return
+        subscription.tail.addCallback(
+            lambda _: Deferred.fromCoroutine(self._deliver(subscription, frame))
+        )
+
+    async def _deliver(self, subscription: _Subscription, frame: Frame) -> None:
+        try:
+            outcome = subscription.handler(frame)
+            if inspect.isawaitable(outcome):
+                await outcome
+        except Exception:
+            self.log.failure(
+                "The handler of {destination} failed; acknowledging the message anyway",
+                destination=subscription.destination,
+                level=LogLevel.error,
+            )
+        if subscription.ack == "auto" or not self.ready:
+            return
+        try:
+            self._write(ack_frame(frame, version=self.version or "1.2"))
+        except BusUnavailable as e:
+            self.log.warn(
+                "Could not acknowledge a message from {destination}: {reason}",
+                destination=subscription.destination,
+                reason=e.message,
+            )
+
+    def _start_heart_beats(
+        self, ours_ms: tuple[int, int], theirs_ms: tuple[int, int]
+    ) -> None:
+        send_ms = (
+            0 if not ours_ms[0] or not theirs_ms[1] else max(ours_ms[0], theirs_ms[1])
+        )
+        hear_ms = (
+            0 if not ours_ms[1] or not theirs_ms[0] else max(ours_ms[1], theirs_ms[0])
+        )
+        if send_ms:
+            self._beats = LoopingCall(self._beat)
+            self._beats.clock = self._clock
+            self._beats.start(send_ms / 1000, now=False)
+        if hear_ms:
+            self._silence_seconds = 2 * hear_ms / 1000 + SILENCE_SLACK_SECONDS
+            self._watchdog = self._clock.callLater(self._silence_seconds, self._silent)
+
+    def _beat(self) -> None:
+        if not self._closing and self.transport is not None:
+            self.transport.write(b"\n")
+
+    def _silent(self) -> None:
+        error = BusUnavailable(f"The broker was silent for {self._silence_seconds} s")
+        self.log.warn("{reason}; dropping the connection", reason=error.message)
+        self._fail_pending(error)
+        self.abort()
+
+
+class StompFactory(Factory):
+    """Builds L{StompProtocol}s that share a clock and time limits."""
+
+    noisy = False
+
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self._clock = clock
+        self._receipt_timeout_seconds = receipt_timeout_seconds
+        self._max_frame_bytes = max_frame_bytes
+
+    def buildProtocol(self, addr: IAddress | None) -> StompProtocol:
+        """A new, unconnected protocol."""
+        protocol = StompProtocol(
+            clock=self._clock,
+            receipt_timeout_seconds=self._receipt_timeout_seconds,
+            max_frame_bytes=self._max_frame_bytes,
+        )
+        protocol.factory = self
+        return protocol
+
+
+@dataclass(frozen=True)
+class _Registration:
+    subscription_id: str
+    destination: str
+    handler: Handler
+    ack: str
+    headers: Mapping[str, str]
+
+
+class _Gate(Protocol):
+    """Sits between a transport and ClientService's protocol proxy.
+
+    Until it is opened (the handshake succeeded), a lost connection reaches
+    only the STOMP protocol: ClientService 26.10 has no transition for a
+    connection lost while it is still connecting (automat's NoTransition
+    escapes from connectionLost), so a failed attempt must look to it like
+    a failed ``endpoint.connect``.
+    """
+
+    def __init__(self, proxy: IProtocol) -> None:
+        self.proxy = proxy
+        self.stomp: StompProtocol = proxy.unwrapped()  # type: ignore[attr-defined]
+        self.is_open = False
+
+    def makeConnection(self, transport: ITransport) -> None:
+        """Connect the proxy (and so the STOMP protocol) to ``transport``."""
+        self.transport = transport
+        self.proxy.makeConnection(transport)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Forward ``data``."""
+        self.proxy.dataReceived(data)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Tell the proxy once open, else only the STOMP protocol."""
+        (self.proxy if self.is_open else self.stomp).connectionLost(reason)
+
+
+class _GateFactory(Factory):
+    noisy = False
+
+    def __init__(self, factory: IProtocolFactory) -> None:
+        self._factory = factory
+
+    def buildProtocol(self, addr: IAddress | None) -> _Gate | None:
+        proxy = self._factory.buildProtocol(addr)
+        return None if proxy is None else _Gate(proxy)
+
+
+@implementer(IStreamClientEndpoint)
+class _AttemptEndpoint:
+    """An endpoint whose ``connect`` is a whole connection attempt: TCP and STOMP."""
+
+    def __init__(
+        self, attempt: Callable[[IProtocolFactory], Coroutine[Any, Any, IProtocol]]
+    ) -> None:
+        self._attempt = attempt
+
+    def connect(self, protocolFactory: IProtocolFactory) -> Deferred[IProtocol]:
+        """Run one attempt; fire with the protocol once it is ready to use."""
+        return Deferred.fromCoroutine(self._attempt(protocolFactory))
+
+
+class BusConnection(Service):
+    """One STOMP connection to the broker, kept up with backoff.
+
+    A C{ClientService} reconnects; each attempt connects ``endpoint``, does
+    the CONNECT handshake and subscribes every registered subscription again
+    before anyone may use the connection.
+    """
+
+    log = Logger()
+
+    def __init__(
+        self,
+        *,
+        endpoint: IStreamClientEndpoint,
+        clock: IReactorTime,
+        login: str | None = None,
+        passcode: str | None = None,
+        vhost: str = "/",
+        heart_beat_ms: tuple[int, int] = (10000, 10000),
+        receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
+        retry_policy: Callable[[int], float] | None = None,
+    ) -> None:
+        self._endpoint = endpoint
+        self._clock = clock
+        self._login = login
+        self._passcode = passcode
+        self._vhost = vhost
+        self._heart_beat_ms = heart_beat_ms
+        self._subscriptions: list[_Registration] = []
+        self._protocol: StompProtocol | None = None
+        self._down_reason: str | None = None
+        self._attempts = 0
+        self._background: set[Deferred[str]] = set()
+        self._client = ClientService(
+            _AttemptEndpoint(self._attempt),
+            StompFactory(clock=clock, receipt_timeout_seconds=receipt_timeout_seconds),
+            retryPolicy=retry_policy or backoffPolicy(),
+            clock=clock,
+        )
+
+    @property
+    def connected(self) -> bool:
+        """Whether a connection is up, handshake and subscriptions done."""
+        return self._protocol is not None and self._protocol.ready
+
+    def startService(self) -> None:
+        """Start connecting (in the background)."""
+        super().startService()
+        self._client.startService()
+
+    def stopService(self) -> Deferred[None]:
+        """Say DISCONNECT if connected, then stop reconnecting."""
+        super().stopService()
+        return Deferred.fromCoroutine(self._stop())
+
+    async def publish(
+        self, destination: str, body: bytes, headers: Mapping[str, str]
+    ) -> None:
+        """Send a message; return once the broker's RECEIPT arrived.
+
+        Fails at once while the broker is known to be down, rather than
+        waiting for the next reconnection attempt.
+
+        :raises BusUnavailable: not connected, or the broker did not take it.
+        """
+        protocol = await self._ready()
+        started = self._clock.seconds()
+        await protocol.send(destination, body, headers)
+        self.log.debug(
+            "Sent to {destination} in {duration_seconds} s",
+            destination=destination,
+            duration_seconds=round(self._clock.seconds() - started, 6),
+        )
+
+    def subscribe(
+        self,
+        destination: str,
+        handler: Handler,
+        *,
+        ack: str = "client-individual",
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Subscribe ``handler`` to ``destination``, now and after every reconnect.
+
+        :return: the subscription id.
+        :raises ValueError: an unknown ack mode.
+        """
+        if ack not in ACK_MODES:
+            raise ValueError(f"Unknown ack mode {ack!r}")
+        registration = _Registration(
+            f"rida-sub-{len(self._subscriptions) + 1}",
+            destination,
+            handler,
+            ack,
+            dict(headers or {}),
+        )
+        self._subscriptions.append(registration)
+        if self._protocol is not None and self._protocol.ready:
+            self._track(self._subscribe(self._protocol, registration), destination)
+        return registration.subscription_id
+
+    # -- internals ----------------------------------------------------------
+
+    async def _stop(self) -> None:
+        protocol = self._protocol
+        if protocol is not None:
+            await protocol.disconnect()
+        await self._client.stopService()
+        for pending in list(self._background):
+            await pending
+
+    async def _ready(self) -> StompProtocol:
+        if self._protocol is not None and self._protocol.ready:
+            return self._protocol
+        if not self.running:
+            raise BusUnavailable("The broker connection is not running")
+        if self._down_reason is not None:
+            raise BusUnavailable(
+                f"The broker is unreachable ({self._down_reason}); reconnecting"
+            )
+        # ClientService fires these waiters inside its state machine's
+        # transitions; resume the caller a tick later, so that it may call
+        # the machine (stopService) without re-entering it.
+        try:
+            protocol = await self._client.whenConnected(failAfterFailures=1)
+        except CancelledError as e:
+            await deferLater(self._clock, 0, lambda: None)
+            raise BusUnavailable("The broker connection was stopped") from e
+        except Exception as e:
+            await deferLater(self._clock, 0, lambda: None)
+            if isinstance(e, BusUnavailable):
+                raise
+            raise BusUnavailable(f"Cannot reach the broker: {e}") from e
+        await deferLater(self._clock, 0, lambda: None)
+        return cast(StompProtocol, protocol)
+
+    async def _attempt(self, factory: IProtocolFactory) -> IProtocol:
+        self._attempts += 1
+        started = self._clock.seconds()
+        try:
+            gate = await self._endpoint.connect(_GateFactory(factory))
+            try:
+                await self._handshake(gate.stomp)
+            except BaseException:
+                gate.stomp.abort()
+                raise
+        except CancelledError:
+            raise
+        except Exception as e:
+            self._down_reason = str(e) or type(e).__name__
+            self.log.warn(
+                "Connecting to the broker failed (attempt {attempt}): {reason}",
+                attempt=self._attempts,
+                reason=self._down_reason,
+            )
+            raise
+        gate.is_open = True
+        self._protocol, self._down_reason = gate.stomp, None
+        self.log.info(
+            "Connected to the broker with STOMP {version} (attempt {attempt},"
+            " {duration_seconds} s)",
+            version=gate.stomp.version,
+            attempt=self._attempts,
+            duration_seconds=round(self._clock.seconds() - started, 3),
+        )
+        self._attempts = 0
+        gate.stomp.when_lost().addCallback(self._lost, gate.stomp)
+        return gate.proxy
+
+    async def _handshake(self, protocol: StompProtocol) -> None:
+        await protocol.connect(
+            login=self._login,
+            passcode=self._passcode,
+            vhost=self._vhost,
+            heart_beat_ms=self._heart_beat_ms,
+        )
+        index = 0
+        while index < len(self._subscriptions):  # subscribe() may add meanwhile
+            await self._subscribe(protocol, self._subscriptions[index])
+            index += 1
+
+    async def _subscribe(
+        self, protocol: StompProtocol, registration: _Registration
+    ) -> str:
+        return await protocol.subscribe(
+            registration.destination,
+            registration.handler,
+            ack=registration.ack,
+            headers=registration.headers,
+            subscription_id=registration.subscription_id,
+        )
+
+    def _track(self, coroutine: Coroutine[Any, Any, str], destination: str) -> None:
+        subscribing = Deferred.fromCoroutine(coroutine)
+        self._background.add(subscribing)
+
+        def done(result: str | Failure) -> None:
+            self._background.discard(subscribing)
+            if isinstance(result, Failure):
+                self.log.warn(
+                    "Subscribing to {destination} failed: {reason}; retrying on reconnect",
+                    destination=destination,
+                    reason=result.getErrorMessage(),
+                )
+
+        subscribing.addBoth(done)
+
+    def _lost(self, reason: BaseException, protocol: StompProtocol) -> None:
+        if self._protocol is protocol:
+            self._protocol = None
+        self._down_reason = str(reason) or type(reason).__name__
+        if self.running:
+            self.log.warn(
+                "Lost the broker connection ({reason}); reconnecting",
+                reason=self._down_reason,
+            )
+        else:
+            self.log.info("Disconnected from the broker")
