@@ -14,6 +14,7 @@ from typing import Any
 from twisted.application.service import IService
 from twisted.internet.endpoints import clientFromString
 
+from ridad.bus.client import BusConnection
 from ridad.bus.publisher import StompPublisher
 from ridad.config import Config, KojiConfig, MessagingConfig
 from ridad.db.builds import SchedulingStore
@@ -25,6 +26,7 @@ from ridad.koji.client import KojiClient, PasswordAuth, RetryPolicy, SslAuth
 from ridad.koji.tls import make_http_client
 from ridad.modulemd.parse import load_modulemd
 from ridad.scheduler.driver import BuildDriver
+from ridad.scheduler.events import KojiEventListener
 from ridad.scheduler.leader import SchedulerLock
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scheduler.relay import OutboxRelay
@@ -100,17 +102,15 @@ def make_driver(
     )
 
 
-def make_bus(reactor: Any, messaging: MessagingConfig) -> Any:
+def make_bus(reactor: Any, messaging: MessagingConfig) -> BusConnection:
     """The broker connection (reconnecting with backoff)."""
-    from ridad.bus.client import BusConnection
-
     stomp = messaging.stomp
     return BusConnection(
         endpoint=clientFromString(reactor, stomp.endpoint),
         clock=reactor,
         login=stomp.login,
         passcode=stomp.passcode,
-        vhost=stomp.vhost,
+        vhost=stomp.vhost or "/",
         heart_beat_ms=(stomp.heart_beat_ms, stomp.heart_beat_ms),
     )
 
@@ -170,14 +170,12 @@ def compose_leader(
 
 
 def listen_to_koji(
-    bus: Any,
+    bus: BusConnection,
     messaging: MessagingConfig | None,
     driver: BuildDriver,
     scheduler: SchedulerService,
-) -> list[Any]:
+) -> list[KojiEventListener]:
     """Subscribe to Koji's bus events; a tracked one makes the scheduler poll."""
-    from ridad.scheduler.events import KojiEventListener
-
     listeners = []
     for subscription in messaging.subscriptions if messaging else ():
         listener = KojiEventListener(
