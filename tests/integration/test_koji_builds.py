@@ -292,3 +292,51 @@ async def test_standby_daemon_takes_over_when_the_active_one_stops(
 
 
 pytestmark = pytest.mark.integration
+
+
+@pytest_twisted.ensureDeferred
+async def test_resubmitted_failed_build_rebuilds_only_what_did_not_complete(
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+) -> None:
+    """A failed build submitted again keeps its id and completed components."""
+    koji_world.hub.fail_packages.add("gamma")
+    build = await submit(koji_built, git_world, modulemd_text())
+    failed = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
+    assert failed["state"] == "failed"
+    before = {c["name"]: c for c in failed["components"]}
+    assert before["alpha"]["state"] == "complete"
+    koji_world.hub.fail_packages.discard("gamma")
+    response = await treq.post(
+        koji_built.url("/rida/module-builds/"),
+        data=json.dumps({"scmurl": git_world.scmurl("demo")}).encode(),
+        headers=JSON,
+    )
+    again = await json_of(response)
+    assert response.code == 201, again
+    assert again["id"] == build["id"]
+    done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
+    assert done["state"] == "ready", done
+    after = {c["name"]: c for c in done["components"]}
+    for name in ("module-build-macros", "alpha", "beta"):
+        assert after[name]["task_id"] == before[name]["task_id"], name
+    assert after["gamma"]["task_id"] != before["gamma"]["task_id"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_task_outliving_the_timeout_fails_the_module(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
+) -> None:
+    """A task FREE longer than task_timeout_hours fails its module with a reason."""
+    koji_world.hub.pause_builder()
+    daemon = await koji_daemon(
+        database_dsn, git_world, koji_world, tmp_path, task_timeout_hours=0.0005
+    )
+    try:
+        build = await submit(daemon, git_world, modulemd_text())
+        done = await wait_for_state(daemon, build["id"], ("ready", "failed"))
+        assert done["state"] == "failed"
+        assert "more than" in done["state_reason"]
+        assert "module-build-macros" in done["state_reason"]
+    finally:
+        koji_world.hub.resume_builder()
+        await daemon.service.stopService()
