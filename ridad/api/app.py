@@ -12,6 +12,12 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 
 from ridad import __version__
+from ridad.api.auth import (
+    Authenticator,
+    Authorizer,
+    NoAuthentication,
+    require_identity,
+)
 from ridad.api.errors import install_error_handlers
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
@@ -25,7 +31,6 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
-ANONYMOUS = "anonymous"
 CANCELLABLE = (ModuleState.INIT, ModuleState.WAIT, ModuleState.BUILD)
 
 
@@ -43,12 +48,16 @@ class RidadApi:
         transitions: Transitions,
         database_status: Callable[[], Awaitable[bool]],
         scheduler_status: Callable[[], str] = lambda: "n/a",
+        authenticator: Authenticator | None = None,
+        authorizer: Authorizer | None = None,
     ) -> None:
         self._builds = builds
         self._submissions = submissions
         self._transitions = transitions
         self._database_status = database_status
         self._scheduler_status = scheduler_status
+        self._authenticator = authenticator or NoAuthentication()
+        self._authorizer = authorizer or Authorizer()
 
     @app.route("/health", methods=["GET"])
     async def health(self, request: IRequest) -> bytes:
@@ -69,6 +78,8 @@ class RidadApi:
     @app.route("/rida/module-builds", methods=["POST"], strict_slashes=False)
     async def submit(self, request: IRequest) -> bytes:
         """``POST /rida/module-builds/``: verify and record a submission."""
+        identity = await require_identity(request, self._authenticator)
+        self._authorizer.check_submit(identity)
         fields = parse_json_object(request.content.read(), SUBMIT_FIELDS)
         if "scmurl" not in fields:
             raise InvalidRequest(
@@ -79,7 +90,7 @@ class RidadApi:
             Submission(
                 scmurl=fields["scmurl"],
                 branch=fields.get("branch"),
-                owner=ANONYMOUS,
+                owner=identity.user,
             )
         )
         build, components = await self._builds.get_with_components(module_build_id)
@@ -102,17 +113,19 @@ class RidadApi:
     @app.route("/rida/module-builds/<int:module_build_id>/", methods=["PATCH"])
     async def cancel(self, request: IRequest, module_build_id: int) -> bytes:
         """``PATCH /rida/module-builds/N`` ``{"state": "failed"}``: cancel."""
+        identity = await require_identity(request, self._authenticator)
         fields = parse_json_object(request.content.read(), {"state": str})
         if fields.get("state") not in ("failed", "4"):
             raise InvalidRequest(
                 'the only change a build accepts is {"state": "failed"} (cancel)',
                 details={"fields": {"state": 'must be "failed"'}},
             )
-        await self._builds.get(module_build_id)
+        build = await self._builds.get(module_build_id)
+        self._authorizer.check_cancel(identity, build.owner)
         await self._transitions.change_module_state(
             module_build_id,
             ModuleState.FAILED,
-            f"Canceled by {ANONYMOUS}",
+            f"Canceled by {identity.user}",
             allowed_from=CANCELLABLE,
         )
         build, components = await self._builds.get_with_components(module_build_id)

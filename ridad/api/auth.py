@@ -1,0 +1,117 @@
+"""Who is asking: authentication of POST and PATCH, and authorization.
+
+GETs are anonymous. An ``Authenticator`` turns a request into an
+``Identity`` (or None when the request carries no credentials at all);
+``Authorizer`` decides what that identity may do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from twisted.web.iweb import IRequest
+
+from ridad.errors import Forbidden, Unauthorized
+
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An authenticated user (``anonymous`` under ``auth.method: none``)."""
+
+    user: str
+    groups: frozenset[str] = frozenset()
+    method: str = "none"
+
+
+class Authenticator(Protocol):
+    """One authentication method."""
+
+    method: str
+
+    async def authenticate(self, request: IRequest) -> Identity | None:
+        """The identity of ``request``; None when it carries no credentials.
+
+        May set response headers (Kerberos' mutual-authentication token).
+
+        :raises Unauthorized: credentials that are present but bad.
+        """
+
+    def challenge(self) -> Mapping[bytes, bytes]:
+        """Headers of a 401 (e.g. ``WWW-Authenticate: Negotiate``)."""
+
+
+class NoAuthentication:
+    """``auth.method: none``: everybody is ``anonymous`` (development only)."""
+
+    method = "none"
+
+    async def authenticate(self, request: IRequest) -> Identity | None:
+        """Everybody is anonymous."""
+        return Identity(user=ANONYMOUS)
+
+    def challenge(self) -> Mapping[bytes, bytes]:
+        """No challenge."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Authorizer:
+    """Who may submit and who may cancel.
+
+    Empty ``allowed_groups`` and ``allowed_users`` let every authenticated
+    user submit (and everybody under ``auth.method: none``).
+    """
+
+    allowed_groups: frozenset[str] = frozenset()
+    allowed_users: frozenset[str] = frozenset()
+    admin_groups: frozenset[str] = frozenset()
+    open_to_all: bool = field(default=True)
+
+    def check_submit(self, identity: Identity) -> None:
+        """:raises Forbidden: ``identity`` may not submit builds."""
+        if self.open_to_all and not (self.allowed_groups or self.allowed_users):
+            return
+        if identity.user in self.allowed_users:
+            return
+        if identity.groups & self.allowed_groups:
+            return
+        raise Forbidden(
+            f"{identity.user} may not submit module builds; ask the administrators"
+            " to add you to one of the groups "
+            + (", ".join(sorted(self.allowed_groups)) or "(none configured)")
+        )
+
+    def check_cancel(self, identity: Identity, owner: str) -> None:
+        """:raises Forbidden: ``identity`` may not cancel a build of ``owner``."""
+        if identity.method == "none" or identity.user == owner:
+            return
+        if identity.groups & self.admin_groups:
+            return
+        raise Forbidden(
+            f"only {owner} (the owner) or an administrator may cancel this build"
+        )
+
+
+async def require_identity(request: IRequest, authenticator: Authenticator) -> Identity:
+    """The identity of a request that must be authenticated.
+
+    :raises Unauthorized: no or bad credentials (with the challenge headers
+        in ``details["headers"]`` for the error handler).
+    """
+    identity = await authenticator.authenticate(request)
+    if identity is None:
+        raise Unauthorized(
+            f"this request needs authentication ({authenticator.method});"
+            " log in (for example kinit, or a token) and try again",
+            details={"www_authenticate": _challenge_text(authenticator)},
+        )
+    return identity
+
+
+def _challenge_text(authenticator: Authenticator) -> str | None:
+    value = authenticator.challenge().get(b"WWW-Authenticate")
+    return value.decode("ascii") if value else None
