@@ -42,6 +42,9 @@ def plan_poll(
                 plan.tasks.append((build, c))
                 plan.calls.append(KojiCall("getTaskInfo", (c.task_id,)))
                 plan.calls.append(KojiCall("listBuilds", (), {"taskID": c.task_id}))
+    # Repo calls come after every task call: poll() reads the answers in
+    # that order.
+    for build, _ in active:
         if build.repo_task_id is not None and build.state is ModuleState.BUILD:
             plan.repos.append(build)
             plan.calls.append(KojiCall("getTaskInfo", (build.repo_task_id,)))

@@ -1,19 +1,26 @@
-"""``make bench``: benchmarks on a throwaway database (never timed tests).
+"""``make bench``: benchmarks on throwaway databases (never timed tests).
 
 The server is ``RIDAD_TEST_DSN`` when set, else ``host=127.0.0.1
-user=postgres dbname=postgres``. A database ``ridad_bench_<pid>`` is built
-from the migrations, used and dropped.
+user=postgres dbname=postgres``. Each benchmark gets a database
+``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
+itself for the module build benchmark), used and dropped.
+
+``python -m tests.bench.run [--only plans|builds] [--modules N]
+[--components M] [--json FILE] ...``
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 
 from ridad.db.schema import load_migrations
-from tests.bench import list_plans
+from tests.bench import list_plans, module_builds
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -24,24 +31,43 @@ def with_dbname(dsn: str, dbname: str) -> str:
     return f"{stripped} dbname={dbname}"
 
 
-def main() -> None:
-    """Create the database, run each benchmark, drop it."""
-    server = os.environ.get("RIDAD_TEST_DSN", DEFAULT_DSN)
-    name = f"ridad_bench_{os.getpid()}"
+@contextmanager
+def migrated_database(server: str, name: str, *, migrate: bool = True) -> Iterator[str]:
+    """Create database ``name``, run the migrations (unless ``migrate`` is
+    false: ridad applies them itself at start), yield its DSN, drop it."""
     admin = psycopg2.connect(server)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     try:
         dsn = with_dbname(server, name)
-        connection = psycopg2.connect(dsn)
-        with connection, connection.cursor() as cursor:
-            for migration in load_migrations():
-                cursor.execute(migration.sql)
-        connection.close()
-        list_plans.main(dsn)
+        if migrate:
+            connection = psycopg2.connect(dsn)
+            with connection, connection.cursor() as cursor:
+                for migration in load_migrations():
+                    cursor.execute(migration.sql)
+            connection.close()
+        yield dsn
     finally:
         admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.close()
+
+
+def main() -> None:
+    """Run each benchmark on a database of its own."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument(
+        "--only", choices=("plans", "builds"), help="run only this benchmark"
+    )
+    module_builds.add_arguments(parser)
+    args = parser.parse_args()
+    server = os.environ.get("RIDAD_TEST_DSN", DEFAULT_DSN)
+    name = f"ridad_bench_{os.getpid()}"
+    if args.only in (None, "plans"):
+        with migrated_database(server, name) as dsn:
+            list_plans.main(dsn)
+    if args.only in (None, "builds"):
+        with migrated_database(server, f"{name}_builds", migrate=False) as dsn:
+            module_builds.main(dsn, args)
 
 
 if __name__ == "__main__":
