@@ -13,6 +13,7 @@ from typing import Any
 
 from twisted.application.service import IService
 from twisted.internet.endpoints import clientFromString
+from twisted.internet.threads import deferToThreadPool
 
 from ridad.bus.client import BusConnection
 from ridad.bus.publisher import StompPublisher
@@ -22,7 +23,13 @@ from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
 from ridad.domain.builds import ModuleBuild
 from ridad.koji.auth import hub_from_profile
-from ridad.koji.client import KojiClient, PasswordAuth, RetryPolicy, SslAuth
+from ridad.koji.client import (
+    GssapiAuth,
+    KojiClient,
+    PasswordAuth,
+    RetryPolicy,
+    SslAuth,
+)
 from ridad.koji.tls import make_http_client
 from ridad.modulemd.parse import load_modulemd
 from ridad.scheduler.driver import BuildDriver
@@ -58,6 +65,14 @@ def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
         auth = PasswordAuth(user=koji.auth.user, password=koji.auth.password)
     elif koji.auth.method == "ssl":
         auth = SslAuth(cert=koji.auth.cert, key=koji.auth.key, ca=ca)
+    elif koji.auth.method == "gssapi":
+        auth = GssapiAuth(
+            principal=koji.auth.principal,
+            keytab=koji.auth.keytab,
+            run_blocking=lambda f: deferToThreadPool(
+                reactor, reactor.getThreadPool(), f
+            ),
+        )
     assert hub is not None
     return KojiClient(
         http=make_http_client(reactor, auth, ca),
@@ -160,8 +175,14 @@ def compose_leader(
         ),
         clock=reactor,
     )
+    scheduler.driver = driver
     leader.scheduler = scheduler
     leader.services.append(scheduler)
+    if driver is not None:
+        # A state change (a submission, a cancel, or the driver's own step)
+        # usually lets a build take its next step: run a cycle at once rather
+        # than one poll interval later. Cycles that change no state end this.
+        transitions.add_commit_listener(lambda: scheduler.poke("builds"))
     if bus is not None:
         transitions.add_commit_listener(lambda: scheduler.poke("outbox"))
         if driver is not None:

@@ -43,6 +43,7 @@ class SchedulerService(MultiService):
     ) -> None:
         super().__init__()
         self._epoch: int | None = None
+        self.driver: object | None = None
         self.pollers = {
             job.name: CyclePoller(
                 clock=clock,
@@ -85,7 +86,10 @@ class SchedulerService(MultiService):
     async def _lost(self) -> None:
         if self._epoch is None:
             return
-        self.log.warn("Scheduler lock lost; standing by")
+        if self.running:
+            self.log.warn("Scheduler lock lost; standing by")
+        else:
+            self.log.info("Scheduler stopped; lock released")
         self._epoch = None
         for poller in self.pollers.values():
             await poller.stop()
@@ -95,6 +99,7 @@ class SchedulerService(MultiService):
         return Deferred.fromCoroutine(self._stop())
 
     async def _stop(self) -> None:
+        self.running = 0
         for poller in self.pollers.values():
             await poller.stop()
         await MultiService.stopService(self)

@@ -118,7 +118,8 @@ async def _lock_holder_pid(pool: Pool) -> int | None:
     """The backend pid holding the scheduler's advisory lock, if any."""
     rows = await pool.run_query(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-        " AND classid = %s AND objid = %s AND objsubid = 1",
+        " AND classid = %s AND objid = %s AND objsubid = 1 AND database ="
+        " (SELECT oid FROM pg_database WHERE datname = current_database())",
         (SCHEDULER_LOCK_KEY >> 32, SCHEDULER_LOCK_KEY & 0xFFFFFFFF),
     )
     return rows[0]["pid"] if rows else None
