@@ -7,6 +7,7 @@ Pure text rendering with no I/O, so tests can read the same values that
 from __future__ import annotations
 
 from dataclasses import dataclass
+from xml.sax.saxutils import quoteattr
 
 MODULE_NAME = "demo"
 BRANCH = "main"
@@ -191,6 +192,18 @@ koji:
   base_module_tags: {{"platform:f40": "{BASE_TAG}"}}
   arches: [x86_64]
   poll_interval_seconds: 1
+
+messaging:
+  # The embedded message broker: a private ActiveMQ that make run starts on
+  # {BROKER_HOST}:{BROKER_PORT} (STOMP only; its files are in {BROKER_DIR_NAME}/ beside this file).
+  stomp: {{endpoint: "{BROKER_ENDPOINT}"}}
+  # ridad announces every state change on <prefix>module.state.change and
+  # <prefix>component.state.change; `python -m ridad.devenv.listen` shows them.
+  destination_prefix: "{DESTINATION_PREFIX}"
+  # kojisim publishes Koji's events here; each one makes ridad poll Koji at once.
+  subscriptions: [{{destination: "{KOJI_EVENT_PREFIX}>", format: koji}}]
+  # Sent messages are pruned from the outbox after this many days.
+  outbox_retention_days: 7
 """
 
 
@@ -200,6 +213,96 @@ KOJI_USER = "ridad"
 KOJI_PASSWORD = "ridad"
 KOJI_BUILD_SECONDS = 2
 BASE_TAG = "f40-build"
+
+
+BROKER_HOST = "127.0.0.1"
+BROKER_PORT = 61613
+BROKER_ENDPOINT = f"tcp:{BROKER_HOST}:{BROKER_PORT}"
+BROKER_DIR_NAME = "activemq"
+DESTINATION_PREFIX = "/topic/VirtualTopic.eng.rida."
+KOJI_EVENT_PREFIX = "/topic/koji."
+#: The consumer whose queue (through ActiveMQ's virtual topics) collects ridad's messages.
+LISTENER_NAME = "demo"
+
+
+def listener_destination() -> str:
+    """The STOMP destination the demo listener reads ridad's messages from.
+
+    ActiveMQ keeps a wildcard subscription's messages in a queue named like
+    the wildcard, ``Consumer.demo.VirtualTopic.eng.rida.>``, which the
+    broker's configuration creates up front.
+    """
+    return (
+        f"/queue/Consumer.{LISTENER_NAME}.{DESTINATION_PREFIX.removeprefix('/topic/')}>"
+    )
+
+
+def activemq_xml(instance_dir: str) -> str:
+    """Render the private broker's ``activemq.xml``.
+
+    STOMP on loopback only (no OpenWire, no web console, no JMX), KahaDB
+    under ``instance_dir/data``, and the listener's queue created up front,
+    so ridad's messages wait there until ``python -m ridad.devenv.listen`` runs.
+    (Only that one queue: a queue per topic as well would get every message
+    delivered twice to the wildcard subscription.)
+
+    :param instance_dir: absolute path of the broker's directory.
+    :return: XML text.
+    """
+    data = quoteattr(f"{instance_dir}/data")
+    kahadb = quoteattr(f"{instance_dir}/data/kahadb")
+    uri = quoteattr(f"stomp://{BROKER_HOST}:{BROKER_PORT}?transport.closeAsync=false")
+    queue = quoteattr(listener_destination().removeprefix("/queue/"))
+    return f"""\
+<!-- The demo environment's private ActiveMQ, written once by `make run`
+     (python -m ridad.devenv). Edit it freely: it is never rewritten. -->
+<beans xmlns="http://www.springframework.org/schema/beans"
+       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+       xsi:schemaLocation="http://www.springframework.org/schema/beans
+         http://www.springframework.org/schema/beans/spring-beans.xsd
+         http://activemq.apache.org/schema/core
+         http://activemq.apache.org/schema/core/activemq-core.xsd">
+  <broker xmlns="http://activemq.apache.org/schema/core"
+          brokerName="ridad-demo" useJmx="false" persistent="true"
+          advisorySupport="false" schedulerSupport="false"
+          useShutdownHook="true" dataDirectory={data}>
+    <destinations>
+      <queue physicalName={queue}/>
+    </destinations>
+    <persistenceAdapter>
+      <kahaDB directory={kahadb} journalMaxFileLength="8mb"/>
+    </persistenceAdapter>
+    <systemUsage>
+      <systemUsage>
+        <memoryUsage><memoryUsage limit="64 mb"/></memoryUsage>
+        <storeUsage><storeUsage limit="1 gb"/></storeUsage>
+        <tempUsage><tempUsage limit="256 mb"/></tempUsage>
+      </systemUsage>
+    </systemUsage>
+    <transportConnectors>
+      <transportConnector name="stomp" uri={uri}/>
+    </transportConnectors>
+  </broker>
+</beans>
+"""
+
+
+def log4j_properties(log_path: str) -> str:
+    """Render the broker's logging settings: everything to ``log_path``, warnings also to the terminal."""
+    return f"""\
+log4j.rootLogger=INFO, logfile, console
+log4j.logger.org.springframework=WARN
+log4j.logger.org.apache.xbean=WARN
+log4j.logger.org.apache.activemq.spring=WARN
+log4j.appender.logfile=org.apache.log4j.FileAppender
+log4j.appender.logfile.File={log_path}
+log4j.appender.logfile.layout=org.apache.log4j.PatternLayout
+log4j.appender.logfile.layout.ConversionPattern=%d | %-5p | %m | %c | %t%n
+log4j.appender.console=org.apache.log4j.ConsoleAppender
+log4j.appender.console.Threshold=WARN
+log4j.appender.console.layout=org.apache.log4j.PatternLayout
+log4j.appender.console.layout.ConversionPattern=activemq %-5p %m%n
+"""
 
 
 def koji_hub_url() -> str:

@@ -25,6 +25,7 @@ from twisted.logger import (
 )
 from twisted.python import usage
 
+from ridad.devenv.broker import activemq_broker
 from ridad.devenv.content import BROKEN_BRANCH
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare
 from ridad.devenv.services import (
@@ -32,7 +33,9 @@ from ridad.devenv.services import (
     ChildProcess,
     DemoReactor,
     ServiceChain,
-    demo_services,
+    git_daemon,
+    kojisim_daemon,
+    ridad_daemon,
 )
 
 _T = TypeVar("_T")
@@ -44,7 +47,7 @@ class DemoOptions(usage.Options):
     synopsis = "python -m ridad.devenv [--dir DIR]"
     longdesc = (
         "Create the demo state directory once (git repositories and ridad.yaml),"
-        " then run git daemon and ridad until Ctrl-C."
+        " then run git daemon, ActiveMQ, kojisim and ridad until Ctrl-C."
     )
     optParameters: ClassVar[list[list[str]]] = [
         [
@@ -54,6 +57,36 @@ class DemoOptions(usage.Options):
             "The development state directory (created once, then reused).",
         ],
     ]
+
+
+def demo_services(
+    reactor: DemoReactor, environment: DemoEnvironment, *, git_port: int = GIT_PORT
+) -> list[ChildProcess]:
+    """List the demo environment's services in start order; ridad comes last.
+
+    :raises DemoEnvironmentError: a program one of them needs is not installed.
+    """
+    return [
+        git_daemon(reactor, environment, port=git_port),
+        activemq_broker(reactor, environment),
+        kojisim_daemon(reactor, environment),
+        ridad_daemon(reactor, environment),
+    ]
+
+
+def python_command() -> str:
+    """Return how to run this Python: relative to the current directory when inside it."""
+    python = Path(sys.executable)
+    try:
+        relative = python.relative_to(Path.cwd())
+    except ValueError:
+        return str(python)
+    return str(relative) if len(relative.parts) > 1 else f"./{relative}"
+
+
+def listen_command() -> str:
+    """Return the command that prints ridad's bus messages as they arrive."""
+    return f"{python_command()} -m ridad.devenv.listen"
 
 
 def submit_command(environment: DemoEnvironment, ref: str | None = None) -> str:
@@ -93,6 +126,9 @@ def instructions(environment: DemoEnvironment) -> str:
         f"    {submit_command(environment)}\n\n"
         "Then look at it:\n\n"
         f"    {status_command(environment)}\n\n"
+        "Watch its bus messages, one line each, in another terminal"
+        " (they wait in the broker until you do; --json prints the bodies):\n\n"
+        f"    {listen_command()}\n\n"
         "A broken modulemd (branch 'broken') shows how ridad reports problems:\n\n"
         f"    {submit_command(environment, BROKEN_BRANCH)}\n"
     )
@@ -202,10 +238,13 @@ def run(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 def _begin_logging(stream: TextIO) -> None:
-    """Log as text to ``stream``, without the health probe's per-connection chatter."""
+    """Log as text to ``stream``, without the probes' per-connection chatter."""
     quiet = LogLevelFilterPredicate(defaultLogLevel=LogLevel.info)
     quiet.setLogLevelForNamespace(
         "twisted.web.client._HTTP11ClientFactory", LogLevel.warn
+    )
+    quiet.setLogLevelForNamespace(  # the broker's readiness probe
+        "twisted.internet.endpoints.OneShotFactory", LogLevel.warn
     )
     text = textFileLogObserver(stream)
     observer = FilteringLogObserver(text, [quiet])  # type: ignore[arg-type,list-item]

@@ -1,8 +1,8 @@
-"""The child programs of the demo environment: git daemon and the ridad daemon.
+"""The child programs of the demo environment: git daemon, kojisim and ridad.
 
 A ``ServiceChain`` starts its services in order, each once the previous one
-is ready, and stops them in reverse order. More embedded services (a Koji hub
-simulator, a message broker) slot into ``demo_services``.
+is ready, and stops them in reverse order. ``ridad.devenv.broker`` adds the
+message broker, and ``ridad.devenv.main.demo_services`` lists them all.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ from twisted.web.client import (
 
 from ridad.devenv.content import (
     BASE_TAG,
+    BROKER_ENDPOINT,
     GIT_HOST,
     KOJI_BUILD_SECONDS,
+    KOJI_EVENT_PREFIX,
     KOJI_HOST,
     KOJI_PASSWORD,
     KOJI_PORT,
@@ -140,6 +142,7 @@ class ChildProcess:
         ready_timeout_seconds: float,
         listens_on: ListenAddress | None = None,
         stop_timeout_seconds: float = STOP_TIMEOUT_SECONDS,
+        cwd: Path | None = None,
     ) -> None:
         self.name = name
         self._reactor = reactor
@@ -149,6 +152,7 @@ class ChildProcess:
         self._ready_timeout_seconds = ready_timeout_seconds
         self._listens_on = listens_on
         self._stop_timeout_seconds = stop_timeout_seconds
+        self._cwd = cwd
         self._transport: Any = None
         self._waiters: list[Deferred[int]] = []
         self.status: int | None = None
@@ -166,6 +170,7 @@ class ChildProcess:
             sys.executable,
             [sys.executable, "-c", _NEW_SESSION, *self._argv],
             env=self._env,
+            path=None if self._cwd is None else str(self._cwd),
             childFDs={0: "w", 1: 1, 2: 2},
         )
         self.log.info(
@@ -436,6 +441,10 @@ def kojisim_daemon(reactor: DemoReactor, environment: DemoEnvironment) -> ChildP
         str(KOJI_BUILD_SECONDS),
         "--work-dir",
         str(environment.directory / "kojisim"),
+        "--stomp",
+        BROKER_ENDPOINT,
+        "--stomp-prefix",
+        KOJI_EVENT_PREFIX,
     ]
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
@@ -474,14 +483,3 @@ def kojisim_daemon(reactor: DemoReactor, environment: DemoEnvironment) -> ChildP
             "Stop the program using it (often a kojisim left by an earlier `make run`)",
         ),
     )
-
-
-def demo_services(
-    reactor: DemoReactor, environment: DemoEnvironment, *, git_port: int = GIT_PORT
-) -> list[ChildProcess]:
-    """List the demo environment's services in start order; ridad comes last."""
-    return [
-        git_daemon(reactor, environment, port=git_port),
-        kojisim_daemon(reactor, environment),
-        ridad_daemon(reactor, environment),
-    ]

@@ -54,7 +54,7 @@ ALLOWED: dict[str, set[str]] = {
         "logs",
         "composition",
     },
-    "devenv": {"errors", "domain", "koji"},
+    "devenv": {"errors", "domain", "koji", "bus"},
     "composition": {
         "domain",
         "modulemd",
