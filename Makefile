@@ -15,6 +15,9 @@ system-packages:
 	@missing=""; \
 	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
 	command -v krb5-config >/dev/null 2>&1 || missing="$$missing libkrb5-dev krb5-config"; \
+	{ command -v krb5kdc || test -x /usr/sbin/krb5kdc; } >/dev/null 2>&1 || missing="$$missing krb5-kdc"; \
+	{ command -v kadmin.local || test -x /usr/sbin/kadmin.local; } >/dev/null 2>&1 || missing="$$missing krb5-admin-server"; \
+	command -v kinit >/dev/null 2>&1 || missing="$$missing krb5-user"; \
 	command -v rpmbuild >/dev/null 2>&1 || missing="$$missing rpm"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	{ test -e /usr/share/activemq/bin/activemq.jar && command -v java >/dev/null 2>&1; } || missing="$$missing activemq"; \
@@ -34,7 +37,7 @@ $(BIN)/twistd: setup.py | system-packages
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	$(BIN)/python -c "from twisted.plugin import IPlugin, getPlugins; list(getPlugins(IPlugin))"
-	@$(BIN)/twistd --help | grep -q ' ridad ' || { echo "twistd does not list the ridad plugin"; exit 1; }
+	@$(BIN)/twistd --help | grep ' ridad ' >/dev/null || { echo "twistd does not list the ridad plugin"; exit 1; }
 	@touch $@
 
 venv: $(BIN)/twistd

@@ -19,6 +19,10 @@ setup(
         "treq>=23.11",
         "stomper>=0.4.3",
         "jsonschema>=4.0",
+        # API authentication (Kerberos/SPNEGO; TLS client certificates) and
+        # ridad's own gssapi login to Koji.
+        "gssapi>=1.8",
+        "cryptography>=39",
     ],
     extras_require={
         "test": [
@@ -29,5 +33,5 @@ setup(
             "ruff",
         ],
     },
-    entry_points={"console_scripts": []},
+    entry_points={"console_scripts": ["rida = ridad.cli.main:run"]},
 )

@@ -6,9 +6,11 @@ Every problem is collected with its key path and reported at once as a
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -165,6 +167,54 @@ class MessagingConfig:
     outbox_retention_days: float = 7.0
 
 
+AUTH_METHODS = ("none", "oidc", "kerberos", "ssl")
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """``auth.oidc``: bearer tokens checked by introspection (RFC 7662)."""
+
+    introspection_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    required_scopes: tuple[str, ...] = ()
+    username_claim: str = "username"
+    groups_claim: str = "groups"
+    userinfo_url: str | None = None
+
+
+@dataclass(frozen=True)
+class KerberosConfig:
+    """``auth.kerberos``: SPNEGO checked against the service keytab."""
+
+    keytab: str
+    principal: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class SslConfig:
+    """``auth.ssl``: the API over TLS, users by client certificate CN."""
+
+    ca: str
+    cert: str
+    key: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``auth``: who may submit and cancel, and how they prove who they are."""
+
+    method: str = "none"
+    allowed_groups: tuple[str, ...] = ()
+    allowed_users: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    oidc: OidcConfig | None = None
+    kerberos: KerberosConfig | None = None
+    ssl: SslConfig | None = None
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration."""
@@ -177,6 +227,7 @@ class Config:
     api: ApiConfig = field(default_factory=ApiConfig)
     koji: KojiConfig | None = None
     messaging: MessagingConfig | None = None
+    auth: AuthConfig | None = None
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -189,6 +240,7 @@ class Config:
             self.base_module_names,
             self.koji,
             self.messaging,
+            self.auth,
         )
 
 
@@ -266,6 +318,7 @@ TOP_KEYS = {
     "api",
     "koji",
     "messaging",
+    "auth",
 }
 
 
@@ -294,7 +347,9 @@ def parse_config(text: str) -> Config:
         messaging=(
             _messaging(reader, top["messaging"]) if "messaging" in top else None
         ),
+        auth=_auth(reader, top["auth"]) if "auth" in top else None,
     )
+    _check_listen_auth(reader, config)
     if reader.problems:
         raise ConfigError(reader.problems)
     return config
@@ -391,7 +446,7 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " scm.rpms_default_repository or scm.max_concurrent_git"
+                " auth, scm.rpms_default_repository or scm.max_concurrent_git"
             )
             new = Config(
                 listen=self.current.listen,
@@ -409,6 +464,7 @@ class LiveConfig:
                 api=new.api,
                 koji=self.current.koji,
                 messaging=self.current.messaging,
+                auth=self.current.auth,
             )
         self.current = new
         return ignored
@@ -578,3 +634,187 @@ def _messaging(reader: _Reader, data: Any) -> MessagingConfig:
             )
         ),
     )
+
+
+AUTH_KEYS_TOP = {
+    "method",
+    "allowed_groups",
+    "allowed_users",
+    "admin_groups",
+    "oidc",
+    "kerberos",
+    "ssl",
+}
+OIDC_KEYS = {
+    "introspection_url",
+    "client_id",
+    "client_secret",
+    "required_scopes",
+    "username_claim",
+    "groups_claim",
+    "userinfo_url",
+}
+
+
+def _http_url(value: Any) -> str | None:
+    if _string(value) is not None:
+        return "must be a non-empty string"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an http:// or https:// URL"
+    return None
+
+
+def _user_groups(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and _strings(v) is None for k, v in value.items()
+    ):
+        return "must map user names to lists of group names"
+    return None
+
+
+def _required(
+    reader: _Reader,
+    section: Mapping[str, Any],
+    path: str,
+    key: str,
+    check: Callable[[Any], str | None],
+    method: str,
+) -> Any:
+    if key not in section:
+        reader.problems.append(f"{path}{key}: required for method {method}")
+        return ""
+    return reader.value(section, path, key, "", check)
+
+
+def _auth(reader: _Reader, data: Any) -> AuthConfig:
+    section = reader.section(data, "auth", AUTH_KEYS_TOP)
+    method = section.get("method", "none") if section else "none"
+    if method not in AUTH_METHODS:
+        reader.problems.append("auth.method: must be one of " + ", ".join(AUTH_METHODS))
+        method = "none"
+    p = "auth."
+    return AuthConfig(
+        method=method,
+        allowed_groups=tuple(reader.value(section, p, "allowed_groups", [], _strings)),
+        allowed_users=tuple(reader.value(section, p, "allowed_users", [], _strings)),
+        admin_groups=tuple(reader.value(section, p, "admin_groups", [], _strings)),
+        oidc=_oidc(reader, section.get("oidc"), method == "oidc"),
+        kerberos=_kerberos(reader, section.get("kerberos"), method == "kerberos"),
+        ssl=_ssl(reader, section.get("ssl"), method == "ssl"),
+    )
+
+
+def _method_section(
+    reader: _Reader, data: Any, name: str, known: set[str], used: bool
+) -> Mapping[str, Any] | None:
+    """The ``auth.<name>`` mapping; None when absent (a problem if ``used``)."""
+    if data is None:
+        if used:
+            reader.problems.append(f"auth.{name}: required for method {name}")
+        return None
+    return reader.section(data, f"auth.{name}", known)
+
+
+def _oidc(reader: _Reader, data: Any, used: bool) -> OidcConfig | None:
+    section = _method_section(reader, data, "oidc", OIDC_KEYS, used)
+    if section is None:
+        return None
+    p = "auth.oidc."
+    return OidcConfig(
+        introspection_url=_required(
+            reader, section, p, "introspection_url", _http_url, "oidc"
+        ),
+        client_id=_required(reader, section, p, "client_id", _string, "oidc"),
+        client_secret=_required(reader, section, p, "client_secret", _string, "oidc"),
+        required_scopes=tuple(
+            reader.value(section, p, "required_scopes", [], _strings)
+        ),
+        username_claim=reader.value(section, p, "username_claim", "username", _string),
+        groups_claim=reader.value(section, p, "groups_claim", "groups", _string),
+        userinfo_url=reader.value(section, p, "userinfo_url", None, _http_url),
+    )
+
+
+def _principal(value: Any) -> str | None:
+    if _string(value) is not None:
+        return "must be a non-empty string"
+    service, _, realm = value.partition("@")
+    if not service or not realm or "/" not in service:
+        return "must be a service principal such as HTTP/host.example.org@REALM"
+    return None
+
+
+def _user_group_map(
+    reader: _Reader, section: Mapping[str, Any], path: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    groups = reader.value(section, path, "groups", {}, _user_groups)
+    return tuple(sorted((user, tuple(names)) for user, names in groups.items()))
+
+
+def _kerberos(reader: _Reader, data: Any, used: bool) -> KerberosConfig | None:
+    known = {"keytab", "principal", "groups"}
+    section = _method_section(reader, data, "kerberos", known, used)
+    if section is None:
+        return None
+    p = "auth.kerberos."
+    return KerberosConfig(
+        keytab=_required(reader, section, p, "keytab", _string, "kerberos"),
+        principal=_required(reader, section, p, "principal", _principal, "kerberos"),
+        groups=_user_group_map(reader, section, p),
+    )
+
+
+def _ssl(reader: _Reader, data: Any, used: bool) -> SslConfig | None:
+    section = _method_section(
+        reader, data, "ssl", {"ca", "cert", "key", "groups"}, used
+    )
+    if section is None:
+        return None
+    p = "auth.ssl."
+    return SslConfig(
+        ca=_required(reader, section, p, "ca", _string, "ssl"),
+        cert=_required(reader, section, p, "cert", _string, "ssl"),
+        key=_required(reader, section, p, "key", _string, "ssl"),
+        groups=_user_group_map(reader, section, p),
+    )
+
+
+def listen_is_local(listen: str) -> bool:
+    """Whether endpoint string ``listen`` only accepts local connections.
+
+    ``unix:`` sockets are local; ``tcp:``/``ssl:`` ones only with an
+    ``interface=`` on loopback (no interface means every interface).
+    """
+    kind, _, rest = listen.partition(":")
+    if kind == "unix":
+        return True
+    if kind not in ("tcp", "tcp6", "ssl"):
+        return False
+    for part in rest.replace("\\:", "\0").split(":"):
+        name, _, value = part.partition("=")
+        if name == "interface":
+            address = value.replace("\0", ":")
+            if address == "localhost":
+                return True
+            try:
+                return ipaddress.ip_address(address).is_loopback
+            except ValueError:
+                return False
+    return False
+
+
+def _check_listen_auth(reader: _Reader, config: Config) -> None:
+    """A public ``listen`` needs an ``auth`` section; ``ssl`` needs ``tcp:``."""
+    if config.auth is None and not listen_is_local(config.listen):
+        reader.problems.append(
+            f"auth: required because listen ({config.listen}) is not on loopback;"
+            " configure auth.method (oidc, kerberos or ssl), or none explicitly"
+            " for development"
+        )
+    if config.auth is not None and config.auth.method == "ssl":
+        if not config.listen.startswith("tcp:"):
+            reader.problems.append(
+                "listen: must be a tcp: endpoint with auth.method ssl"
+                " (ridad adds the TLS itself)"
+            )

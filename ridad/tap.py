@@ -9,10 +9,11 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from twisted.internet.endpoints import serverFromString
 from twisted.python import usage
 
 from ridad.api.app import RidadApi
+from ridad.api.auth_setup import api_endpoint, auth_problems, make_authentication
+from ridad.api.mbs import MbsApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
 from ridad.composition import compose_leader
@@ -24,6 +25,7 @@ from ridad.config import (
 )
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.embedded import EmbeddedPostgres
+from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
 from ridad.scm.git import GitClient
@@ -52,6 +54,7 @@ def read_config(path: str) -> Config:
         parse_repository(config.scm.rpms_default_repository)
     except Exception as e:  # noqa: BLE001 - reported as a config problem
         problems.append(f"scm.rpms_default_repository: {getattr(e, 'message', e)}")
+    problems.extend(auth_problems(config))
     if problems:
         raise ConfigError(problems)
     return config
@@ -106,12 +109,25 @@ def makeService(options: Options) -> RidadService:
     )
     leader = compose_leader(reactor, config, pool, transitions)
     scheduler = leader.scheduler
+    authentication = make_authentication(reactor, config)
     api = RidadApi(
         builds=builds,
         submissions=submissions,
         transitions=transitions,
         database_status=pool.ping,
         scheduler_status=(lambda: scheduler.role) if scheduler else (lambda: "n/a"),
+        authenticator=authentication.authenticator,
+        authorizer=authentication.authorizer,
+    )
+    mbs = MbsApi(
+        builds=builds,
+        queries=MbsQueryStore(pool=pool),
+        submissions=submissions,
+        transitions=transitions,
+        git=git,
+        config=live,
+        authenticator=authentication.authenticator,
+        authorizer=authentication.authorizer,
     )
     root = RidadService(
         pool=pool,
@@ -123,11 +139,15 @@ def makeService(options: Options) -> RidadService:
     )
     for service in leader.services:
         service.setServiceParent(root)
-    for warning in leader.warnings:
+    for warning in leader.warnings + list(authentication.warnings):
         root.log.warn(warning)
-    site = make_site(api_resource=api.app.resource(), config=live)
+    site = make_site(
+        api_resource=api.app.resource(),
+        config=live,
+        by_prefix={b"/module-build-service": mbs.app.resource()},
+    )
     http = ApiListener(
-        endpoint=serverFromString(reactor, config.listen),
+        endpoint=api_endpoint(reactor, config),
         factory=site,
         on_fatal=reactor.stop,
         description=config.listen,

@@ -99,10 +99,17 @@ class Authorizer:
 async def require_identity(request: IRequest, authenticator: Authenticator) -> Identity:
     """The identity of a request that must be authenticated.
 
-    :raises Unauthorized: no or bad credentials (with the challenge headers
-        in ``details["headers"]`` for the error handler).
+    :raises Unauthorized: no or bad credentials (with the challenge in
+        ``details["www_authenticate"]``, which the error handler turns into
+        the ``WWW-Authenticate`` header).
     """
-    identity = await authenticator.authenticate(request)
+    try:
+        identity = await authenticator.authenticate(request)
+    except Unauthorized as e:
+        challenge = _challenge_text(authenticator)
+        if challenge and "www_authenticate" not in e.details:
+            e.details["www_authenticate"] = challenge
+        raise
     if identity is None:
         raise Unauthorized(
             f"this request needs authentication ({authenticator.method});"

@@ -83,10 +83,15 @@ def install_error_handlers(app: Klein) -> None:
         if status == 500:
             return unexpected_error(request, failure)
         headers = {}
+        details = dict(error.details)
+        if isinstance(error, Unauthorized):
+            challenge = details.pop("www_authenticate", None)
+            if challenge:
+                headers[b"WWW-Authenticate"] = challenge.encode("ascii")
         if isinstance(error, Unavailable):
             headers[b"Retry-After"] = str(error.retry_after_seconds).encode()
             log.warn("Answering 503: {reason}", reason=error.message)
-        return write_error(request, status, error.message, error.details, headers)
+        return write_error(request, status, error.message, details, headers)
 
     @app.handle_errors(RouteNotFound)
     def route_not_found(instance: object, request: IRequest, failure: Failure) -> bytes:

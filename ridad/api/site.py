@@ -3,7 +3,7 @@ JSON errors for what Klein answers in plain text."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import unquote_to_bytes
 
 from twisted.web.resource import IResource, Resource
@@ -94,6 +94,35 @@ class ApiSite(Site):
         return self._config.current.api.max_body_bytes
 
 
-def make_site(*, api_resource: IResource, config: LiveConfig) -> ApiSite:
-    """The site serving the API."""
-    return ApiSite(GuardResource(wrapped=api_resource, config=config), config=config)
+class PrefixDispatch(Resource):
+    """Hands each request to the resource serving its path prefix."""
+
+    isLeaf = True
+
+    def __init__(
+        self, *, default: IResource, by_prefix: Mapping[bytes, IResource]
+    ) -> None:
+        super().__init__()
+        self._default = default
+        self._by_prefix = dict(by_prefix)
+
+    def render(self, request: Request) -> bytes | int:
+        """Render with the resource whose prefix (a whole segment) matches."""
+        for prefix, resource in self._by_prefix.items():
+            if request.path == prefix or request.path.startswith(prefix + b"/"):
+                return resource.render(request)
+        return self._default.render(request)
+
+
+def make_site(
+    *,
+    api_resource: IResource,
+    config: LiveConfig,
+    by_prefix: Mapping[bytes, IResource] | None = None,
+) -> ApiSite:
+    """The site serving the API; paths under a ``by_prefix`` key (such as
+    ``/module-build-service``) go to that resource instead."""
+    wrapped = api_resource
+    if by_prefix:
+        wrapped = PrefixDispatch(default=api_resource, by_prefix=by_prefix)
+    return ApiSite(GuardResource(wrapped=wrapped, config=config), config=config)

@@ -4,7 +4,7 @@
 ``wire`` (XML-RPC encoding as koji's own client does it), ``transport`` (one
 HTTP exchange and what its failures mean), ``upload`` (fast-upload checks),
 ``retry`` (RetryPolicy, retry_delay_seconds), ``auth`` (PasswordAuth, SslAuth,
-hub_from_profile), ``tls`` (make_http_client for production) and ``values``
+GssapiAuth, hub_from_profile), ``gssapi`` (SPNEGO tokens for ``sslLogin``), ``tls`` (make_http_client for production) and ``values``
 (hub dicts to ``ridad.domain.koji`` values, NVRs).
 """
 

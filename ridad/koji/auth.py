@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import configparser
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import koji
 
@@ -35,8 +37,27 @@ class SslAuth:
     ca: str | None = None
 
 
+#: Runs a blocking function away from the reactor thread (a thread pool).
+RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class GssapiAuth:
+    """Koji's ``gssapi_login``: SPNEGO to ``sslLogin`` at ``<hub>/ssllogin``.
+
+    ``principal`` gets its tickets from ``keytab`` (kept in a private
+    in-memory ccache). Getting a ticket talks to the KDC, so the token is
+    made through ``run_blocking`` (a thread pool in production; None runs it
+    inline).
+    """
+
+    principal: str
+    keytab: str
+    run_blocking: RunBlocking | None = field(default=None, compare=False, repr=False)
+
+
 #: The ways the client can log in; None in its place means anonymous.
-KojiAuth = PasswordAuth | SslAuth
+KojiAuth = PasswordAuth | SslAuth | GssapiAuth
 
 
 @dataclass(frozen=True)

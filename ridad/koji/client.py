@@ -34,7 +34,8 @@ from twisted.python.failure import Failure
 
 from ridad.errors import KojiError, KojiFault, KojiUnavailable
 from ridad.koji import upload as fast_upload
-from ridad.koji.auth import KojiAuth, PasswordAuth, SslAuth
+from ridad.koji.auth import GssapiAuth, KojiAuth, PasswordAuth, SslAuth
+from ridad.koji.gssapi import negotiate_for
 from ridad.koji.retry import RetryPolicy, retry_delay_seconds
 from ridad.koji.transport import OCTET_STREAM, TEXT_XML, HubRequest, post
 from ridad.koji.wire import (
@@ -51,6 +52,7 @@ from ridad.koji.wire import (
 )
 
 __all__ = [
+    "GssapiAuth",
     "KojiAuth",
     "KojiCall",
     "KojiClient",
@@ -242,7 +244,11 @@ class KojiClient:
             body = encode_call("login", args, {"opts": None, **extra})
             return HubRequest(self._hub_url, body, TEXT_XML, "login")
         body = encode_call("sslLogin", (), {"proxyuser": None, **extra})
-        return HubRequest(f"{self._hub_url}/ssllogin", body, TEXT_XML, "sslLogin")
+        url = f"{self._hub_url}/ssllogin"
+        if isinstance(self._auth, GssapiAuth):
+            authorize = negotiate_for(self._auth, url)
+            return HubRequest(url, body, TEXT_XML, "sslLogin", authorize=authorize)
+        return HubRequest(url, body, TEXT_XML, "sslLogin")
 
     async def _send_numbered(self, request: HubRequest) -> Any:
         """Send with the session headers and the next call number (lock held)."""

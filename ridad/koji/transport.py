@@ -10,9 +10,9 @@ waiting does not fix those.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from OpenSSL import SSL
 from treq.client import HTTPClient
@@ -48,14 +48,30 @@ TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
 _CERTIFICATE_TROUBLE = re.compile(r"certificate|unknown ca", re.IGNORECASE)
 
 
+class Authorization(Protocol):
+    """An ``Authorization`` header made for one attempt (SPNEGO)."""
+
+    header: bytes
+
+    def check_reply(self, www_authenticate: Sequence[bytes]) -> None:
+        """Check the hub's answer to it (mutual authentication).
+
+        :raises KojiError: the hub did not prove its identity.
+        """
+
+
 @dataclass(frozen=True)
 class HubRequest:
-    """One POST to the hub: where, what, and the method name for logs."""
+    """One POST to the hub: where, what, and the method name for logs.
+
+    ``authorize``, when set, makes a fresh ``Authorization`` for each attempt.
+    """
 
     url: str
     body: bytes
     content_type: bytes
     method: str
+    authorize: Callable[[], Awaitable[Authorization]] | None = None
 
 
 @implementer(IBodyProducer)
@@ -93,6 +109,10 @@ def request_headers(content_type: bytes, session: Mapping[str, str]) -> Headers:
 async def _exchange(
     http: HTTPClient, request: HubRequest, headers: Headers
 ) -> tuple[int, bytes]:
+    authorization = None
+    if request.authorize is not None:
+        authorization = await request.authorize()
+        headers.setRawHeaders(b"Authorization", [authorization.header])
     response = await http.post(
         request.url,
         data=_BytesProducer(request.body),
@@ -100,6 +120,10 @@ async def _exchange(
         allow_redirects=False,
     )
     body = await response.content()
+    if authorization is not None and response.code == 200:
+        authorization.check_reply(
+            response.headers.getRawHeaders(b"WWW-Authenticate") or []
+        )
     return response.code, body
 
 

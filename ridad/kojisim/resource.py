@@ -3,13 +3,15 @@
 Every response carries ``Koji-Version``. A non-POST gets 405 (text/plain,
 ``Allow: POST``), an empty or malformed body 400, anything else 200 with an
 XML-RPC document. ``/kojihub/ssllogin`` is the same hub, but there (and only
-there) a verified TLS client certificate's CN is handed to ``sslLogin``.
+there) a verified TLS client certificate's CN is handed to ``sslLogin``; with
+a ``NegotiateAcceptor``, so is the user of a good ``Authorization: Negotiate``
+(a request with neither gets 401 ``WWW-Authenticate: Negotiate``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ISSLTransport
 from twisted.python.failure import Failure
@@ -18,6 +20,9 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 from ridad.kojisim.sessions import RequestInfo
 from ridad.kojisim.wire import HUB_VERSION
+
+if TYPE_CHECKING:
+    from ridad.kojisim.negotiate import NegotiateAcceptor
 
 __all__ = ["HubFront", "Reply", "hub_root"]
 
@@ -50,21 +55,28 @@ class HubFront(Protocol):
         """How long replies are held back."""
 
 
-def hub_root(hub: HubFront) -> IResource:
+def hub_root(hub: HubFront, negotiate: NegotiateAcceptor | None = None) -> IResource:
     """A root resource serving the hub at ``/kojihub``."""
     root = Resource()
-    root.putChild(b"kojihub", HubEndpoint(hub))
+    root.putChild(b"kojihub", HubEndpoint(hub, negotiate=negotiate))
     return root
 
 
 class HubEndpoint(Resource):
     """``/kojihub`` (and, as a child, ``/kojihub/ssllogin``)."""
 
-    def __init__(self, hub: HubFront, *, ssl_login: bool = False) -> None:
+    def __init__(
+        self,
+        hub: HubFront,
+        *,
+        ssl_login: bool = False,
+        negotiate: NegotiateAcceptor | None = None,
+    ) -> None:
         """Serve ``hub``; ``ssl_login`` marks the client-certificate path."""
         super().__init__()
         self._hub = hub
         self._ssl_login = ssl_login
+        self._negotiate = negotiate
         self.isLeaf = ssl_login
 
     def getChild(self, path: bytes, request: Request) -> IResource:
@@ -72,20 +84,31 @@ class HubEndpoint(Resource):
         if path == b"":
             return self
         if path == b"ssllogin" and not self._ssl_login:
-            return HubEndpoint(self._hub, ssl_login=True)
+            return HubEndpoint(self._hub, ssl_login=True, negotiate=self._negotiate)
         return NoResource()
 
-    def render(self, request: Request) -> int:
+    def render(self, request: Request) -> int | bytes:
         """Answer a request (possibly later, or never when dropping)."""
         transport = request.channel.transport if request.channel else None
         if self._hub.take_dropped_connection():
             if transport is not None:
                 transport.abortConnection()
             return NOT_DONE_YET
+        client_cn = _client_cn(transport) if self._ssl_login else None
+        if self._ssl_login and self._negotiate is not None and client_cn is None:
+            accepted = self._negotiate.accept(
+                request.getHeader(b"authorization") or b""
+            )
+            if accepted is None:
+                request.setResponseCode(401)
+                request.setHeader(b"WWW-Authenticate", b"Negotiate")
+                return b"Kerberos (Negotiate) authentication required\n"
+            client_cn, mutual = accepted
+            request.setHeader(b"WWW-Authenticate", mutual.encode("ascii"))
         info = RequestInfo(
             headers={k.decode().lower(): v.decode() for k, v in _headers(request)},
             query=request.uri.partition(b"?")[2].decode("latin-1"),
-            client_cn=_client_cn(transport) if self._ssl_login else None,
+            client_cn=client_cn,
         )
         content_type = (request.getHeader(b"content-type") or b"").decode("latin-1")
         body = request.content.read() if request.content is not None else b""

@@ -76,7 +76,7 @@ def test_reload_adopts_runtime_settings_and_ignores_others() -> None:
     ignored = live.reload(
         parse_config(
             MINIMAL.replace("}", ', allowed: ["git://h/m/"]}')
-            + "\nlisten: tcp:9999\napi: {maintenance: true}"
+            + "\nlisten: tcp:9999:interface=127.0.0.1\napi: {maintenance: true}"
         )
     )
     assert ignored

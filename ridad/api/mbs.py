@@ -1,0 +1,289 @@
+"""The MBS-compatible API: ``/module-build-service/1/`` and ``/2/``.
+
+The same collaborators as ``/rida/`` (build store, submission verifier,
+transitions, authentication), answering in the shapes of Fedora's Module
+Build Service so that fedpkg/rpkg work against ridad unchanged. Both API
+versions are served by the same handlers; they differ only in the answer of
+a submission (v1: the build, v2: a list of builds) and in ``state_url``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from klein import Klein
+from twisted.web.iweb import IRequest
+
+from ridad import __version__
+from ridad.api.app import CANCELLABLE, decode_args
+from ridad.api.auth import (
+    Authenticator,
+    Authorizer,
+    NoAuthentication,
+    require_identity,
+)
+from ridad.api.errors import install_error_handlers
+from ridad.api.mbs_bodies import SubmitFields, parse_cancel, parse_submission
+from ridad.api.mbs_params import (
+    pagination_meta,
+    parse_component_list,
+    parse_item_detail,
+    parse_module_list,
+)
+from ridad.api.responses import write_json
+from ridad.api.submission import Submission, SubmissionVerifier
+from ridad.config import LiveConfig
+from ridad.db.builds import ModuleBuildStore
+from ridad.db.mbs_queries import MbsQueryStore
+from ridad.domain.mbs_views import (
+    MBS_PREFIX,
+    Detail,
+    mbs_component_build,
+    mbs_module_build,
+    module_build_url,
+)
+from ridad.domain.states import ModuleState
+from ridad.errors import Forbidden, InvalidRequest, NotFound
+from ridad.scm.git import GitClient
+from ridad.scm.url import Whitelist, parse_scmurl
+from ridad.transitions import Transitions
+
+API_VERSIONS = (1, 2)
+MAX_API_VERSION = max(API_VERSIONS)
+ROOT = MBS_PREFIX + "/<int:api_version>"
+HOST = re.compile(rb"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def checked_version(api_version: int) -> int:
+    """``api_version`` when ridad serves it.
+
+    :raises NotFound: for any other version.
+    """
+    if api_version not in API_VERSIONS:
+        raise NotFound(
+            f"API version {api_version} does not exist; use"
+            f" {MBS_PREFIX}/1/ or {MBS_PREFIX}/2/"
+        )
+    return api_version
+
+
+def request_url(request: IRequest) -> str:
+    """The absolute URL of the request's path, for MBS's paging links.
+
+    The host is the request's ``Host`` header when it is a plain host name
+    or address, else the address the request came in on.
+    """
+    scheme = "https" if request.isSecure() else "http"
+    host = request.getHeader(b"host")
+    if host is None or not HOST.fullmatch(host):
+        address = request.getHost()
+        host = f"{address.host}:{address.port}".encode("ascii")
+    path = request.path.decode("ascii", "replace")
+    return f"{scheme}://{host.decode('ascii')}{path}"
+
+
+class MbsApi:
+    """Routes of the MBS-compatible API; collaborators are injected."""
+
+    app = Klein()
+    install_error_handlers(app)
+
+    def __init__(
+        self,
+        *,
+        builds: ModuleBuildStore,
+        queries: MbsQueryStore,
+        submissions: SubmissionVerifier,
+        transitions: Transitions,
+        git: GitClient,
+        config: LiveConfig,
+        authenticator: Authenticator | None = None,
+        authorizer: Authorizer | None = None,
+    ) -> None:
+        self._builds = builds
+        self._queries = queries
+        self._submissions = submissions
+        self._transitions = transitions
+        self._git = git
+        self._config = config
+        self._authenticator = authenticator or NoAuthentication()
+        self._authorizer = authorizer or Authorizer()
+
+    @app.route(ROOT + "/about/", methods=["GET"], strict_slashes=False)
+    @app.route(ROOT + "/about", methods=["GET"], strict_slashes=False)
+    def about(self, request: IRequest, api_version: int) -> bytes:
+        """``GET about/``: ridad's version, the API version and auth method."""
+        checked_version(api_version)
+        body = {
+            "version": __version__,
+            "api_version": MAX_API_VERSION,
+            "auth_method": self._authenticator.method,
+        }
+        return write_json(request, body)
+
+    @app.route(ROOT + "/module-builds/", methods=["GET"], strict_slashes=False)
+    @app.route(ROOT + "/module-builds", methods=["GET"], strict_slashes=False)
+    async def list_module_builds(self, request: IRequest, api_version: int) -> bytes:
+        """``GET module-builds/``: a page of module builds with MBS's ``meta``."""
+        version = checked_version(api_version)
+        args = decode_args(request)
+        parsed = parse_module_list(args)
+        page = await self._queries.module_builds(
+            parsed.query, with_components=parsed.detail is not Detail.SHORT
+        )
+        traces = {}
+        if parsed.detail is Detail.VERBOSE:
+            traces = await self._queries.module_traces([b.id for b in page.builds])
+        items = [
+            mbs_module_build(
+                build,
+                page.components.get(build.id, []),
+                detail=parsed.detail,
+                api_version=version,
+                trace=traces.get(build.id, ()),
+            )
+            for build in page.builds
+        ]
+        meta = pagination_meta(request_url(request), args, parsed.query, page.total)
+        return write_json(request, {"items": items, "meta": meta})
+
+    @app.route(ROOT + "/module-builds/<int:module_build_id>", methods=["GET"])
+    @app.route(ROOT + "/module-builds/<int:module_build_id>/", methods=["GET"])
+    async def show_module_build(
+        self, request: IRequest, api_version: int, module_build_id: int
+    ) -> bytes:
+        """``GET module-builds/N``: one module build (``verbose``, ``short``)."""
+        version = checked_version(api_version)
+        detail = parse_item_detail(decode_args(request))
+        view = await self._module_view(module_build_id, detail, version)
+        return write_json(request, view)
+
+    @app.route(ROOT + "/module-builds/", methods=["POST"], strict_slashes=False)
+    @app.route(ROOT + "/module-builds", methods=["POST"], strict_slashes=False)
+    async def submit(self, request: IRequest, api_version: int) -> bytes:
+        """``POST module-builds/``: verify the branch, then submit as /rida/ does.
+
+        The body is JSON whatever the Content-Type says (fedpkg's Kerberos
+        path sends none). v1 answers the build, v2 a list of builds.
+        """
+        version = checked_version(api_version)
+        identity = await require_identity(request, self._authenticator)
+        self._authorizer.check_submit(identity)
+        fields = parse_submission(request.content.read())
+        await self._check_branch(fields)
+        module_build_id, _ = await self._submissions.submit(
+            Submission(scmurl=fields.scmurl, branch=fields.branch, owner=identity.user)
+        )
+        view = await self._module_view(module_build_id, Detail.VERBOSE, version)
+        location = module_build_url(version, module_build_id).encode("ascii")
+        return write_json(
+            request,
+            view if version == 1 else [view],
+            status=201,
+            headers={b"Location": location},
+        )
+
+    @app.route(ROOT + "/module-builds/<int:module_build_id>", methods=["PATCH"])
+    @app.route(ROOT + "/module-builds/<int:module_build_id>/", methods=["PATCH"])
+    async def cancel(
+        self, request: IRequest, api_version: int, module_build_id: int
+    ) -> bytes:
+        """``PATCH module-builds/N`` ``{"state": "failed"}``: cancel the build."""
+        version = checked_version(api_version)
+        identity = await require_identity(request, self._authenticator)
+        parse_cancel(request.content.read())
+        build = await self._builds.get(module_build_id)
+        self._authorizer.check_cancel(identity, build.owner)
+        await self._transitions.change_module_state(
+            module_build_id,
+            ModuleState.FAILED,
+            f"Canceled by {identity.user}",
+            allowed_from=CANCELLABLE,
+        )
+        view = await self._module_view(module_build_id, Detail.VERBOSE, version)
+        return write_json(request, view)
+
+    @app.route(ROOT + "/component-builds/", methods=["GET"], strict_slashes=False)
+    @app.route(ROOT + "/component-builds", methods=["GET"], strict_slashes=False)
+    async def list_component_builds(self, request: IRequest, api_version: int) -> bytes:
+        """``GET component-builds/``: a page of component builds with ``meta``."""
+        version = checked_version(api_version)
+        args = decode_args(request)
+        parsed = parse_component_list(args)
+        components, total = await self._queries.component_builds(parsed.query)
+        traces = {}
+        if parsed.detail is Detail.VERBOSE:
+            traces = await self._queries.component_traces(components)
+        items = [
+            mbs_component_build(
+                component,
+                detail=parsed.detail,
+                api_version=version,
+                trace=traces.get(component.id, ()),
+            )
+            for component in components
+        ]
+        meta = pagination_meta(request_url(request), args, parsed.query, total)
+        return write_json(request, {"items": items, "meta": meta})
+
+    @app.route(ROOT + "/component-builds/<int:component_build_id>", methods=["GET"])
+    @app.route(ROOT + "/component-builds/<int:component_build_id>/", methods=["GET"])
+    async def show_component_build(
+        self, request: IRequest, api_version: int, component_build_id: int
+    ) -> bytes:
+        """``GET component-builds/N``: one component build (``verbose``)."""
+        version = checked_version(api_version)
+        detail = parse_item_detail(decode_args(request))
+        component = await self._queries.component_build(component_build_id)
+        traces = {}
+        if detail is Detail.VERBOSE:
+            traces = await self._queries.component_traces([component])
+        view = mbs_component_build(
+            component,
+            detail=detail,
+            api_version=version,
+            trace=traces.get(component.id, ()),
+        )
+        return write_json(request, view)
+
+    async def _module_view(
+        self, module_build_id: int, detail: Detail, version: int
+    ) -> dict[str, object]:
+        build, components = await self._builds.get_with_components(module_build_id)
+        trace = []
+        if detail is Detail.VERBOSE:
+            traces = await self._queries.module_traces([module_build_id])
+            trace = traces[module_build_id]
+        return mbs_module_build(
+            build, components, detail=detail, api_version=version, trace=trace
+        )
+
+    async def _check_branch(self, fields: SubmitFields) -> None:
+        """Check, as MBS does, that the scmurl's commit is on ``branch``.
+
+        The whitelist is checked first, so git only ever talks to allowed
+        repositories.
+
+        :raises InvalidRequest: unparseable scmurl, or the commit is not on
+            the branch.
+        :raises Forbidden: the scmurl is outside ``scm.allowed``.
+        :raises Unprocessable: the repository, ref or branch cannot be read.
+        """
+        scmurl = parse_scmurl(fields.scmurl)
+        repository = scmurl.repository
+        if not Whitelist(self._config.current.scm.allowed).allows(repository):
+            raise Forbidden(
+                f"{repository.url} is not an allowed module location;"
+                " ask the administrators to add it to scm.allowed"
+            )
+        resolved = await self._git.resolve_ref(repository, scmurl.ref)
+        if resolved.branch == fields.branch.removeprefix("refs/heads/"):
+            return
+        if not await self._git.branch_contains(
+            repository, fields.branch, resolved.commit
+        ):
+            raise InvalidRequest(
+                f"commit {resolved.commit} is not on branch {fields.branch} of"
+                f" {repository.url}; push it to {fields.branch}, or submit from"
+                " the branch that holds it"
+            )

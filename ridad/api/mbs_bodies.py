@@ -1,0 +1,83 @@
+"""Parsing of the bodies MBS clients send: a submission and a cancel.
+
+The body is JSON whatever the Content-Type says: fedpkg's Kerberos path
+sends none.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ridad.api.mbs_params import Problems
+from ridad.errors import Forbidden, InvalidRequest
+
+SUBMIT_FIELDS = {"scmurl": str, "branch": str, "scratch": bool}
+
+
+@dataclass(frozen=True)
+class SubmitFields:
+    """The fields of an MBS submission."""
+
+    scmurl: str
+    branch: str
+
+
+def parse_submission(raw: bytes) -> SubmitFields:
+    """Parse an MBS submission body, JSON whatever the Content-Type says.
+
+    :raises InvalidRequest: not a JSON object, missing or unknown fields.
+    :raises Forbidden: a scratch build was asked for.
+    """
+    body = _json_object(raw)
+    problems = Problems()
+    for key, value in body.items():
+        expected = SUBMIT_FIELDS.get(key)
+        if expected is None:
+            problems.add(key, "ridad does not support this parameter; remove it")
+        elif not isinstance(value, expected):
+            problems.add(
+                key, f"must be a {'boolean' if expected is bool else 'string'}"
+            )
+    for key, hint in (
+        ("scmurl", "the module's location, as in git://host/modules/foo.git?#<commit>"),
+        ("branch", "the branch the commit is on"),
+    ):
+        if key not in body:
+            problems.add(key, f"missing: give {hint}")
+    problems.raise_any(
+        "the submission has bad fields",
+        "; ridad accepts scmurl, branch and scratch (false) only",
+    )
+    if body.get("scratch") is True:
+        raise Forbidden(
+            "scratch builds are not enabled; submit without scratch"
+            " (fedpkg module-build without --scratch)"
+        )
+    return SubmitFields(scmurl=body["scmurl"], branch=body["branch"])
+
+
+def parse_cancel(raw: bytes) -> None:
+    """Check an MBS PATCH body: only ``{"state": "failed"}`` (or ``"4"``).
+
+    :raises InvalidRequest: any other body.
+    """
+    body = _json_object(raw)
+    if set(body) != {"state"} or body["state"] not in ("failed", "4"):
+        raise InvalidRequest(
+            'the only change a module build accepts is {"state": "failed"} (cancel it)',
+            details={"fields": {"state": 'must be "failed"'}},
+        )
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InvalidRequest(
+            f"the body is not valid JSON ({e}); send a JSON object"
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    return value
