@@ -1,0 +1,170 @@
+"""The commands of ``rida``: each returns its exit status."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import IO, Any
+
+from twisted.internet.interfaces import IReactorTime
+
+from ridad.cli.auth import default_user
+from ridad.cli.client import MbsClient
+from ridad.cli.exits import OK, UsageError
+from ridad.cli.render import list_text, mapping_text, nsvc, show_text
+from ridad.cli.settings import Settings
+from ridad.cli.watch import (
+    JsonReporter,
+    LineReporter,
+    Reporter,
+    TerminalReporter,
+    component_rows,
+    watch_builds,
+)
+
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One run of ``rida``: its arguments, settings, client and terminal."""
+
+    args: argparse.Namespace
+    settings: Settings
+    client: MbsClient
+    clock: IReactorTime
+    environ: Mapping[str, str]
+    out: IO[str]
+    err: IO[str]
+    tty: bool
+    width: int
+
+    def print(self, *lines: str) -> None:
+        """Write ``lines`` to stdout."""
+        for line in lines:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+    def print_json(self, value: Any) -> None:
+        """Write ``value`` as indented JSON to stdout."""
+        self.print(json.dumps(value, indent=2))
+
+    def reporter(self) -> Reporter:
+        """How ``watch`` shows progress here."""
+        if self.args.json:
+            return JsonReporter(self.out, self.err)
+        if self.tty:
+            return TerminalReporter(self.out, width=self.width)
+        return LineReporter(self.out, self.err)
+
+
+def branch_of(scmurl: str) -> str:
+    """The branch an SCM URL names in its ref (``...?#main``).
+
+    :raises UsageError: the URL has no ref, or its ref is a commit hash.
+    """
+    ref = scmurl.partition("#")[2]
+    if not ref:
+        raise UsageError(
+            f"{scmurl} names no ref: add ?#BRANCH (or ?#COMMIT and pass --branch)"
+        )
+    if _COMMIT.fullmatch(ref):
+        raise UsageError(
+            f"the ref of {scmurl} is a commit hash, not a branch: pass --branch"
+            " BRANCH (the module's stream branch)"
+        )
+    return ref
+
+
+async def submit(run: Invocation) -> int:
+    """``rida submit SCMURL [--branch B] [--watch]``."""
+    branch = run.args.branch or branch_of(run.args.scmurl)
+    builds = await run.client.submit(run.args.scmurl, branch)
+    if run.args.json:
+        run.out.write(json.dumps(builds) + "\n")
+    else:
+        for build in builds:
+            run.print(f"Submitted module build {build['id']}: {nsvc(build)}")
+    ids = [build["id"] for build in builds]
+    if not run.args.watch:
+        if not run.args.json:
+            run.print(f"Watch it with: rida watch {' '.join(map(str, ids))}")
+        return OK
+    return await _watch(run, ids)
+
+
+async def watch(run: Invocation) -> int:
+    """``rida watch ID...``: 0 when every build is ready, 1 when one failed."""
+    return await _watch(run, run.args.ids)
+
+
+async def _watch(run: Invocation, ids: list[int]) -> int:
+    return await watch_builds(
+        run.client,
+        ids,
+        clock=run.clock,
+        reporter=run.reporter(),
+        interval_seconds=run.args.interval,
+    )
+
+
+async def show(run: Invocation) -> int:
+    """``rida show ID``: the build, verbose."""
+    build = await run.client.build(run.args.id, verbose=True)
+    if run.args.json:
+        run.print_json(build)
+        return OK
+    run.print(*show_text(build, await component_rows(run.client, build)))
+    return OK
+
+
+async def list_builds(run: Invocation) -> int:
+    """``rida list [--state S] [--mine] [--limit N]``: newest first."""
+    owner = None
+    if run.args.mine:
+        owner = run.settings.user or default_user(run.environ)
+    builds = await run.client.builds(
+        states=run.args.state or (), owner=owner, limit=run.args.limit
+    )
+    if run.args.json:
+        run.print_json(builds)
+    else:
+        run.print(*list_text(builds))
+    return OK
+
+
+async def cancel(run: Invocation) -> int:
+    """``rida cancel ID``: the build fails, its Koji tasks are canceled."""
+    build = await run.client.cancel(run.args.id)
+    if run.args.json:
+        run.print_json(build)
+        return OK
+    reason = build.get("state_reason")
+    run.print(
+        f"Canceled module build {build['id']} {nsvc(build)}"
+        + (f": {reason}" if reason else "")
+    )
+    return OK
+
+
+async def about(run: Invocation) -> int:
+    """``rida about``: what the server says it is."""
+    answer = await run.client.about()
+    if run.args.json:
+        run.print_json(answer)
+    else:
+        run.print(*mapping_text({"server": run.settings.server, **answer}))
+    return OK
+
+
+COMMANDS = {
+    "submit": submit,
+    "watch": watch,
+    "show": show,
+    "list": list_builds,
+    "cancel": cancel,
+    "about": about,
+}
