@@ -343,18 +343,30 @@ COMPONENT_UPDATABLE = {
 }
 
 
-async def update_module_columns(
-    cursor: Any, module_build_id: int, values: Mapping[str, Any]
+async def _update_columns(
+    cursor: Any,
+    table: str,
+    updatable: set[str],
+    row_id: int,
+    values: Mapping[str, Any],
 ) -> None:
-    """Set bookkeeping columns of a module build (not its state)."""
-    unknown = set(values) - MODULE_UPDATABLE
+    unknown = set(values) - updatable
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     columns = sorted(values)
     assignments = ", ".join(f"{c} = %s" for c in columns)
     await cursor.execute(
-        f"UPDATE module_builds SET {assignments} WHERE id = %s",
-        [values[c] for c in columns] + [module_build_id],
+        f"UPDATE {table} SET {assignments} WHERE id = %s",
+        [values[c] for c in columns] + [row_id],
+    )
+
+
+async def update_module_columns(
+    cursor: Any, module_build_id: int, values: Mapping[str, Any]
+) -> None:
+    """Set bookkeeping columns of a module build (not its state)."""
+    await _update_columns(
+        cursor, "module_builds", MODULE_UPDATABLE, module_build_id, values
     )
 
 
@@ -362,14 +374,8 @@ async def update_component_columns(
     cursor: Any, component_build_id: int, values: Mapping[str, Any]
 ) -> None:
     """Set bookkeeping columns of a component build (not its state)."""
-    unknown = set(values) - COMPONENT_UPDATABLE
-    if unknown:
-        raise ValueError(f"not updatable: {sorted(unknown)}")
-    columns = sorted(values)
-    assignments = ", ".join(f"{c} = %s" for c in columns)
-    await cursor.execute(
-        f"UPDATE component_builds SET {assignments} WHERE id = %s",
-        [values[c] for c in columns] + [component_build_id],
+    await _update_columns(
+        cursor, "component_builds", COMPONENT_UPDATABLE, component_build_id, values
     )
 
 

@@ -189,23 +189,7 @@ async def _publish(
         reactor, "init", "--quiet", "--bare", f"--initial-branch={BRANCH}", str(bare)
     )
     await run_git(reactor, "init", "--quiet", f"--initial-branch={BRANCH}", str(work))
-    for name, text in files.items():
-        (work / name).write_text(text, encoding="utf-8")
-    await run_git(reactor, "-C", str(work), "add", "--", *files)
-    await run_git(
-        reactor,
-        "-C",
-        str(work),
-        "-c",
-        f"user.name={COMMIT_USER_NAME}",
-        "-c",
-        f"user.email={COMMIT_USER_EMAIL}",
-        "commit",
-        "--quiet",
-        "--message",
-        message,
-    )
-    await run_git(reactor, "-C", str(work), "push", "--quiet", str(bare), BRANCH)
+    await _commit_and_push(reactor, bare, work, BRANCH, files, message)
 
 
 async def _add_branch(
@@ -218,6 +202,18 @@ async def _add_branch(
 ) -> None:
     """Commit ``files`` on a new ``branch`` of ``work`` and push it to ``bare``."""
     await run_git(reactor, "-C", str(work), "checkout", "--quiet", "-b", branch)
+    await _commit_and_push(reactor, bare, work, branch, files, message)
+
+
+async def _commit_and_push(
+    reactor: ProcessReactor,
+    bare: Path,
+    work: Path,
+    branch: str,
+    files: Mapping[str, str],
+    message: str,
+) -> None:
+    """Write ``files`` in ``work``, commit them and push ``branch`` to ``bare``."""
     for name, text in files.items():
         (work / name).write_text(text, encoding="utf-8")
     await run_git(reactor, "-C", str(work), "add", "--", *files)
