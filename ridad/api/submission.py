@@ -28,7 +28,7 @@ from ridad.domain.builds import (
 )
 from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
 from ridad.domain.scheduling import scm_source
-from ridad.errors import Forbidden, InvalidRequest, Unprocessable
+from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
 from ridad.scm.git import GitClient
 from ridad.scm.url import (
@@ -117,6 +117,7 @@ class SubmissionVerifier:
             base_stream=dependencies.base_stream,
             committer_time=datetime.fromtimestamp(fetched.committer_time, tz=UTC),
         )
+        await self._refuse_existing(name, stream, version, context)
         components = await self._components(config, document)
         new = NewModuleBuild(
             name=name,
@@ -135,6 +136,23 @@ class SubmissionVerifier:
             components=components,
         )
         return await self._transitions.create_module_build(new)
+
+    async def _refuse_existing(
+        self, name: str, stream: str, version: int, context: str
+    ) -> None:
+        """Answer 409 before the component checks when the build exists.
+
+        The transaction that records the build checks again (a concurrent
+        submission may get there first).
+        """
+        existing = await self._builds.find_unfailed(name, stream, version, context)
+        if existing is not None:
+            raise Conflict(
+                f"Module build {existing.nsvc} already exists (id {existing.id},"
+                f" state {existing.state.label}); only a failed build may be"
+                " submitted again",
+                details={"id": existing.id, "state": existing.state.label},
+            )
 
     def _identity(
         self,
