@@ -15,9 +15,9 @@ from twisted.application.service import IService
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThreadPool
 
-from ridad.bus.client import BusConnection
+from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import StompPublisher
-from ridad.config import Config, KojiConfig, MessagingConfig
+from ridad.config.model import Config, KojiConfig, MessagingConfig
 from ridad.db.builds import SchedulingStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool

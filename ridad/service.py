@@ -22,7 +22,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ridad import __version__
-from ridad.config import Config, LiveConfig
+from ridad.config.model import Config, LiveConfig
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.db.schema import migrate

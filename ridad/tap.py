@@ -17,19 +17,16 @@ from ridad.api.mbs import MbsApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
 from ridad.composition import compose_leader
-from ridad.config import (
-    DEFAULT_CONFIG_PATH,
-    Config,
-    LiveConfig,
-    parse_config,
-)
+from ridad.config.model import DEFAULT_CONFIG_PATH, Config, LiveConfig
+from ridad.config.parse import parse_config
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
 from ridad.scm.git import GitClient
-from ridad.scm.url import Whitelist, parse_repository
+from ridad.scm.url import parse_repository
+from ridad.scm.whitelist import Whitelist
 from ridad.service import ApiListener, RidadService
 from ridad.transitions import Transitions
 

@@ -21,7 +21,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from ridad.api.auth import Identity
-from ridad.config import KerberosConfig
+from ridad.config.model import KerberosConfig
 from ridad.errors import ConfigError, Unauthorized
 
 NEGOTIATE = b"Negotiate"

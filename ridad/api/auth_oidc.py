@@ -28,7 +28,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 
 from ridad.api.auth import Identity
-from ridad.config import OidcConfig
+from ridad.config.model import OidcConfig
 from ridad.errors import Unauthorized, Unavailable
 
 #: How many identities the cache keeps at most.

@@ -24,7 +24,7 @@ from ridad.api.auth_ssl import (
     tls_listen_endpoint,
     tls_server_options,
 )
-from ridad.config import AuthConfig, Config
+from ridad.config.model import AuthConfig, Config
 from ridad.errors import ConfigError
 
 

@@ -23,7 +23,7 @@ from twisted.internet.ssl import CertificateOptions
 from twisted.web.iweb import IRequest
 
 from ridad.api.auth import Identity
-from ridad.config import SslConfig
+from ridad.config.model import SslConfig
 from ridad.errors import ConfigError
 
 

@@ -32,7 +32,7 @@ from ridad.api.mbs_params import (
 )
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
-from ridad.config import LiveConfig
+from ridad.config.model import LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.domain.mbs_views import (
@@ -45,7 +45,8 @@ from ridad.domain.mbs_views import (
 from ridad.domain.states import ModuleState
 from ridad.errors import Forbidden, InvalidRequest, NotFound
 from ridad.scm.git import GitClient
-from ridad.scm.url import Whitelist, parse_scmurl
+from ridad.scm.url import parse_scmurl
+from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
 API_VERSIONS = (1, 2)

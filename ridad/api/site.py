@@ -10,7 +10,7 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ridad.api.responses import write_error
-from ridad.config import LiveConfig
+from ridad.config.model import LiveConfig
 from ridad.errors import MaintenanceMode
 
 HEALTH_PATH = b"/health"

@@ -17,7 +17,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 
-from ridad.config import Config, LiveConfig
+from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.domain.builds import (
     NewComponent,
@@ -34,10 +34,10 @@ from ridad.scm.git import GitClient
 from ridad.scm.url import (
     RepoLocation,
     ScmUrl,
-    Whitelist,
     parse_repository,
     parse_scmurl,
 )
+from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")

@@ -60,7 +60,7 @@ class Publisher(Protocol):
 
 
 class Sender(Protocol):
-    """The broker connection's send (``ridad.bus.client.BusConnection``)."""
+    """The broker connection's send (``ridad.bus.connection.BusConnection``)."""
 
     async def publish(
         self, destination: str, body: bytes, headers: Mapping[str, str]

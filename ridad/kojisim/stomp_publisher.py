@@ -1,7 +1,7 @@
 """Event sinks for kojisim's bus messages: in memory, or to a STOMP broker.
 
 L{StompSink} hands messages one at a time, in order, to anything with
-``publish(destination, body, headers)`` (``ridad.bus.client.BusConnection``).
+``publish(destination, body, headers)`` (``ridad.bus.connection.BusConnection``).
 A message the broker does not take is logged and dropped: kojisim is a
 simulator, and Koji itself gives no delivery guarantee (KOJI.md 6.1).
 """

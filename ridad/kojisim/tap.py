@@ -38,7 +38,7 @@ from ridad.kojisim.hub import DEFAULT_EVENT_PREFIX, KojiHub
 from ridad.kojisim.stomp_publisher import StompSink
 
 if TYPE_CHECKING:
-    from ridad.bus.client import BusConnection
+    from ridad.bus.connection import BusConnection
 
 __all__ = ["Options", "makeService", "tls_endpoint"]
 
@@ -148,7 +148,7 @@ def tls_endpoint(
 
 def bus_connection(reactor: Any, options: Options) -> BusConnection:
     """The STOMP connection service for ``--stomp`` (not started)."""
-    from ridad.bus.client import BusConnection
+    from ridad.bus.connection import BusConnection
 
     return BusConnection(
         endpoint=clientFromString(reactor, options["stomp"]),

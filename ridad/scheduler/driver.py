@@ -13,7 +13,7 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.config import KojiConfig
+from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
 from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild, NewComponent
 from ridad.domain.scheduling import (

@@ -13,7 +13,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from ridad.config import KojiConfig
+from ridad.config.model import KojiConfig
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.scheduling import MACROS_PACKAGE, build_tag_name, koji_tag_name
 from ridad.errors import KojiError, KojiFault

@@ -11,16 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from twisted.python import usage
 
-from ridad.config import (
+from ridad.config.model import (
     AuthConfig,
     Config,
     KerberosConfig,
     LiveConfig,
     OidcConfig,
     SslConfig,
-    listen_is_local,
-    parse_config,
 )
+from ridad.config.parse import listen_is_local, parse_config
 from ridad.errors import ConfigError
 from ridad.tap import Options
 

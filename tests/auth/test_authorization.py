@@ -15,7 +15,7 @@ from twisted.web.iweb import IRequest
 from ridad.api.auth import ANONYMOUS, Identity, NoAuthentication, require_identity
 from ridad.api.auth_setup import make_authentication, make_authorizer
 from ridad.api.errors import install_error_handlers
-from ridad.config import AuthConfig, Config, OidcConfig
+from ridad.config.model import AuthConfig, Config, OidcConfig
 from ridad.errors import Forbidden, Unauthorized
 from tests.helpers import failure_of, result_of
 

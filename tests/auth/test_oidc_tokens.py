@@ -14,7 +14,7 @@ from twisted.internet.task import Clock
 from twisted.web.test.requesthelper import DummyRequest
 
 from ridad.api.auth_oidc import TokenIntrospectionAuthenticator, bearer_token
-from ridad.config import OidcConfig
+from ridad.config.model import OidcConfig
 from ridad.errors import Unauthorized, Unavailable
 from tests.auth.introspection import CLIENT_ID, CLIENT_SECRET, FakeIdentityProvider
 from tests.helpers import failure_of, result_of

@@ -10,7 +10,7 @@ from typing import Any
 
 from twisted.internet.endpoints import clientFromString
 
-from ridad.bus.client import BusConnection
+from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import MSG_ID_HEADER
 from ridad.bus.stomp import Frame
 from tests.helpers import wait_for

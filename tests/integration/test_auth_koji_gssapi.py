@@ -16,7 +16,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.server import Site
 
 from ridad.composition import make_koji_client
-from ridad.config import KojiAuthConfig, KojiConfig
+from ridad.config.model import KojiAuthConfig, KojiConfig
 from ridad.errors import KojiError
 from ridad.koji.client import GssapiAuth, KojiClient, RetryPolicy
 from ridad.kojisim.hub import KojiHub

@@ -23,7 +23,7 @@ from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.server import Site
 
 from ridad import composition
-from ridad.bus.client import BusConnection
+from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import validate_body
 from ridad.koji.client import KojiClient, PasswordAuth
 from ridad.kojisim.hub import KojiHub

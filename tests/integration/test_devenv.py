@@ -26,7 +26,7 @@ from twisted.python.failure import Failure
 
 from ridad.bus.client import StompProtocol
 from ridad.bus.stomp import Frame
-from ridad.config import parse_config
+from ridad.config.parse import parse_config
 from ridad.devenv.broker import write_instance
 from ridad.devenv.content import COMPONENTS
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare

@@ -7,7 +7,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ridad.config import Config, LiveConfig, parse_config
+from ridad.config.model import Config, LiveConfig
+from ridad.config.parse import parse_config
 from ridad.errors import ConfigError
 
 MINIMAL = 'scm: {rpms_default_repository: "git://h/rpms/"}'

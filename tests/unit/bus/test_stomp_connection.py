@@ -1,4 +1,4 @@
-"""Tests for L{ridad.bus.client.BusConnection} over a fake endpoint and a Clock."""
+"""Tests for L{ridad.bus.connection.BusConnection} over a fake endpoint and a Clock."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ridad.bus.client import BusConnection
+from ridad.bus.connection import BusConnection
 from ridad.bus.stomp import Frame, FrameParser, encode_frame
 from ridad.errors import BusUnavailable
 from tests.helpers import failure_of, result_of

@@ -362,7 +362,7 @@ def test_make_service_without_stomp_has_no_bus(tmp_path: Any) -> None:
 
 def test_make_service_with_stomp_starts_the_bus_first(tmp_path: Any) -> None:
     """With --stomp the bus connection is the first child, so it stops last."""
-    from ridad.bus.client import BusConnection
+    from ridad.bus.connection import BusConnection
 
     options = _parse(
         "--listen", "tcp:0", "--work-dir", str(tmp_path),

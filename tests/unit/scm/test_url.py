@@ -1,4 +1,5 @@
-"""Tests for L{ridad.scm.url}: SCM URL parsing, normalisation and the whitelist."""
+"""Tests for L{ridad.scm.url} and L{ridad.scm.whitelist}: SCM URL parsing,
+normalisation and the whitelist."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from ridad.scm.url import (
     MAX_URL_LENGTH,
     RepoLocation,
     ScmUrl,
-    Whitelist,
     check_ref,
     parse_repository,
     parse_scmurl,
 )
+from ridad.scm.whitelist import Whitelist
 
 WHITELIST = Whitelist(
     [

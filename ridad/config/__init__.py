@@ -1,0 +1,9 @@
+"""config layer of ridad: ``ridad.yaml`` parsed into a frozen ``Config``.
+
+``model`` (Config and its section dataclasses, DEFAULT_CONFIG_PATH, LiveConfig),
+``parse`` (parse_config, listen_is_local; the core sections), ``sections``
+(the koji, messaging and auth sections) and ``reader`` (the Reader that
+collects problems, and the checks of single values).
+"""
+
+__all__ = ["model", "parse", "reader", "sections"]

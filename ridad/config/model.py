@@ -1,0 +1,282 @@
+"""ridad's configuration values: the frozen dataclasses ``parse_config`` builds.
+
+``Config`` and its sections (``DatabaseConfig``, ``ScmConfig``, ``ApiConfig``,
+``KojiConfig``, ``MessagingConfig``, ``AuthConfig`` and theirs), the defaults,
+and ``LiveConfig``, the configuration in force that SIGHUP reloads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
+EMBEDDED = "embedded"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """``database``: where the state lives."""
+
+    dsn: str = EMBEDDED
+    pool_size: int = 4
+    statement_timeout_seconds: float = 30.0
+
+    @property
+    def embedded(self) -> bool:
+        """Whether ridad runs its own PostgreSQL cluster under ``state_dir``."""
+        return self.dsn == EMBEDDED
+
+
+@dataclass(frozen=True)
+class ScmConfig:
+    """``scm``: where modules and components may come from."""
+
+    allowed: tuple[str, ...] = ()
+    rpms_default_repository: str = ""
+    rpms_allowed: tuple[str, ...] = ()
+    rpms_default_ref: str = "master"
+    git_timeout_seconds: float = 120.0
+    max_concurrent_git: int = 8
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """``api``: limits and maintenance mode of the HTTP API."""
+
+    max_body_bytes: int = 1048576
+    maintenance: bool = False
+
+
+DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "build",
+        (
+            "bash",
+            "bzip2",
+            "coreutils",
+            "cpio",
+            "diffutils",
+            "findutils",
+            "gawk",
+            "gcc",
+            "gcc-c++",
+            "grep",
+            "gzip",
+            "info",
+            "make",
+            "module-build-macros",
+            "patch",
+            "redhat-rpm-config",
+            "rpm-build",
+            "sed",
+            "shadow-utils",
+            "tar",
+            "unzip",
+            "util-linux",
+            "which",
+            "xz",
+        ),
+    ),
+    (
+        "srpm-build",
+        (
+            "bash",
+            "fedora-release",
+            "fedpkg-minimal",
+            "gnupg2",
+            "module-build-macros",
+            "redhat-rpm-config",
+            "rpm-build",
+            "shadow-utils",
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class KojiAuthConfig:
+    """``koji.auth``: how ridad logs in to Koji."""
+
+    method: str = "none"
+    user: str | None = None
+    password: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    ca: str | None = None
+    principal: str | None = None
+    keytab: str | None = None
+
+
+@dataclass(frozen=True)
+class KojiConfig:
+    """``koji``: the Koji hub and how module builds are laid out in it."""
+
+    hub: str | None = None
+    profile: str | None = None
+    config: str | None = None
+    auth: KojiAuthConfig = field(default_factory=KojiAuthConfig)
+    base_module_tags: tuple[tuple[str, str], ...] = ()
+    arches: tuple[str, ...] = ("x86_64",)
+    tag_permission: str | None = "admin"
+    build_groups: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_BUILD_GROUPS
+    package_owner: str | None = None
+    poll_interval_seconds: float = 10.0
+    max_concurrent_builds: int = 50
+    max_concurrent_builds_per_module: int = 10
+    task_timeout_hours: float = 48.0
+    give_up_after_seconds: float = 3600.0
+
+    def base_module_tag(self, name: str, stream: str) -> str | None:
+        """The Koji tag configured for base module ``name:stream``."""
+        return dict(self.base_module_tags).get(f"{name}:{stream}")
+
+
+@dataclass(frozen=True)
+class StompConfig:
+    """``messaging.stomp``: the broker connection."""
+
+    endpoint: str = "tcp:127.0.0.1:61613"
+    login: str | None = None
+    passcode: str | None = None
+    vhost: str | None = None
+    heart_beat_ms: int = 10000
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One Koji event source: a destination and its message format."""
+
+    destination: str
+    format: str
+
+
+@dataclass(frozen=True)
+class MessagingConfig:
+    """``messaging``: where state changes are announced, what is listened to."""
+
+    stomp: StompConfig = field(default_factory=StompConfig)
+    destination_prefix: str = "/topic/VirtualTopic.eng.rida."
+    subscriptions: tuple[Subscription, ...] = ()
+    outbox_retention_days: float = 7.0
+
+
+AUTH_METHODS = ("none", "oidc", "kerberos", "ssl")
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """``auth.oidc``: bearer tokens checked by introspection (RFC 7662)."""
+
+    introspection_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    required_scopes: tuple[str, ...] = ()
+    username_claim: str = "username"
+    groups_claim: str = "groups"
+    userinfo_url: str | None = None
+
+
+@dataclass(frozen=True)
+class KerberosConfig:
+    """``auth.kerberos``: SPNEGO checked against the service keytab."""
+
+    keytab: str
+    principal: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class SslConfig:
+    """``auth.ssl``: the API over TLS, users by client certificate CN."""
+
+    ca: str
+    cert: str
+    key: str
+    groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``auth``: who may submit and cancel, and how they prove who they are."""
+
+    method: str = "none"
+    allowed_groups: tuple[str, ...] = ()
+    allowed_users: tuple[str, ...] = ()
+    admin_groups: tuple[str, ...] = ()
+    oidc: OidcConfig | None = None
+    kerberos: KerberosConfig | None = None
+    ssl: SslConfig | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration."""
+
+    listen: str = "tcp:8080:interface=127.0.0.1"
+    state_dir: str = "/var/lib/ridad"
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    scm: ScmConfig = field(default_factory=ScmConfig)
+    base_module_names: tuple[str, ...] = ("platform",)
+    api: ApiConfig = field(default_factory=ApiConfig)
+    koji: KojiConfig | None = None
+    messaging: MessagingConfig | None = None
+    auth: AuthConfig | None = None
+
+    def restart_part(self) -> tuple[Any, ...]:
+        """The settings that only take effect at start-up."""
+        return (
+            self.listen,
+            self.state_dir,
+            self.database,
+            self.scm.rpms_default_repository,
+            self.scm.max_concurrent_git,
+            self.base_module_names,
+            self.koji,
+            self.messaging,
+            self.auth,
+        )
+
+
+class LiveConfig:
+    """The configuration in force; SIGHUP swaps in the reloadable settings.
+
+    Readers take ``current`` each time they need a setting, so a reload is
+    seen by the next request.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.current = config
+
+    def reload(self, new: Config) -> list[str]:
+        """Adopt what may change at run time from ``new``.
+
+        Returns the names of changed settings that need a restart (they
+        are ignored until then).
+        """
+        ignored = []
+        if new.restart_part() != self.current.restart_part():
+            ignored.append(
+                "listen, state_dir, database, base_module_names, koji, messaging,"
+                " auth, scm.rpms_default_repository or scm.max_concurrent_git"
+            )
+            new = Config(
+                listen=self.current.listen,
+                state_dir=self.current.state_dir,
+                database=self.current.database,
+                base_module_names=self.current.base_module_names,
+                scm=ScmConfig(
+                    allowed=new.scm.allowed,
+                    rpms_default_repository=self.current.scm.rpms_default_repository,
+                    rpms_allowed=new.scm.rpms_allowed,
+                    rpms_default_ref=new.scm.rpms_default_ref,
+                    git_timeout_seconds=new.scm.git_timeout_seconds,
+                    max_concurrent_git=self.current.scm.max_concurrent_git,
+                ),
+                api=new.api,
+                koji=self.current.koji,
+                messaging=self.current.messaging,
+                auth=self.current.auth,
+            )
+        self.current = new
+        return ignored

@@ -1,0 +1,187 @@
+"""``ridad.yaml`` parsed into a frozen ``Config``.
+
+Every problem is collected with its key path and reported at once as a
+``ConfigError``, before anything starts. The core sections (``database``,
+``scm``, ``api``) are read here; ``koji``, ``messaging`` and ``auth`` in
+``ridad.config.sections``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import yaml
+
+from ridad.config.model import ApiConfig, Config, DatabaseConfig, ScmConfig
+from ridad.config.reader import (
+    Reader,
+    check_boolean,
+    check_positive_int,
+    check_positive_number,
+    check_string,
+    check_strings,
+)
+from ridad.config.sections import parse_auth, parse_koji, parse_messaging
+from ridad.errors import ConfigError
+
+TOP_KEYS = {
+    "listen",
+    "state_dir",
+    "database",
+    "scm",
+    "base_module_names",
+    "api",
+    "koji",
+    "messaging",
+    "auth",
+}
+
+
+def parse_config(text: str) -> Config:
+    """Parse the YAML text of a configuration file.
+
+    :raises ConfigError: listing every problem with its key path.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ConfigError([f"not valid YAML: {e}"]) from None
+    reader = Reader()
+    top = reader.section(data if data is not None else {}, "", TOP_KEYS)
+    defaults = Config()
+    config = Config(
+        listen=reader.value(top, "", "listen", defaults.listen, check_string),
+        state_dir=reader.value(top, "", "state_dir", defaults.state_dir, check_string),
+        database=_database(reader, top.get("database")),
+        scm=_scm(reader, top.get("scm")),
+        base_module_names=tuple(
+            reader.value(top, "", "base_module_names", ["platform"], check_strings)
+        ),
+        api=_api(reader, top.get("api")),
+        koji=parse_koji(reader, top["koji"]) if "koji" in top else None,
+        messaging=(
+            parse_messaging(reader, top["messaging"]) if "messaging" in top else None
+        ),
+        auth=parse_auth(reader, top["auth"]) if "auth" in top else None,
+    )
+    _check_listen_auth(reader, config)
+    if reader.problems:
+        raise ConfigError(reader.problems)
+    return config
+
+
+def _database(reader: Reader, data: Any) -> DatabaseConfig:
+    """The ``database`` section."""
+    known = {"dsn", "pool_size", "statement_timeout_seconds"}
+    section = reader.section(data, "database", known)
+    d = DatabaseConfig()
+    p = "database."
+    return DatabaseConfig(
+        dsn=reader.value(section, p, "dsn", d.dsn, check_string),
+        pool_size=reader.value(
+            section, p, "pool_size", d.pool_size, check_positive_int
+        ),
+        statement_timeout_seconds=float(
+            reader.value(
+                section,
+                p,
+                "statement_timeout_seconds",
+                d.statement_timeout_seconds,
+                check_positive_number,
+            )
+        ),
+    )
+
+
+def _scm(reader: Reader, data: Any) -> ScmConfig:
+    """The ``scm`` section."""
+    known = {
+        "allowed",
+        "rpms_default_repository",
+        "rpms_allowed",
+        "rpms_default_ref",
+        "git_timeout_seconds",
+        "max_concurrent_git",
+    }
+    section = reader.section(data, "scm", known)
+    d = ScmConfig()
+    p = "scm."
+    if "rpms_default_repository" not in section:
+        reader.problems.append("scm.rpms_default_repository: required")
+    return ScmConfig(
+        allowed=tuple(reader.value(section, p, "allowed", [], check_strings)),
+        rpms_default_repository=reader.value(
+            section, p, "rpms_default_repository", "", check_string
+        ),
+        rpms_allowed=tuple(reader.value(section, p, "rpms_allowed", [], check_strings)),
+        rpms_default_ref=reader.value(
+            section, p, "rpms_default_ref", d.rpms_default_ref, check_string
+        ),
+        git_timeout_seconds=float(
+            reader.value(
+                section,
+                p,
+                "git_timeout_seconds",
+                d.git_timeout_seconds,
+                check_positive_number,
+            )
+        ),
+        max_concurrent_git=reader.value(
+            section, p, "max_concurrent_git", d.max_concurrent_git, check_positive_int
+        ),
+    )
+
+
+def _api(reader: Reader, data: Any) -> ApiConfig:
+    """The ``api`` section."""
+    section = reader.section(data, "api", {"max_body_bytes", "maintenance"})
+    d = ApiConfig()
+    return ApiConfig(
+        max_body_bytes=reader.value(
+            section, "api.", "max_body_bytes", d.max_body_bytes, check_positive_int
+        ),
+        maintenance=reader.value(
+            section, "api.", "maintenance", d.maintenance, check_boolean
+        ),
+    )
+
+
+def listen_is_local(listen: str) -> bool:
+    """Whether endpoint string ``listen`` only accepts local connections.
+
+    ``unix:`` sockets are local; ``tcp:``/``ssl:`` ones only with an
+    ``interface=`` on loopback (no interface means every interface).
+    """
+    kind, _, rest = listen.partition(":")
+    if kind == "unix":
+        return True
+    if kind not in ("tcp", "tcp6", "ssl"):
+        return False
+    for part in rest.replace("\\:", "\0").split(":"):
+        name, _, value = part.partition("=")
+        if name == "interface":
+            address = value.replace("\0", ":")
+            if address == "localhost":
+                return True
+            try:
+                return ipaddress.ip_address(address).is_loopback
+            except ValueError:
+                return False
+    return False
+
+
+def _check_listen_auth(reader: Reader, config: Config) -> None:
+    """A public ``listen`` needs an ``auth`` section; ``ssl`` needs ``tcp:``."""
+    if config.auth is None and not listen_is_local(config.listen):
+        reader.problems.append(
+            f"auth: required because listen ({config.listen}) is not on loopback;"
+            " configure auth.method (oidc, kerberos or ssl), or none explicitly"
+            " for development"
+        )
+    if config.auth is not None and config.auth.method == "ssl":
+        if not config.listen.startswith("tcp:"):
+            reader.problems.append(
+                "listen: must be a tcp: endpoint with auth.method ssl"
+                " (ridad adds the TLS itself)"
+            )
