@@ -121,8 +121,6 @@ def makeService(options: Options) -> RidadService:
         queries=MbsQueryStore(pool=pool),
         submissions=submissions,
         transitions=transitions,
-        git=git,
-        config=live,
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
     )

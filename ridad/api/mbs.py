@@ -23,7 +23,7 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.errors import install_error_handlers
-from ridad.api.mbs_bodies import SubmitFields, parse_cancel, parse_submission
+from ridad.api.mbs_bodies import parse_cancel, parse_submission
 from ridad.api.mbs_params import (
     pagination_meta,
     parse_component_list,
@@ -32,7 +32,6 @@ from ridad.api.mbs_params import (
 )
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
-from ridad.config.model import LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.domain.mbs_views import (
@@ -43,10 +42,7 @@ from ridad.domain.mbs_views import (
     module_build_url,
 )
 from ridad.domain.states import ModuleState
-from ridad.errors import Forbidden, InvalidRequest, NotFound
-from ridad.scm.git import GitClient
-from ridad.scm.url import parse_scmurl
-from ridad.scm.whitelist import Whitelist
+from ridad.errors import NotFound
 from ridad.transitions import Transitions
 
 API_VERSIONS = (1, 2)
@@ -96,8 +92,6 @@ class MbsApi:
         queries: MbsQueryStore,
         submissions: SubmissionVerifier,
         transitions: Transitions,
-        git: GitClient,
-        config: LiveConfig,
         authenticator: Authenticator | None = None,
         authorizer: Authorizer | None = None,
     ) -> None:
@@ -105,8 +99,6 @@ class MbsApi:
         self._queries = queries
         self._submissions = submissions
         self._transitions = transitions
-        self._git = git
-        self._config = config
         self._authenticator = authenticator or NoAuthentication()
         self._authorizer = authorizer or Authorizer()
 
@@ -171,9 +163,13 @@ class MbsApi:
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
         fields = parse_submission(request.content.read())
-        await self._check_branch(fields)
         module_build_id, _ = await self._submissions.submit(
-            Submission(scmurl=fields.scmurl, branch=fields.branch, owner=identity.user)
+            Submission(
+                scmurl=fields.scmurl,
+                branch=fields.branch,
+                owner=identity.user,
+                commit_on_branch=True,
+            )
         )
         view = await self._module_view(module_build_id, Detail.VERBOSE, version)
         location = module_build_url(version, module_build_id).encode("ascii")
@@ -258,33 +254,3 @@ class MbsApi:
         return mbs_module_build(
             build, components, detail=detail, api_version=version, trace=trace
         )
-
-    async def _check_branch(self, fields: SubmitFields) -> None:
-        """Check, as MBS does, that the scmurl's commit is on ``branch``.
-
-        The whitelist is checked first, so git only ever talks to allowed
-        repositories.
-
-        :raises InvalidRequest: unparseable scmurl, or the commit is not on
-            the branch.
-        :raises Forbidden: the scmurl is outside ``scm.allowed``.
-        :raises Unprocessable: the repository, ref or branch cannot be read.
-        """
-        scmurl = parse_scmurl(fields.scmurl)
-        repository = scmurl.repository
-        if not Whitelist(self._config.current.scm.allowed).allows(repository):
-            raise Forbidden(
-                f"{repository.url} is not an allowed module location;"
-                " ask the administrators to add it to scm.allowed"
-            )
-        resolved = await self._git.resolve_ref(repository, scmurl.ref)
-        if resolved.branch == fields.branch.removeprefix("refs/heads/"):
-            return
-        if not await self._git.branch_contains(
-            repository, fields.branch, resolved.commit
-        ):
-            raise InvalidRequest(
-                f"commit {resolved.commit} is not on branch {fields.branch} of"
-                f" {repository.url}; push it to {fields.branch}, or submit from"
-                " the branch that holds it"
-            )

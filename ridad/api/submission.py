@@ -30,7 +30,7 @@ from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
 from ridad.domain.scheduling import scm_source
 from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
-from ridad.scm.git import GitClient
+from ridad.scm.git import GitClient, ResolvedRef
 from ridad.scm.url import (
     RepoLocation,
     ScmUrl,
@@ -51,6 +51,8 @@ class Submission:
     scmurl: str
     branch: str | None
     owner: str
+    #: MBS's rule: the commit must be on ``branch`` (else 400).
+    commit_on_branch: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class SubmissionVerifier:
                 " ask the administrators to add it to scm.allowed"
             )
         resolved = await self._git.resolve_ref(scmurl.repository, scmurl.ref)
+        if submission.commit_on_branch and submission.branch:
+            await self._check_on_branch(scmurl, resolved, submission.branch)
         fetched = await self._git.fetch_file(
             scmurl.repository, resolved.commit, scmurl.modulemd_path
         )
@@ -136,6 +140,21 @@ class SubmissionVerifier:
             components=components,
         )
         return await self._transitions.create_module_build(new)
+
+    async def _check_on_branch(
+        self, scmurl: ScmUrl, resolved: ResolvedRef, branch: str
+    ) -> None:
+        """:raises InvalidRequest: the submitted commit is not on ``branch``."""
+        if resolved.branch == branch.removeprefix("refs/heads/"):
+            return
+        if not await self._git.branch_contains(
+            scmurl.repository, branch, resolved.commit
+        ):
+            raise InvalidRequest(
+                f"commit {resolved.commit} is not on branch {branch} of"
+                f" {scmurl.repository.url}; push it to {branch}, or submit from"
+                " the branch that holds it"
+            )
 
     async def _refuse_existing(
         self, name: str, stream: str, version: int, context: str
