@@ -186,7 +186,9 @@ def compose_leader(
     if bus is not None:
         transitions.add_commit_listener(lambda: scheduler.poke("outbox"))
         if driver is not None:
-            listen_to_koji(bus, config.messaging, driver, scheduler)
+            scheduler.listeners = listen_to_koji(
+                bus, config.messaging, driver, scheduler
+            )
     return leader
 
 

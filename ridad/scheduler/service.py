@@ -44,6 +44,8 @@ class SchedulerService(MultiService):
         super().__init__()
         self._epoch: int | None = None
         self.driver: object | None = None
+        #: The Koji event listeners (their counters show what was received).
+        self.listeners: list[object] = []
         self.pollers = {
             job.name: CyclePoller(
                 clock=clock,

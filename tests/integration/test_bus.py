@@ -22,7 +22,6 @@ from twisted.logger import globalLogPublisher
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.server import Site
 
-from ridad import composition
 from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import validate_body
 from ridad.koji.client import KojiClient, PasswordAuth
@@ -353,23 +352,11 @@ async def test_unsent_messages_are_sent_after_restart(
     assert message.json() == row["body"]
 
 
-class RecordingListener(KojiEventListener):
-    """A KojiEventListener that the test can find afterwards."""
-
-    made: list[RecordingListener] = []
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        RecordingListener.made.append(self)
-
-
-@pytest.fixture
-def koji_listeners(monkeypatch: pytest.MonkeyPatch) -> list[RecordingListener]:
-    """The Koji event listeners the daemons of this test make."""
-    made: list[RecordingListener] = []
-    monkeypatch.setattr(RecordingListener, "made", made)
-    monkeypatch.setattr(composition, "KojiEventListener", RecordingListener)
-    return made
+def listeners_of(daemon: RunningDaemon) -> list[KojiEventListener]:
+    """The Koji event listeners of a running daemon's scheduler."""
+    listeners = daemon.service.getServiceNamed("scheduler").listeners
+    assert all(isinstance(x, KojiEventListener) for x in listeners)
+    return list(listeners)
 
 
 @pytest.fixture
@@ -396,7 +383,6 @@ async def test_foreign_and_malformed_koji_events_are_dropped(
     git_world: GitWorld,
     koji_world: KojiWorld,
     activemq: ActiveMQ,
-    koji_listeners: list[RecordingListener],
     log_events: list[dict[str, Any]],
     tmp_path: Path,
 ) -> None:
@@ -417,7 +403,7 @@ async def test_foreign_and_malformed_koji_events_are_dropped(
     publisher.startService()
     try:
         await wait_for(lambda: daemon_connected(daemon), 30, reactor)
-        [listener] = koji_listeners
+        [listener] = listeners_of(daemon)
         foreign = {
             "attribute": "state",
             "old": "OPEN",
@@ -486,9 +472,10 @@ async def build_and_time(
     messaging_section: dict[str, Any],
     poll_interval_seconds: float,
     timeout_seconds: float,
-) -> tuple[int, float]:
+) -> tuple[int, float, list[KojiEventListener]]:
     """Build module ``name`` with a ridad polling Koji every
-    ``poll_interval_seconds``; return its id and the seconds it took."""
+    ``poll_interval_seconds``; return its id, the seconds it took and the
+    daemon's Koji event listeners."""
     daemon = await bus_daemon(
         database_dsn,
         git_world,
@@ -506,7 +493,7 @@ async def build_and_time(
             daemon, build_id, ("ready", "failed"), timeout_seconds=timeout_seconds
         )
         assert done["state"] == "ready", (done["state_reason"], done)
-        return build_id, reactor.seconds() - started
+        return build_id, reactor.seconds() - started, listeners_of(daemon)
     finally:
         await stop(daemon)
 
@@ -516,7 +503,6 @@ async def test_koji_events_trigger_an_immediate_poll(
     database_dsn: str,
     git_world: GitWorld,
     activemq: ActiveMQ,
-    koji_listeners: list[RecordingListener],
     tmp_path: Path,
     pool: Any,
 ) -> None:
@@ -546,7 +532,7 @@ async def test_koji_events_trigger_an_immediate_poll(
     )
     try:
         await koji.call("createTag", "f40-build", arches="x86_64")
-        with_events, event_seconds = await build_and_time(
+        with_events, event_seconds, [listener] = await build_and_time(
             database_dsn,
             git_world,
             tmp_path,
@@ -559,9 +545,8 @@ async def test_koji_events_trigger_an_immediate_poll(
             poll_interval_seconds=30,
             timeout_seconds=25,
         )
-        [listener] = koji_listeners
         by_events = await component_latencies(pool, koji, with_events)
-        polled, poll_seconds = await build_and_time(
+        polled, poll_seconds, _ = await build_and_time(
             database_dsn,
             git_world,
             tmp_path,
