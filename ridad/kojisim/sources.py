@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import koji
 from twisted.internet.interfaces import IReactorProcess, IReactorTime
 
-from ridad.kojisim.process import ProcessOutput, run
 from ridad.kojisim.uploads import upload_path
+from ridad.process import ProcessResult, run_process
 
 __all__ = ["NVR", "RpmSourceInspector", "Source", "SourceInspector", "parse_source"]
 
@@ -167,7 +167,7 @@ class RpmSourceInspector:
             handle.write(output.stdout)
         return path
 
-    async def _run(self, argv: list[str], *, cwd: str | None) -> ProcessOutput:
+    async def _run(self, argv: list[str], *, cwd: str | None) -> ProcessResult:
         """Run a program found on PATH.
 
         :raises koji.BuildError: it cannot be started or it timed out.
@@ -182,12 +182,14 @@ class RpmSourceInspector:
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_CONFIG_NOSYSTEM": "1",
         }
-        output = await run(
-            self._reactor,
-            self._clock,
-            [executable, *argv[1:]],
+        output = await run_process(
+            reactor=self._reactor,
+            clock=self._clock,
+            executable=executable,
+            args=[executable, *argv[1:]],
             env=env,
             timeout_seconds=self._timeout,
+            max_stdout_bytes=MAX_OUTPUT_BYTES,
             path=cwd,
         )
         if output.timed_out:
@@ -195,7 +197,10 @@ class RpmSourceInspector:
         return output
 
 
-def _parse_nvr(output: ProcessOutput, url: str) -> NVR:
+MAX_OUTPUT_BYTES = 1 << 20
+
+
+def _parse_nvr(output: ProcessResult, url: str) -> NVR:
     """The first ``name version release`` line of rpm's output.
 
     :raises koji.BuildError: rpm failed or printed something else.

@@ -27,7 +27,7 @@ from typing import Any
 from twisted.logger import Logger
 
 from ridad.errors import RidadError
-from ridad.scm.process import run_process
+from ridad.process import run_process
 
 __all__ = [
     "MACROS_PACKAGE",

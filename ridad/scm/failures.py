@@ -7,7 +7,7 @@ error carries C{details={"reason", "transient", "url"}}.
 from __future__ import annotations
 
 from ridad.errors import Unprocessable
-from ridad.scm.process import ProcessResult
+from ridad.process import ProcessResult
 from ridad.scm.url import RepoLocation
 
 __all__ = [

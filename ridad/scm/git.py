@@ -22,13 +22,13 @@ from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.logger import Logger, LogLevel
 
 from ridad.errors import InvalidRequest
+from ridad.process import ProcessResult, run_process
 from ridad.scm.failures import (
     TRANSIENT_REASONS,
     classify_failure,
     describe_failure,
     git_failure,
 )
-from ridad.scm.process import ProcessResult, run_process
 from ridad.scm.url import RepoLocation, check_ref
 
 __all__ = [

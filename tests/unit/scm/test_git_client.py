@@ -15,9 +15,9 @@ from twisted.internet.defer import Deferred
 from twisted.logger import LogLevel, capturedLogs
 
 from ridad.errors import InvalidRequest, Unprocessable
+from ridad.process import ProcessResult
 from ridad.scm.failures import classify_failure
 from ridad.scm.git import FetchedFile, GitClient, ResolvedRef
-from ridad.scm.process import ProcessResult
 from ridad.scm.url import RepoLocation, parse_repository
 
 if TYPE_CHECKING:

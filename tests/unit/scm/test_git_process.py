@@ -1,4 +1,4 @@
-"""Tests for L{ridad.scm.process}: output caps, the time limit and the end."""
+"""Tests for L{ridad.process}: output caps, the time limit and the end."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from twisted.internet.defer import CancelledError, Deferred
 
-from ridad.scm.process import ProcessResult, run_process
+from ridad.process import ProcessResult, run_process
 
 if TYPE_CHECKING:
     from tests.unit.scm.conftest import FakeProcessReactor
