@@ -273,8 +273,7 @@ class Transitions:
             reason,
             now,
         )
-        _, components = await self._builds.load(cursor, component.module_build_id)
-        changed = next(c for c in components if c.id == component.id)
+        changed = await self._builds.load_component(cursor, component.id)
         msg_id = self._new_msg_id()
         await insert_message(
             cursor,

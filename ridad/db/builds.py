@@ -124,6 +124,16 @@ class ModuleBuildStore:
         components = [component_build_from_row(r) for r in cursor.fetchall()]
         return module_build_from_row(row), components
 
+    async def load_component(
+        self, cursor: Any, component_build_id: int
+    ) -> ComponentBuild:
+        """Read one component inside the caller's transaction."""
+        await cursor.execute(
+            f"SELECT {_COMPONENT_COLUMNS} FROM component_builds WHERE id = %s",
+            (component_build_id,),
+        )
+        return component_build_from_row(cursor.fetchone())
+
     async def list_page(
         self, build_filter: BuildFilter, *, page: int, per_page: int
     ) -> tuple[list[ModuleBuild], int]:
