@@ -47,6 +47,7 @@ async def test_submission_is_recorded_in_init_with_its_components(
     assert shown["components"][0]["commit"] == git_world.commits["alpha"]
     assert shown["components"][0]["ref"] == "main"
     assert shown == {**body, **shown}
+    assert body == shown  # the POST answers the build exactly as GET shows it
 
 
 @pytest_twisted.ensureDeferred
