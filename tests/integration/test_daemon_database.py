@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest_twisted
 import treq
 from twisted.internet import reactor
-from twisted.internet.task import deferLater
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.task import deferLater
 
 from ridad.db.pool import Pool
 from tests.helpers import PrivateCluster, wait_for
