@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -28,20 +28,13 @@ from ridad.db.pool import Pool, strip_dsn_password
 from ridad.db.schema import migrate
 from ridad.errors import ConfigError
 from tests.brokers import ActiveMQ, activemq_missing
-from tests.helpers import PrivateCluster
+from tests.helpers import PrivateCluster, missing
 
 settings.register_profile("ci", deadline=None, print_blob=True)
 if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 _database_numbers = itertools.count()
-
-
-def _missing(reason: str) -> NoReturn:
-    """Skip the test for lack of a service, or fail it under CI."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _reactor() -> Any:
@@ -101,13 +94,13 @@ def postgres_server() -> Iterator[PostgresServer]:
     if dsn:
         problem = _unreachable(dsn)
         if problem:
-            _missing(f"RIDAD_TEST_DSN ({strip_dsn_password(dsn)}) fails: {problem}")
+            missing(f"RIDAD_TEST_DSN ({strip_dsn_password(dsn)}) fails: {problem}")
         yield PostgresServer(dsn)
         return
     try:
         cluster = PrivateCluster.create()
     except (ConfigError, OSError, RuntimeError) as e:
-        _missing(f"RIDAD_TEST_DSN is unset and no private cluster could start: {e}")
+        missing(f"RIDAD_TEST_DSN is unset and no private cluster could start: {e}")
     try:
         yield PostgresServer(cluster.dsn)
     finally:
@@ -171,7 +164,7 @@ def postgres_bin_dir() -> str:
     try:
         return find_bin_dir()
     except ConfigError as e:
-        _missing(e.message)
+        missing(e.message)
 
 
 @pytest.fixture
@@ -190,7 +183,7 @@ def killable_postgres(postgres_bin_dir: str) -> Iterator[PrivateCluster]:
 def activemq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQ]:
     """A private ActiveMQ shared by the session."""
     if problem := activemq_missing():
-        _missing(problem)
+        missing(problem)
     broker = ActiveMQ(tmp_path_factory.mktemp("activemq"))
     broker.start()
     yield broker
@@ -201,7 +194,7 @@ def activemq(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ActiveMQ]:
 def private_activemq(tmp_path: Path) -> Iterator[ActiveMQ]:
     """A private ActiveMQ the test may stop, kill and restart."""
     if problem := activemq_missing():
-        _missing(problem)
+        missing(problem)
     broker = ActiveMQ(tmp_path / "activemq")
     broker.start()
     yield broker

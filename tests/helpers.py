@@ -8,8 +8,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import pytest
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
@@ -35,6 +36,27 @@ FAST_SETTINGS = (
     "full_page_writes=off",
     "max_connections=200",
 )
+
+
+def missing(reason: str) -> NoReturn:
+    """Skip the test for lack of a system program, or fail it under ``CI=true``.
+
+    ``reason`` names what is missing and the package that brings it, so a
+    skip outside CI always says what to install.
+    """
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true and {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_program(program: str, package: str) -> str:
+    """The path of ``program``; skip (or fail under CI) naming ``package``."""
+    path = shutil.which(program) or (
+        program if os.path.isabs(program) and os.access(program, os.X_OK) else None
+    )
+    if path is None:
+        missing(f"{program} is not installed (apt-get install -y {package})")
+    return path
 
 
 def result_of(d: Deferred[T]) -> T:

@@ -2,7 +2,7 @@
 
 Pure: imports only ``ridad.domain``, ``ridad.errors``, PyYAML and the
 standard library. The entry point is ``ridad.modulemd.parse.load_modulemd``;
-libmodulemd's verdicts are the reference (``/work/shared/MODULEMD.md``).
+libmodulemd's verdicts are the reference (``docs/modulemd.md``).
 """
 
 __all__ = [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -19,18 +19,12 @@ from twisted.web.server import Site
 from tests.auth.certs import TlsFiles, make_pki
 from tests.auth.introspection import CLIENT_ID, CLIENT_SECRET, FakeIdentityProvider
 from tests.auth.kdc import REALM, PrivateRealm, kdc_missing
+from tests.helpers import missing
 
 #: Users of the realm, and the groups the tests give them.
 KERBEROS_USERS = ("alice", "bob", "carol")
 SERVICE_PRINCIPAL = f"HTTP/localhost@{REALM}"
 KOJI_CLIENT_PRINCIPAL = f"ridad@{REALM}"
-
-
-def missing(reason: str) -> NoReturn:
-    """Skip the test for lack of a tool, or fail it under CI=true."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

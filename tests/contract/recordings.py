@@ -4,22 +4,14 @@ and the XML-RPC documents in them, keeping every value's wire type."""
 from __future__ import annotations
 
 import base64
-import os
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-
 REQUEST_MARK = b"--- request ---\n"
 RESPONSE_MARK = b"\n--- response ---\n"
 END_MARK = b"\n--- end ---\n"
-
-
-def shared_dir() -> Path:
-    """The shared directory: ``RIDAD_SHARED_DIR`` or ``<repo>/../shared``."""
-    return Path(os.environ.get("RIDAD_SHARED_DIR") or REPO.parent / "shared")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ import koji
 import pytest
 
 from ridad.kojisim.wire import HUB_VERSION, koji_error
-from tests.contract.recordings import parse_document, plain, read_exchange, shared_dir
+from tests.contract.recordings import parse_document, plain, read_exchange
+from tests.data import KOJI_RECORDINGS
 
 SOURCES = Path(__file__).resolve().parents[2] / "ridad" / "kojisim"
-RECORDINGS = shared_dir() / "koji-recordings"
+RECORDINGS = KOJI_RECORDINGS
 
 
 def _result(name: str) -> object:
@@ -21,7 +22,6 @@ def _result(name: str) -> object:
     return plain(parse_document(read_exchange(RECORDINGS / name).response_body)[1])
 
 
-@pytest.mark.skipif(not RECORDINGS.is_dir(), reason="no recordings")
 def test_recorded_states_are_the_koji_package_enums() -> None:
     """Task, build, repo, user and auth values the hub sent equal koji's constants."""
     assert _result("045-getTaskInfo-free.xml")["state"] == koji.TASK_STATES["FREE"]

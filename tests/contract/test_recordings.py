@@ -22,8 +22,8 @@ from tests.contract.recordings import (
     parse_document,
     plain,
     read_all,
-    shared_dir,
 )
+from tests.data import KOJI_RECORDINGS
 from tests.unit.kojisim.support import (
     FixedNVRInspector,
     HubClient,
@@ -31,8 +31,8 @@ from tests.unit.kojisim.support import (
     run_until_idle,
 )
 
-RECORDINGS = shared_dir() / "koji-recordings"
-EXCHANGES = read_all(RECORDINGS) if RECORDINGS.is_dir() else []
+RECORDINGS = KOJI_RECORDINGS
+EXCHANGES = read_all(RECORDINGS)
 MASKED_KEY = "1-MaskedKey01xxxxxxxx"
 
 #: Exchanges after which the recording's host ran the waiting tasks.
@@ -47,8 +47,6 @@ FAULT_PATTERNS = {
 
 #: Results whose order the hub leaves to the database (compared sorted by id).
 UNORDERED = {57}
-
-pytestmark = pytest.mark.skipif(not EXCHANGES, reason=f"no recordings in {RECORDINGS}")
 
 
 @dataclass(frozen=True)
@@ -156,6 +154,7 @@ def test_recorded_fault_codes_are_the_koji_package_codes() -> None:
             assert koji.convertFault(koji.Fault(code, "x")).faultCode == code
 
 
-def test_shared_directory_is_where_the_recordings_are() -> None:
-    """The recordings are read from RIDAD_SHARED_DIR or ../shared."""
-    assert RECORDINGS == Path(shared_dir()) / "koji-recordings"
+def test_the_recordings_are_the_repositorys_own_test_data() -> None:
+    """The 94 exchanges of the first flow are read from tests/data, inside the repository."""
+    assert RECORDINGS.is_relative_to(Path(__file__).resolve().parents[1])
+    assert len(EXCHANGES) == 94

@@ -24,9 +24,16 @@ from ridad.db.embedded import (
 )
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
-from tests.helpers import wait_for
+from tests.helpers import missing, wait_for
 
-as_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (runs as postgres)")
+as_root = pytest.mark.usefixtures("running_as_root")
+
+
+@pytest.fixture
+def running_as_root() -> None:
+    """The test runs the cluster as the postgres account, which needs root."""
+    if os.geteuid() != 0:
+        missing("the test needs root (it runs initdb as the postgres account)")
 
 
 def _reactor() -> Any:

@@ -12,7 +12,7 @@ import sys
 import uuid
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 import pytest_twisted
@@ -35,7 +35,7 @@ from ridad.devenv.main import instructions, status_command, submit_command
 from ridad.devenv.services import start_git_daemon
 from tests.brokers import ActiveMQ
 from tests.gitrepos import free_port
-from tests.helpers import wait_for
+from tests.helpers import missing, wait_for
 
 GIT_TIMEOUT_SECONDS = 30
 LISTENER_TIMEOUT_SECONDS = 30.0
@@ -49,13 +49,6 @@ def reactor() -> Any:
     from twisted.internet import reactor as running_reactor
 
     return running_reactor
-
-
-def _missing(reason: str) -> NoReturn:
-    """Skip the test for lack of a tool, or fail it under CI."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI=true and {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def git(*args: str) -> str:
@@ -224,7 +217,7 @@ async def test_spec_files_build_with_rpmbuild(tmp_path: Path, reactor: Any) -> N
     """Each SPEC file makes an SRPM with ``rpmbuild -bs --nodeps`` and a noarch rpm with -bb."""
     rpmbuild = shutil.which("rpmbuild")
     if rpmbuild is None:
-        _missing("rpmbuild is not installed (apt-get install -y rpm)")
+        missing("rpmbuild is not installed (apt-get install -y rpm)")
     environment = await prepare(tmp_path / "run", reactor)
     topdir = tmp_path / "rpmbuild"
     dist = ".module+f40+1+1a2b3c4d"

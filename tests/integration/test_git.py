@@ -29,11 +29,16 @@ from zope.interface import implementer
 from ridad.errors import InvalidRequest, Unprocessable
 from ridad.scm.git import FetchedFile, GitClient, ResolvedRef
 from ridad.scm.url import RepoLocation, parse_repository
+from tests.helpers import missing, require_program
 
 GIT = shutil.which("git")
 HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 
-pytestmark = pytest.mark.skipif(GIT is None, reason="git is not installed")
+
+@pytest.fixture(autouse=True)
+def _git_installed() -> None:
+    """Every test here runs git."""
+    require_program("git", "git")
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ class _GitHttpBackend(CGIScript):
 def http_server(repositories: Repositories, reactor: Any) -> Iterator[int]:
     """Serve the repositories over smart HTTP on a loopback port."""
     if not os.path.exists(HTTP_BACKEND):
-        pytest.skip("git-http-backend is not installed")
+        missing(f"{HTTP_BACKEND} is not installed (apt-get install -y git)")
     port = reactor.listenTCP(
         0, Site(_GitHttpBackend(repositories.root)), interface="127.0.0.1"
     )

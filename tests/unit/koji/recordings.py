@@ -1,13 +1,11 @@
-"""Read the real hub's recorded exchanges (``<shared>/koji-recordings``).
+"""Read the real hub's recorded exchanges (``tests/data/koji-recordings``).
 
-The folder lives in ``<repo>/../shared`` (``RIDAD_SHARED_DIR`` overrides
-it); its README.md describes the format parsed here.
+Its README.md describes the format parsed here.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +13,12 @@ from typing import Any
 import koji
 from koji import xmlrpcplus
 
+from tests.data import KOJI_RECORDINGS
+
 
 def recordings_dir() -> Path:
-    """RIDAD_SHARED_DIR/koji-recordings, else <repo>/../shared/koji-recordings."""
-    shared = os.environ.get("RIDAD_SHARED_DIR")
-    if shared:
-        return Path(shared) / "koji-recordings"
-    return Path(__file__).resolve().parents[4] / "shared" / "koji-recordings"
+    """The recorded exchanges kept in the repository's test data."""
+    return KOJI_RECORDINGS
 
 
 @dataclass(frozen=True)

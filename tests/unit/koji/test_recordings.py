@@ -1,6 +1,6 @@
 """The client sends the real koji client's bytes and reads the real hub's answers.
 
-Each test replays recorded exchanges (``<shared>/koji-recordings``): the fake
+Each test replays recorded exchanges (``tests/data/koji-recordings``): the fake
 hub answers with the recorded response bodies, in order, and the requests
 the client made are compared with the recorded requests byte for byte, body,
 target and headers (session key, id and call number included: the recorded

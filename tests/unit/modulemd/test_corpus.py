@@ -1,23 +1,21 @@
-"""load_modulemd gives libmodulemd's verdict on every file of the shared corpus.
+"""load_modulemd gives libmodulemd's verdict on every file of the corpus.
 
-The corpus lives in ``<repo>/../shared/modulemd-corpus`` (``RIDAD_SHARED_DIR``
-overrides ``<repo>/../shared``); its README lists each file with
-libmodulemd's verdict. Single stream v1/v2 and packager v2 documents must get
+The corpus is the repository's test data (``tests/data/modulemd-corpus``);
+its README lists each file with libmodulemd's verdict. Single stream v1/v2 and packager v2 documents must get
 the same verdict; everything else must be refused naming what it is.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.errors import Unprocessable
 from ridad.modulemd.parse import load_modulemd
+from tests.data import MODULEMD_CORPUS
 
 EXPECTED_FILES = 59
 EXPECTED_VALID = 42
@@ -32,15 +30,6 @@ _ENTRY = re.compile(
     re.MULTILINE,
 )
 _MULTI = re.compile(r"multi\[(?P<count>[0-9]+)\]:")
-
-
-def _corpus_dir() -> Path:
-    """Find the corpus: RIDAD_SHARED_DIR, else <repo>/../shared."""
-    shared = os.environ.get("RIDAD_SHARED_DIR")
-    if shared:
-        return Path(shared) / "modulemd-corpus"
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "modulemd-corpus"
 
 
 @dataclass(frozen=True)
@@ -61,7 +50,7 @@ class CorpusEntry:
         return (CORPUS / self.name).read_bytes()
 
 
-CORPUS = _corpus_dir()
+CORPUS = MODULEMD_CORPUS
 
 
 def _entries() -> list[CorpusEntry]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -27,6 +26,7 @@ from ridad.scheduler.macros import (
     macros_text,
     module_dist,
 )
+from tests.helpers import require_program
 
 NSVC = {
     "name": "testmod",
@@ -37,9 +37,13 @@ NSVC = {
 HASH = hashlib.sha1(b"testmod.master.20261101100000.abcdef12").hexdigest()[:8]
 BUILDOPTS = "%perl_bootstrap 1\n%with_tests 0\n%danger %(echo ran-on-the-host)\n"
 
-needs_rpmbuild = pytest.mark.skipif(
-    shutil.which("rpmbuild") is None, reason="rpmbuild is not installed"
-)
+needs_rpmbuild = pytest.mark.usefixtures("rpmbuild_installed")
+
+
+@pytest.fixture
+def rpmbuild_installed() -> None:
+    """The test runs rpmbuild."""
+    require_program("rpmbuild", "rpm")
 
 
 def _reactor() -> Any:
