@@ -1,7 +1,7 @@
 """A small pool of txpostgres connections that replaces dead ones by itself.
 
 txpostgres' own ``ConnectionPool`` never replaces a dead connection and has no
-time limits (FACTS.md), so :class:`Pool` keeps ``size`` connections, hands
+time limits (docs/pitfalls.md), so :class:`Pool` keeps ``size`` connections, hands
 them out in FIFO order, turns lost connections into
 :class:`~ridad.errors.DatabaseUnavailable` and reconnects in the background.
 """
