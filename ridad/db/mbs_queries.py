@@ -27,7 +27,7 @@ from ridad.domain.builds import ComponentBuild, ModuleBuild, TraceEntry
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import NotFound
 
-# Attributes are named exactly like their columns (docs/architecture.md, naming).
+# Attributes are named exactly like their columns (docs/architecture.md section 8).
 _MODULE_COLUMNS = ", ".join(f.name for f in dataclasses.fields(ModuleBuild))
 _COMPONENT_COLUMNS = ", ".join(f.name for f in dataclasses.fields(ComponentBuild))
 _TRACE_COLUMNS = ", ".join(f.name for f in dataclasses.fields(TraceEntry))

@@ -3,7 +3,7 @@
 Koji queues a message in each callback and sends them after the commit.
 The simulator compares the state before and after a commit instead, so it
 knows what changed but not the order of changes within one commit. It uses
-Koji's order for the transactions the simulator makes (docs/koji.md, bus messages): tasks
+Koji's order for the transactions the simulator makes (docs/koji.md section 11): tasks
 created, opened or canceled; then builds; untaggings, taggings; repos;
 then tasks closed or failed. So one build gives ``task.free``,
 ``task.open``, ``build.building``, ``build.complete``, ``build.tag``,

@@ -3,7 +3,7 @@
 L{StompSink} hands messages one at a time, in order, to anything with
 ``publish(destination, body, headers)`` (``ridad.bus.connection.BusConnection``).
 A message the broker does not take is logged and dropped: kojisim is a
-simulator, and Koji itself gives no delivery guarantee (docs/koji.md, bus messages).
+simulator, and Koji itself gives no delivery guarantee (docs/koji.md section 11).
 """
 
 from __future__ import annotations
