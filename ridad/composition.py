@@ -34,10 +34,10 @@ from ridad.koji.tls import make_http_client
 from ridad.modulemd.parse import load_modulemd
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import KojiEventListener
-from ridad.scheduler.leader import SchedulerLock
+from ridad.leader.lock import SchedulerLock
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
-from ridad.scheduler.relay import OutboxRelay
-from ridad.scheduler.service import LeaderJob, SchedulerService
+from ridad.outbox.relay import OutboxRelay
+from ridad.leader.service import LeaderJob, SchedulerService
 from ridad.transitions import Transitions
 
 OUTBOX_INTERVAL_SECONDS = 1.0

@@ -1,4 +1,4 @@
-"""Tests for the scheduler lock and lease (ridad.scheduler.leader, ridad.db.leases).
+"""Tests for the scheduler lock and lease (ridad.leader.lock, ridad.db.leases).
 
 Every test runs against real PostgreSQL, with the real reactor as the clock.
 """
@@ -25,7 +25,7 @@ from ridad.db.leases import (
 from ridad.db.pool import Cursor, Pool
 from ridad.db.schema import migrate
 from ridad.errors import NotLeader
-from ridad.scheduler.leader import SchedulerLock
+from ridad.leader.lock import SchedulerLock
 from tests.helpers import PrivateCluster, wait_for
 
 RETRY_SECONDS = 0.1

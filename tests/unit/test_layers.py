@@ -36,6 +36,8 @@ ALLOWED: dict[str, set[str]] = {
         "koji",
         "bus",
     },
+    "leader": {"domain", "errors", "db"},
+    "outbox": {"domain", "errors", "db", "bus"},
     "api": {"domain", "modulemd", "errors", "config", "transitions", "db", "scm"},
     "kojisim": {"errors", "bus"},
     "cli": {"domain", "errors"},
@@ -68,6 +70,8 @@ ALLOWED: dict[str, set[str]] = {
         "bus",
         "transitions",
         "scheduler",
+        "leader",
+        "outbox",
     },
     "__init__": set(),
 }

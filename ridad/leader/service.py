@@ -12,8 +12,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.scheduler.leader import SchedulerLock
-from ridad.scheduler.poller import CyclePoller
+from ridad.leader.lock import SchedulerLock
+from ridad.leader.poll import CyclePoller
 
 LockFactory = Callable[..., SchedulerLock]
 """Builds the lock given ``on_acquired`` and ``on_lost`` callbacks."""
