@@ -1,4 +1,4 @@
-"""Tests for L{ridad.bus.client.StompProtocol} against a StringTransport and a Clock."""
+"""Tests for L{ridad.bus.protocol.StompProtocol} against a StringTransport and a Clock."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from twisted.internet.testing import StringTransport
 from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 
-from ridad.bus.client import StompFactory, StompProtocol
-from ridad.bus.stomp import Frame, FrameParser, encode_frame
+from ridad.bus.connection import StompFactory
+from ridad.bus.framing import Frame, FrameParser, encode_frame
+from ridad.bus.protocol import StompProtocol
 from ridad.errors import BusUnavailable
 from tests.helpers import failure_of, result_of
 
