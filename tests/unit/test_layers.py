@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "logs": set(),
     "db": {"domain", "modulemd", "errors"},
     "scm": {"domain", "modulemd", "errors"},
-    "koji": {"domain", "modulemd", "errors"},
+    "koji": {"domain", "modulemd", "errors", "tlspolicy"},
     "bus": {"domain", "modulemd", "errors"},
     "transitions": {"domain", "modulemd", "errors", "db", "bus"},
     "scheduler": {
@@ -40,7 +40,9 @@ ALLOWED: dict[str, set[str]] = {
     "outbox": {"domain", "errors", "db", "bus"},
     "api": {"domain", "modulemd", "errors", "config", "transitions", "db", "scm"},
     "kojisim": {"errors", "bus"},
-    "cli": {"domain", "errors"},
+    "cli": {"domain", "errors", "tlspolicy"},
+    # The TLS client policy that cli and koji share.
+    "tlspolicy": {"errors"},
     "service": {"domain", "errors", "config", "db", "scheduler", "api", "bus"},
     "tap": {
         "domain",
