@@ -168,7 +168,7 @@ class StompProtocol(Protocol):
         returned, and also when it raised (the failure is logged), so one
         poison message cannot wedge the subscription.
 
-        :return: the subscription id.
+        :returns: the subscription id.
         :raises BusUnavailable: not connected, ERROR, or no receipt in time.
         """
         sub_id = subscription_id or f"sub-{next(self._numbers)}"
