@@ -1,6 +1,12 @@
-"""Composition of what only the active scheduler runs (driving builds in
-Koji, publishing the outbox) and of the broker connection; called from
-``ridad.tap.makeService`` with the reactor."""
+"""The composition root: the one place that builds ridad's service tree.
+
+:func:`compose` turns a validated configuration into the root
+:class:`~ridad.service.RidadService`: the pool and stores, transitions, git,
+the submission verifier, the APIs and their site, the leader's jobs (driving
+builds in Koji, relaying the outbox), the broker connection with the Koji
+event listeners, and the HTTP listener last. It is called from
+``ridad.tap.makeService`` with the reactor and starts nothing.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +20,30 @@ from typing import Any
 from twisted.application.service import IService
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThreadPool
+from twisted.web.server import Site
 
+from ridad.api.app import RidadApi
+from ridad.api.auth_setup import (
+    Authentication,
+    api_endpoint,
+    auth_problems,
+    make_authentication,
+)
+from ridad.api.mbs import MbsApi
+from ridad.api.site import make_site
+from ridad.api.submission import SubmissionVerifier
 from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import StompPublisher
-from ridad.config.model import Config, KojiConfig, MessagingConfig
-from ridad.db.builds import SchedulingStore
+from ridad.bus.subscriptions import Subscription
+from ridad.config.model import Config, KojiConfig, LiveConfig, MessagingConfig
+from ridad.config.parse import parse_config
+from ridad.db.builds import ModuleBuildStore, SchedulingStore
+from ridad.db.embedded import EmbeddedPostgres
+from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
 from ridad.domain.builds import ModuleBuild
+from ridad.errors import ConfigError
 from ridad.koji.auth import hub_from_profile
 from ridad.koji.client import (
     GssapiAuth,
@@ -31,23 +53,159 @@ from ridad.koji.client import (
     SslAuth,
 )
 from ridad.koji.tls import make_http_client
+from ridad.leader.lock import SchedulerLock
+from ridad.leader.service import LeaderJob, LeaderService
 from ridad.modulemd.parse import load_modulemd
+from ridad.outbox.relay import OutboxRelay
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import KojiEventListener
-from ridad.scheduler.leader import SchedulerLock
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
-from ridad.scheduler.relay import OutboxRelay
-from ridad.scheduler.service import LeaderJob, SchedulerService
+from ridad.scm.git import GitClient
+from ridad.scm.url import parse_repository
+from ridad.scm.whitelist import Whitelist
+from ridad.service import ApiListener, RidadService
 from ridad.transitions import Transitions
 
 OUTBOX_INTERVAL_SECONDS = 1.0
+
+
+def read_config(path: str) -> Config:
+    """Read and validate a configuration file, URLs included.
+
+    :returns: the configuration.
+    :raises ConfigError: every problem found.
+    :raises OSError: the file cannot be read.
+    """
+    config = parse_config(Path(path).read_text(encoding="utf-8"))
+    problems = []
+    for key, entries in (
+        ("scm.allowed", config.scm.allowed),
+        ("scm.rpms_allowed", config.scm.rpms_allowed),
+    ):
+        try:
+            Whitelist(entries)
+        except ValueError as e:
+            problems.append(f"{key}: {e}")
+    try:
+        parse_repository(config.scm.rpms_default_repository)
+    except Exception as e:  # noqa: BLE001 - reported as a config problem
+        problems.append(f"scm.rpms_default_repository: {getattr(e, 'message', e)}")
+    problems.extend(auth_problems(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+@dataclass(frozen=True)
+class Stores:
+    """What the API and the leader share: the pool, its stores, transitions."""
+
+    pool: Pool
+    builds: ModuleBuildStore
+    transitions: Transitions
+    embedded: EmbeddedPostgres | None
+
+
+def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
+    """Build the whole service tree of ``config``; nothing is started.
+
+    ``config_path`` is the file SIGHUP reads again.
+
+    :returns: the root service.
+    :raises ConfigError: a certificate, key or keytab the configuration
+        names cannot be used.
+    """
+    live = LiveConfig(config)
+    stores = make_stores(reactor, config)
+    leader = compose_leader(reactor, config, stores.pool, stores.transitions)
+    authentication = make_authentication(reactor, config)
+    root = RidadService(
+        pool=stores.pool,
+        clock=reactor,
+        on_fatal=reactor.stop,
+        config=live,
+        read_config=lambda: read_config(config_path),
+        embedded=stores.embedded,
+        from_thread=reactor,
+    )
+    for service in leader.services:
+        service.setServiceParent(root)
+    for warning in leader.warnings + list(authentication.warnings):
+        root.log.warn(warning)
+    site = make_api_site(reactor, config, live, stores, leader, authentication)
+    http = ApiListener(
+        endpoint=api_endpoint(reactor, config),
+        factory=site,
+        on_fatal=reactor.stop,
+        description=config.listen,
+    )
+    http.setServiceParent(root)
+    return root
+
+
+def make_stores(reactor: Any, config: Config) -> Stores:
+    """The pool (on the embedded cluster if configured), stores, transitions."""
+    embedded = None
+    if config.database.embedded:
+        embedded = EmbeddedPostgres(state_dir=config.state_dir, reactor=reactor)
+    pool = Pool(
+        dsn=None if embedded else config.database.dsn,
+        reactor=reactor,
+        size=config.database.pool_size,
+        statement_timeout_seconds=config.database.statement_timeout_seconds,
+    )
+    builds = ModuleBuildStore(pool=pool)
+    transitions = Transitions(pool=pool, builds=builds, clock=reactor)
+    return Stores(pool=pool, builds=builds, transitions=transitions, embedded=embedded)
+
+
+def make_api_site(
+    reactor: Any,
+    config: Config,
+    live: LiveConfig,
+    stores: Stores,
+    leader: Leader,
+    authentication: Authentication,
+) -> Site:
+    """The HTTP site: ridad's own API and the MBS-compatible one."""
+    git = GitClient(
+        reactor=reactor,
+        timeout_seconds=config.scm.git_timeout_seconds,
+        max_concurrent=config.scm.max_concurrent_git,
+    )
+    submissions = SubmissionVerifier(
+        config=live, git=git, builds=stores.builds, transitions=stores.transitions
+    )
+    service = leader.service
+    api = RidadApi(
+        builds=stores.builds,
+        submissions=submissions,
+        transitions=stores.transitions,
+        database_status=stores.pool.ping,
+        scheduler_status=(lambda: service.role) if service else (lambda: "n/a"),
+        authenticator=authentication.authenticator,
+        authorizer=authentication.authorizer,
+    )
+    mbs = MbsApi(
+        builds=stores.builds,
+        queries=MbsQueryStore(pool=stores.pool),
+        submissions=submissions,
+        transitions=stores.transitions,
+        authenticator=authentication.authenticator,
+        authorizer=authentication.authorizer,
+    )
+    return make_site(
+        api_resource=api.app.resource(),
+        config=live,
+        by_prefix={b"/module-build-service": mbs.app.resource()},
+    )
 
 
 @dataclass
 class Leader:
     """The services to add to the tree (in order) and start-up warnings."""
 
-    scheduler: SchedulerService | None = None
+    service: LeaderService | None = None
     services: list[IService] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -117,8 +275,10 @@ def make_driver(
     )
 
 
-def make_bus(reactor: Any, messaging: MessagingConfig) -> BusConnection:
-    """The broker connection (reconnecting with backoff)."""
+def make_bus(
+    reactor: Any, messaging: MessagingConfig, subscriptions: list[Subscription]
+) -> BusConnection:
+    """The broker connection (reconnecting with backoff) and its subscriptions."""
     stomp = messaging.stomp
     return BusConnection(
         endpoint=clientFromString(reactor, stomp.endpoint),
@@ -127,91 +287,88 @@ def make_bus(reactor: Any, messaging: MessagingConfig) -> BusConnection:
         passcode=stomp.passcode,
         vhost=stomp.vhost or "/",
         heart_beat_ms=(stomp.heart_beat_ms, stomp.heart_beat_ms),
+        subscriptions=subscriptions,
     )
 
 
 def compose_leader(
     reactor: Any, config: Config, pool: Pool, transitions: Transitions
 ) -> Leader:
-    """The broker connection and the scheduler with its leader jobs."""
+    """The broker connection and the leader service with its jobs."""
     leader = Leader()
     jobs: list[LeaderJob] = []
-    driver = None
+    subscriptions: list[Subscription] = []
     if config.koji is not None:
         driver = make_driver(reactor, config, pool, transitions)
-        jobs.append(
-            LeaderJob("builds", config.koji.poll_interval_seconds, driver.cycle)
+        builds = LeaderJob(
+            name="builds",
+            interval_seconds=config.koji.poll_interval_seconds,
+            run=driver.cycle,
+            clock=reactor,
         )
+        jobs.append(builds)
+        # A state change (a submission, a cancel, or the driver's own step)
+        # usually lets a build take its next step: run a cycle at once rather
+        # than one poll interval later. Cycles that change no state end this.
+        transitions.add_commit_listener(builds.poke)
+        subscriptions = koji_subscriptions(config.messaging, driver, builds)
     else:
         leader.warnings.append(
             "No koji section in the configuration: builds stay in init"
         )
-    bus = None
     if config.messaging is not None:
-        bus = make_bus(reactor, config.messaging)
+        bus = make_bus(reactor, config.messaging, subscriptions)
         leader.services.append(bus)
-        relay = OutboxRelay(
-            store=OutboxRelayStore(pool=pool),
-            publisher=StompPublisher(connection=bus),
-            clock=reactor,
-            destination_prefix=config.messaging.destination_prefix,
-            retention=timedelta(days=config.messaging.outbox_retention_days),
-        )
-        jobs.append(
-            LeaderJob("outbox", OUTBOX_INTERVAL_SECONDS, lambda epoch: relay.drain())
-        )
+        outbox = outbox_job(reactor, config.messaging, pool, bus)
+        jobs.append(outbox)
+        transitions.add_commit_listener(outbox.poke)
     else:
         leader.warnings.append(
             "No messaging section in the configuration: state changes wait in"
             " the outbox and nothing is published"
         )
-    if not jobs:
-        return leader
-    holder = f"{socket.gethostname()}:{os.getpid()}"
-    scheduler = SchedulerService(
-        jobs=jobs,
-        lock_factory=lambda **callbacks: SchedulerLock(
-            pool=pool, clock=reactor, holder=holder, **callbacks
-        ),
-        clock=reactor,
-    )
-    scheduler.driver = driver
-    leader.scheduler = scheduler
-    leader.services.append(scheduler)
-    if driver is not None:
-        # A state change (a submission, a cancel, or the driver's own step)
-        # usually lets a build take its next step: run a cycle at once rather
-        # than one poll interval later. Cycles that change no state end this.
-        transitions.add_commit_listener(lambda: scheduler.poke("builds"))
-    if bus is not None:
-        transitions.add_commit_listener(lambda: scheduler.poke("outbox"))
-        if driver is not None:
-            scheduler.listeners = listen_to_koji(
-                bus, config.messaging, driver, scheduler
-            )
+    if jobs:
+        holder = f"{socket.gethostname()}:{os.getpid()}"
+        leader.service = LeaderService(
+            jobs=jobs,
+            lock_factory=lambda **callbacks: SchedulerLock(
+                pool=pool, clock=reactor, holder=holder, **callbacks
+            ),
+        )
+        leader.services.append(leader.service)
     return leader
 
 
-def listen_to_koji(
-    bus: BusConnection,
-    messaging: MessagingConfig | None,
-    driver: BuildDriver,
-    scheduler: SchedulerService,
-) -> list[KojiEventListener]:
-    """Subscribe to Koji's bus events; a tracked one makes the scheduler poll."""
-    listeners = []
+def outbox_job(
+    reactor: Any, messaging: MessagingConfig, pool: Pool, bus: BusConnection
+) -> LeaderJob:
+    """The leader job that relays the outbox to the broker."""
+    relay = OutboxRelay(
+        store=OutboxRelayStore(pool=pool),
+        publisher=StompPublisher(connection=bus),
+        clock=reactor,
+        destination_prefix=messaging.destination_prefix,
+        retention=timedelta(days=messaging.outbox_retention_days),
+    )
+    return LeaderJob(
+        name="outbox",
+        interval_seconds=OUTBOX_INTERVAL_SECONDS,
+        run=lambda epoch: relay.drain(),
+        clock=reactor,
+    )
+
+
+def koji_subscriptions(
+    messaging: MessagingConfig | None, driver: BuildDriver, builds: LeaderJob
+) -> list[Subscription]:
+    """Koji's bus events to subscribe to; a tracked one pokes the builds job."""
+    subscriptions = []
     for subscription in messaging.subscriptions if messaging else ():
         listener = KojiEventListener(
             format=subscription.format,
             tracked_tasks=lambda: driver.tracked_tasks,
             tracked_tags=lambda: driver.tracked_tags,
-            poke=lambda: scheduler.poke("builds"),
+            poke=builds.poke,
         )
-        bus.subscribe(
-            subscription.destination,
-            lambda frame, listener=listener: listener.handle(
-                frame.header("destination") or "", dict(frame.headers), frame.body
-            ),
-        )
-        listeners.append(listener)
-    return listeners
+        subscriptions.append(Subscription(subscription.destination, listener))
+    return subscriptions

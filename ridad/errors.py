@@ -1,4 +1,4 @@
-"""The single exception hierarchy of ridad (STYLE.md section 4).
+"""The single exception hierarchy of ridad (docs/architecture.md).
 
 Every layer raises these; ``ridad/api/errors.py`` maps them to HTTP status
 codes. Lower-level exceptions (psycopg2, XML-RPC, git exit codes) are
@@ -44,6 +44,18 @@ class NotFound(ClientError):
 
 class Conflict(ClientError):
     """That module build already exists and has not failed (409)."""
+
+    @classmethod
+    def build_exists(cls, *, nsvc: str, build_id: int, state: str) -> Conflict:
+        """The refusal of a submission whose build exists and has not failed.
+
+        :returns: the error, with the build's ``id`` and ``state`` in its details.
+        """
+        return cls(
+            f"Module build {nsvc} already exists (id {build_id}, state {state});"
+            " only a failed build may be submitted again",
+            details={"id": build_id, "state": state},
+        )
 
 
 class PayloadTooLarge(ClientError):

@@ -1,6 +1,6 @@
 """Run one child process through Twisted's process API, with limits.
 
-L{run_process} collects stdout and stderr up to a size cap each and kills
+``run_process`` collects stdout and stderr up to a size cap each and kills
 the process (SIGKILL) when it outlives its time limit or writes more to
 stdout than allowed. Nothing here blocks the reactor thread.
 """
@@ -22,13 +22,12 @@ __all__ = ["ProcessResult", "run_process"]
 
 @dataclass(frozen=True)
 class ProcessResult:
-    """
-    How a child process ended and what it wrote.
+    """How a child process ended and what it wrote.
 
-    C{exit_code} is C{None} when a signal ended the process (C{signal} then
-    holds its number). C{stdout} holds at most the allowed number of bytes;
-    C{stdout_overflowed} says the process wrote more and was killed for it.
-    C{stderr} is cut at its cap without killing the process.
+    ``exit_code`` is ``None`` when a signal ended the process (``signal`` then
+    holds its number). ``stdout`` holds at most the allowed number of bytes;
+    ``stdout_overflowed`` says the process wrote more and was killed for it.
+    ``stderr`` is cut at its cap without killing the process.
     """
 
     exit_code: int | None
@@ -41,18 +40,15 @@ class ProcessResult:
 
     @property
     def succeeded(self) -> bool:
-        """
-        Whether the process exited with status 0 within its limits.
+        """Whether the process exited with status 0 within its limits.
 
-        @return: C{True} on a clean exit.
+        :returns: ``True`` on a clean exit.
         """
         return self.exit_code == 0 and not (self.timed_out or self.stdout_overflowed)
 
 
 class _CollectingProtocol(ProcessProtocol):
-    """
-    Collect output with caps, kill on timeout or overflow, report the end.
-    """
+    """Collect output with caps, kill on timeout or overflow, report the end."""
 
     def __init__(
         self,
@@ -62,9 +58,7 @@ class _CollectingProtocol(ProcessProtocol):
         max_stderr_bytes: int,
         finished: Deferred[ProcessResult],
     ) -> None:
-        """
-        Prepare to collect output; C{finished} fires with the L{ProcessResult}.
-        """
+        """Prepare to collect output; ``finished`` fires with the ``ProcessResult``."""
         self._clock = clock
         self._max_stdout = max_stdout_bytes
         self._max_stderr = max_stderr_bytes
@@ -81,16 +75,12 @@ class _CollectingProtocol(ProcessProtocol):
         self.overflowed = False
 
     def start_timer(self, timeout_seconds: float) -> None:
-        """
-        Kill the process once C{timeout_seconds} have passed.
-        """
+        """Kill the process once ``timeout_seconds`` have passed."""
         if not self._ended:
             self._timer = self._clock.callLater(timeout_seconds, self._on_timeout)
 
     def kill(self) -> None:
-        """
-        Send SIGKILL, unless the process has already exited.
-        """
+        """Send SIGKILL, unless the process has already exited."""
         self._killed = True
         if self.transport is None:
             return
@@ -100,24 +90,18 @@ class _CollectingProtocol(ProcessProtocol):
             pass
 
     def _on_timeout(self) -> None:
-        """
-        The deadline passed: kill the process.
-        """
+        """The deadline passed: kill the process."""
         self._timer = None
         self.timed_out = True
         self.kill()
 
     def connectionMade(self) -> None:
-        """
-        The child gets no input.
-        """
+        """The child gets no input."""
         assert self.transport is not None
         self.transport.closeStdin()
 
     def outReceived(self, data: bytes) -> None:
-        """
-        Keep stdout up to the cap; past it, kill the process.
-        """
+        """Keep stdout up to the cap; past it, kill the process."""
         if self.overflowed:
             return
         room = self._max_stdout - self._stdout_size
@@ -131,9 +115,7 @@ class _CollectingProtocol(ProcessProtocol):
         self._stdout_size += len(data)
 
     def errReceived(self, data: bytes) -> None:
-        """
-        Keep stderr up to the cap and drop the rest.
-        """
+        """Keep stderr up to the cap and drop the rest."""
         room = self._max_stderr - self._stderr_size
         if room > 0:
             chunk = data[:room]
@@ -141,17 +123,14 @@ class _CollectingProtocol(ProcessProtocol):
             self._stderr_size += len(chunk)
 
     def processExited(self, reason: Failure) -> None:
-        """
-        After a kill, close our ends of the pipes so a grandchild holding
+        """After a kill, close our ends of the pipes so a grandchild holding
         them open cannot delay the result.
         """
         if self._killed and self.transport is not None:
             self.transport.loseConnection()
 
     def processEnded(self, reason: Failure) -> None:
-        """
-        Fire C{finished} with the result (unless it was cancelled).
-        """
+        """Fire ``finished`` with the result (unless it was cancelled)."""
         self._ended = True
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
@@ -185,15 +164,14 @@ async def run_process(
     max_stderr_bytes: int = 64 * 1024,
     path: str | None = None,
 ) -> ProcessResult:
-    """
-    Run C{executable} with C{args} (C{args[0]} is the program name; never a
+    """Run ``executable`` with ``args`` (``args[0]`` is the program name; never a
     shell) and wait for it to end, however it ends.
 
     Cancelling the wait kills the process.
 
-    @return: the exit status and collected output; a timeout or an overflow
+    :returns: the exit status and collected output; a timeout or an overflow
         shows in the result's flags, not as an exception.
-    @raise OSError: the process could not be started.
+    :raises OSError: the process could not be started.
     """
 
     def cancel(_: Deferred[Any]) -> None:

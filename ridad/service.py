@@ -8,13 +8,17 @@ starts; the HTTP port is the last child, so the API opens only then.
 from __future__ import annotations
 
 import random
+import signal
 from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
+    IReactorFromThreads,
     IReactorTime,
     IStreamServerEndpoint,
 )
@@ -37,13 +41,21 @@ def start_backoff_seconds(
     """Seconds to wait before database start attempt ``attempt + 1``.
 
     Capped exponential backoff with full jitter on its upper half.
+
+    :returns: the delay in seconds.
     """
     ceiling = min(START_BACKOFF_MAX_SECONDS, 0.5 * 2**attempt)
     return ceiling / 2 + rand() * ceiling / 2
 
 
 class RidadService(MultiService):
-    """The daemon: database first, then the children in insertion order."""
+    """The daemon: database first, then the children in insertion order.
+
+    With ``read_config`` and ``from_thread``, SIGHUP re-reads the
+    configuration (:meth:`reload`) while the service runs: the handler is
+    installed by ``startService`` and the previous one restored by
+    ``stopService``.
+    """
 
     name = "ridad"
     log = Logger()
@@ -57,6 +69,7 @@ class RidadService(MultiService):
         config: LiveConfig,
         read_config: Callable[[], Config] | None = None,
         embedded: EmbeddedPostgres | None = None,
+        from_thread: IReactorFromThreads | None = None,
     ) -> None:
         super().__init__()
         self._pool = pool
@@ -65,6 +78,8 @@ class RidadService(MultiService):
         self._config = config
         self._read_config = read_config
         self._embedded = embedded
+        self._from_thread = from_thread
+        self._previous_sighup: Any = None
         self._started: Deferred[None] | None = None
         self._waiting: Deferred[None] | None = None
         self._stopping = False
@@ -75,8 +90,10 @@ class RidadService(MultiService):
         Service.privilegedStartService(self)
 
     def startService(self) -> None:
-        """Start the database, then the children, in the background."""
+        """Install the SIGHUP handler; start the database, then the children,
+        in the background."""
         Service.startService(self)
+        self._install_sighup()
         self._stopping = False
         self._started = Deferred.fromCoroutine(self._start())
 
@@ -138,9 +155,26 @@ class RidadService(MultiService):
             await self._embedded.stop()
 
     def stopService(self) -> Deferred[None]:
-        """Stop the children, then close the pool and the embedded cluster."""
+        """Restore the previous SIGHUP handler; stop the children, then close
+        the pool and the embedded cluster."""
         Service.stopService(self)
+        self._restore_sighup()
         return Deferred.fromCoroutine(self._stop())
+
+    def _install_sighup(self) -> None:
+        if self._read_config is None or self._from_thread is None:
+            return
+        from_thread = self._from_thread
+
+        def on_sighup(signum: int, frame: FrameType | None) -> None:
+            from_thread.callFromThread(self.reload)
+
+        self._previous_sighup = signal.signal(signal.SIGHUP, on_sighup)
+
+    def _restore_sighup(self) -> None:
+        if self._previous_sighup is not None:
+            signal.signal(signal.SIGHUP, self._previous_sighup)
+            self._previous_sighup = None
 
     def reload(self) -> None:
         """Re-read the configuration file (SIGHUP) and adopt what may change."""

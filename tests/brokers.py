@@ -1,9 +1,10 @@
 """A private ActiveMQ broker for tests: Debian's package, our own config.
 
-Each L{ActiveMQ} lives in its own directory: ``conf/`` (a minimal
-``activemq.xml`` with only a STOMP connector on 127.0.0.1 and KahaDB
-persistence, plus log4j settings), ``data/`` (KahaDB, kept across restarts,
-so persistent messages in queues survive a stop) and ``console.log``. It is
+Each L{ActiveMQ} lives in its own directory: ``conf/`` (the minimal
+``activemq.xml`` that ``ridad.devenv.content.activemq_xml`` renders for the
+demo broker too: only a STOMP connector on 127.0.0.1 and KahaDB persistence,
+plus log4j settings), ``data/`` (KahaDB, kept across restarts, so persistent
+messages in queues survive a stop) and ``console.log``. It is
 driven synchronously with subprocess, like L{tests.helpers.PrivateCluster}.
 
 Pytest fixtures are not defined here; see ``activemq_missing`` for the skip
@@ -23,63 +24,13 @@ import time
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
-from xml.sax.saxutils import quoteattr
+
+from ridad.devenv.content import activemq_xml, log4j_properties
 
 ACTIVEMQ_HOME = Path("/usr/share/activemq")
 ACTIVEMQ_JAR = ACTIVEMQ_HOME / "bin" / "activemq.jar"
 INSTALL_COMMAND = "sudo apt-get install -y activemq"
 JVM_OPTIONS = ("-Xms64m", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
-
-_ACTIVEMQ_XML = """\
-<beans xmlns="http://www.springframework.org/schema/beans"
-       xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-       xsi:schemaLocation="http://www.springframework.org/schema/beans
-         http://www.springframework.org/schema/beans/spring-beans.xsd
-         http://activemq.apache.org/schema/core
-         http://activemq.apache.org/schema/core/activemq-core.xsd">
-  <!-- A private test broker: STOMP on loopback only, no JMX, no web console,
-       no OpenWire. Virtual topics are on by default. -->
-  <broker xmlns="http://activemq.apache.org/schema/core"
-          brokerName="ridad-test" useJmx="false" persistent="true"
-          advisorySupport="false" schedulerSupport="false"
-          useShutdownHook="true" dataDirectory={data}>
-{plugins}    <persistenceAdapter>
-      <kahaDB directory={kahadb} journalMaxFileLength="8mb"/>
-    </persistenceAdapter>
-    <systemUsage>
-      <systemUsage>
-        <memoryUsage><memoryUsage limit="64 mb"/></memoryUsage>
-        <storeUsage><storeUsage limit="1 gb"/></storeUsage>
-        <tempUsage><tempUsage limit="256 mb"/></tempUsage>
-      </systemUsage>
-    </systemUsage>
-    <transportConnectors>
-      <transportConnector name="stomp" uri={uri}/>
-    </transportConnectors>
-  </broker>
-</beans>
-"""
-
-_AUTHENTICATION = """\
-    <plugins>
-      <simpleAuthenticationPlugin anonymousAccessAllowed="false">
-        <users>
-{users}
-        </users>
-      </simpleAuthenticationPlugin>
-    </plugins>
-"""
-
-_LOG4J_PROPERTIES = """\
-log4j.rootLogger=INFO, logfile
-log4j.logger.org.springframework=WARN
-log4j.logger.org.apache.xbean=WARN
-log4j.logger.org.apache.activemq.spring=WARN
-log4j.appender.logfile=org.apache.log4j.FileAppender
-log4j.appender.logfile.File={log}
-log4j.appender.logfile.layout=org.apache.log4j.PatternLayout
-log4j.appender.logfile.layout.ConversionPattern=%d | %-5p | %m | %c | %t%n
-"""
 
 _running: weakref.WeakSet[ActiveMQ] = weakref.WeakSet()
 
@@ -249,25 +200,18 @@ class ActiveMQ:
         return text
 
     def _write_config(self) -> None:
-        uri = f"stomp://127.0.0.1:{self.stomp_port}?transport.closeAsync=false"
-        plugins = ""
-        if self.users:
-            users = "\n".join(
-                f"          <authenticationUser username={quoteattr(login)}"
-                f' password={quoteattr(passcode)} groups="users"/>'
-                for login, passcode in self.users.items()
-            )
-            plugins = _AUTHENTICATION.format(users=users)
+        assert self.stomp_port is not None
         (self.conf_dir / "activemq.xml").write_text(
-            _ACTIVEMQ_XML.format(
-                plugins=plugins,
-                data=quoteattr(str(self.data_dir)),
-                kahadb=quoteattr(str(self.data_dir / "kahadb")),
-                uri=quoteattr(uri),
+            activemq_xml(
+                str(self.base_dir),
+                port=self.stomp_port,
+                broker_name="ridad-test",
+                queues=(),
+                users=self.users,
             )
         )
         (self.conf_dir / "log4j.properties").write_text(
-            _LOG4J_PROPERTIES.format(log=self.broker_log)
+            log4j_properties(str(self.broker_log), console=False)
         )
 
     def _argv(self) -> list[str]:

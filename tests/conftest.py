@@ -23,7 +23,7 @@ import pytest_twisted
 from hypothesis import settings
 from twisted.internet.defer import Deferred
 
-from ridad.db.embedded import find_bin_dir
+from ridad.db.cluster import find_bin_dir
 from ridad.db.pool import Pool, strip_dsn_password
 from ridad.db.schema import migrate
 from ridad.errors import ConfigError

@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.python.failure import Failure
 
-from ridad.db.embedded import (
+from ridad.db.cluster import (
     cluster_account,
     dsn_for,
     find_bin_dir,

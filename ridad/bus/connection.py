@@ -1,15 +1,16 @@
 """The broker connection: one STOMP connection kept up with backoff.
 
-L{BusConnection} is the service that keeps one L{StompProtocol} connected
-through a C{ClientService}, reconnecting with backoff. Each attempt connects
-the endpoint, does the CONNECT handshake and subscribes every registered
-subscription again before anyone may use the connection.
+:class:`BusConnection` is the service that keeps one
+:class:`~ridad.bus.protocol.StompProtocol` connected through a
+``ClientService``, reconnecting with backoff. Each attempt connects the
+endpoint, does the CONNECT handshake and subscribes every registered
+subscription again (:mod:`ridad.bus.subscriptions`) before anyone may use
+the connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, cast
 
 from twisted.application.internet import ClientService, backoffPolicy
@@ -29,27 +30,39 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
-from ridad.bus.client import (
-    DEFAULT_RECEIPT_TIMEOUT_SECONDS,
-    Handler,
-    StompFactory,
-    StompProtocol,
-)
-from ridad.bus.stomp import ACK_MODES
+from ridad.bus.framing import DEFAULT_MAX_FRAME_BYTES
+from ridad.bus.protocol import DEFAULT_RECEIPT_TIMEOUT_SECONDS, StompProtocol
+from ridad.bus.subscriptions import Handler, Registration, Registrations, Subscription
 from ridad.errors import BusUnavailable
 
-__all__ = ["BusConnection"]
+__all__ = ["BusConnection", "StompFactory"]
 
 
-@dataclass(frozen=True)
-class _Registration:
-    """A subscription to make again on every new connection."""
+class StompFactory(Factory):
+    """Builds ``StompProtocol``s that share a clock and time limits."""
 
-    subscription_id: str
-    destination: str
-    handler: Handler
-    ack: str
-    headers: Mapping[str, str]
+    noisy = False
+
+    def __init__(
+        self,
+        *,
+        clock: IReactorTime,
+        receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
+        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
+    ) -> None:
+        self._clock = clock
+        self._receipt_timeout_seconds = receipt_timeout_seconds
+        self._max_frame_bytes = max_frame_bytes
+
+    def buildProtocol(self, addr: IAddress | None) -> StompProtocol:
+        """A new, unconnected protocol."""
+        protocol = StompProtocol(
+            clock=self._clock,
+            receipt_timeout_seconds=self._receipt_timeout_seconds,
+            max_frame_bytes=self._max_frame_bytes,
+        )
+        protocol.factory = self
+        return protocol
 
 
 class _Gate(Protocol):
@@ -82,7 +95,7 @@ class _Gate(Protocol):
 
 
 class _GateFactory(Factory):
-    """Wraps each protocol that ClientService's factory builds in a L{_Gate}."""
+    """Wraps each protocol that ClientService's factory builds in a ``_Gate``."""
 
     noisy = False
 
@@ -111,11 +124,13 @@ class _AttemptEndpoint:
 class BusConnection(Service):
     """One STOMP connection to the broker, kept up with backoff.
 
-    A C{ClientService} reconnects; each attempt connects ``endpoint``, does
+    A ``ClientService`` reconnects; each attempt connects ``endpoint``, does
     the CONNECT handshake and subscribes every registered subscription again
-    before anyone may use the connection.
+    before anyone may use the connection. ``subscriptions`` are what the
+    daemon listens to from the start; :meth:`subscribe` adds more.
     """
 
+    name = "bus"
     log = Logger()
 
     def __init__(
@@ -129,6 +144,7 @@ class BusConnection(Service):
         heart_beat_ms: tuple[int, int] = (10000, 10000),
         receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
         retry_policy: Callable[[int], float] | None = None,
+        subscriptions: Sequence[Subscription] = (),
     ) -> None:
         self._endpoint = endpoint
         self._clock = clock
@@ -136,7 +152,9 @@ class BusConnection(Service):
         self._passcode = passcode
         self._vhost = vhost
         self._heart_beat_ms = heart_beat_ms
-        self._subscriptions: list[_Registration] = []
+        self._registrations = Registrations()
+        #: What the daemon subscribed to at construction.
+        self.subscriptions: tuple[Subscription, ...] = tuple(subscriptions)
         self._protocol: StompProtocol | None = None
         self._down_reason: str | None = None
         self._attempts = 0
@@ -147,6 +165,10 @@ class BusConnection(Service):
             retryPolicy=retry_policy or backoffPolicy(),
             clock=clock,
         )
+        for subscription in self.subscriptions:
+            self._registrations.add(
+                subscription.destination, subscription.deliver, ack="client-individual"
+            )
 
     @property
     def connected(self) -> bool:
@@ -192,19 +214,12 @@ class BusConnection(Service):
     ) -> str:
         """Subscribe ``handler`` to ``destination``, now and after every reconnect.
 
-        :return: the subscription id.
+        :returns: the subscription id.
         :raises ValueError: an unknown ack mode.
         """
-        if ack not in ACK_MODES:
-            raise ValueError(f"Unknown ack mode {ack!r}")
-        registration = _Registration(
-            f"rida-sub-{len(self._subscriptions) + 1}",
-            destination,
-            handler,
-            ack,
-            dict(headers or {}),
+        registration = self._registrations.add(
+            destination, handler, ack=ack, headers=headers
         )
-        self._subscriptions.append(registration)
         if self._protocol is not None and self._protocol.ready:
             self._track(self._subscribe(self._protocol, registration), destination)
         return registration.subscription_id
@@ -285,12 +300,12 @@ class BusConnection(Service):
             heart_beat_ms=self._heart_beat_ms,
         )
         index = 0
-        while index < len(self._subscriptions):  # subscribe() may add meanwhile
-            await self._subscribe(protocol, self._subscriptions[index])
+        while index < len(self._registrations):  # subscribe() may add meanwhile
+            await self._subscribe(protocol, self._registrations[index])
             index += 1
 
     async def _subscribe(
-        self, protocol: StompProtocol, registration: _Registration
+        self, protocol: StompProtocol, registration: Registration
     ) -> str:
         return await protocol.subscribe(
             registration.destination,

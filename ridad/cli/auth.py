@@ -5,36 +5,21 @@ from __future__ import annotations
 
 import os
 import pwd
-import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
 
-from OpenSSL import crypto
-from twisted.internet.interfaces import IOpenSSLClientConnectionCreator, IReactorThreads
-from twisted.internet.ssl import (
-    Certificate,
-    PrivateCertificate,
-    optionsForClientTLS,
-    platformTrust,
-    trustRootFromCertificates,
-)
+from twisted.internet.interfaces import IReactorThreads
+from twisted.internet.ssl import platformTrust
 from twisted.internet.threads import deferToThreadPool
-from twisted.web.iweb import IPolicyForHTTPS
-from zope.interface import implementer
 
 from ridad.cli.exits import ServerError, UsageError
 from ridad.cli.settings import Settings
-
-if TYPE_CHECKING:  # the interface is public, its module is not
-    from twisted.internet._sslverify import IOpenSSLTrustRoot
+from ridad.errors import ConfigError
+from ridad.tlspolicy import ClientCertificatePolicy, client_certificate, trust_root
 
 #: Makes the first SPNEGO token for the HTTP service of a host.
 TokenMaker = Callable[[str], Awaitable[bytes]]
 
 _SPNEGO_OID = "1.3.6.1.5.5.2"
-_PEM_CERTIFICATE = re.compile(
-    rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL
-)
 
 
 def gssapi_token(host: str) -> bytes:
@@ -105,73 +90,28 @@ def _kerberos_principal() -> str | None:
         return None
 
 
-@implementer(IPolicyForHTTPS)
-class ClientCertificatePolicy:
-    """Check the server against ``trust_root``; present ``client_certificate``."""
-
-    def __init__(
-        self,
-        *,
-        trust_root: IOpenSSLTrustRoot,
-        client_certificate: PrivateCertificate | None,
-    ) -> None:
-        self.trust_root = trust_root
-        self.client_certificate = client_certificate
-
-    def creatorForNetloc(
-        self, hostname: bytes, port: int
-    ) -> IOpenSSLClientConnectionCreator:
-        """TLS options for ``hostname``, whose name the certificate must carry."""
-        return optionsForClientTLS(
-            hostname.decode("idna"),
-            trustRoot=self.trust_root,
-            clientCertificate=self.client_certificate,
-        )
-
-
 def https_policy(settings: Settings) -> ClientCertificatePolicy:
     """How to talk TLS to the server with ``settings``' CA and certificate.
 
+    :returns: the policy.
     :raises UsageError: a certificate, key or CA file cannot be read or parsed.
     """
-    trust_root: Any = _trust_root(settings.ca) if settings.ca else platformTrust()
+    try:
+        trust = trust_root(settings.ca) if settings.ca else platformTrust()
+    except ConfigError as e:
+        raise UsageError(f"{e.message} (--ca)") from None
     certificate = None
     if settings.cert:
-        certificate = _client_certificate(settings.cert, settings.key or settings.cert)
-    return ClientCertificatePolicy(
-        trust_root=trust_root, client_certificate=certificate
-    )
-
-
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as pem:
-            return pem.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read the {what} {path}: {exc.strerror}") from None
-
-
-def _trust_root(path: str) -> IOpenSSLTrustRoot:
-    blocks = _PEM_CERTIFICATE.findall(_read(path, "CA file"))
-    if not blocks:
-        raise UsageError(f"no PEM certificate in the CA file {path} (--ca)")
-    try:
-        return trustRootFromCertificates([Certificate.loadPEM(b) for b in blocks])
-    except crypto.Error:
-        raise UsageError(f"bad certificate in the CA file {path} (--ca)") from None
-
-
-def _client_certificate(cert: str, key: str) -> PrivateCertificate:
-    pem = _read(cert, "client certificate")
-    if key != cert:
-        pem += b"\n" + _read(key, "client key")
-    try:
-        return PrivateCertificate.loadPEM(pem)
-    except (crypto.Error, ValueError):
-        raise UsageError(
-            f"bad client certificate or key: {cert}, {key} (--cert, --key: PEM"
-            " files; the key may be in the certificate's file)"
-        ) from None
+        try:
+            certificate = client_certificate(
+                settings.cert, settings.key or settings.cert
+            )
+        except ConfigError as e:
+            raise UsageError(
+                f"{e.message} (--cert, --key: PEM files; the key may be in the"
+                " certificate's file)"
+            ) from None
+    return ClientCertificatePolicy(trust_root=trust, client_certificate=certificate)
 
 
 def _one_line(text: str) -> str:

@@ -265,7 +265,7 @@ async def watch_builds(
     Transient trouble (the server unreachable, or 5xx) after a first
     successful poll is reported and retried for up to ``GIVE_UP_AFTER_SECONDS``.
 
-    :return: ``OK`` when every build is ready, ``BUILD_FAILED`` otherwise.
+    :returns: ``OK`` when every build is ready, ``BUILD_FAILED`` otherwise.
     :raises ServerError: a 4xx answer, or trouble that lasted too long.
     """
     builds = [WatchedBuild(id=build_id) for build_id in dict.fromkeys(build_ids)]

@@ -42,22 +42,6 @@ async def insert_message(
     )
 
 
-class OutboxStore:
-    """Reads of the outbox (the publisher, later, drains it)."""
-
-    def __init__(self, *, pool: Pool) -> None:
-        self._pool = pool
-
-    async def for_module_build(self, module_build_id: int) -> list[OutboxMessage]:
-        """Every message of one module build, oldest first."""
-        rows = await self._pool.run_query(
-            "SELECT id, msg_id::text AS msg_id, topic, body, module_build_id,"
-            " created, sent FROM outbox WHERE module_build_id = %s ORDER BY id",
-            (module_build_id,),
-        )
-        return [OutboxMessage(**row) for row in rows]
-
-
 class OutboxRelayStore:
     """What the publisher needs: pending messages in order, marking, pruning."""
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 from twisted.internet.error import ConnectError
 
-from ridad.bus.client import StompProtocol
+from ridad.bus.protocol import StompProtocol
 from ridad.devenv.content import (
     BROKER_DIR_NAME,
     BROKER_HOST,

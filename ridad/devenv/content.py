@@ -6,6 +6,7 @@ Pure text rendering with no I/O, so tests can read the same values that
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
@@ -237,25 +238,40 @@ def listener_destination() -> str:
     )
 
 
-def activemq_xml(instance_dir: str) -> str:
-    """Render the private broker's ``activemq.xml``.
+def activemq_xml(
+    instance_dir: str,
+    *,
+    port: int = BROKER_PORT,
+    broker_name: str = "ridad-demo",
+    queues: tuple[str, ...] | None = None,
+    users: Mapping[str, str] | None = None,
+) -> str:
+    """Render a private broker's ``activemq.xml``.
 
-    STOMP on loopback only (no OpenWire, no web console, no JMX), KahaDB
-    under ``instance_dir/data``, and the listener's queue created up front,
-    so ridad's messages wait there until ``python -m ridad.devenv.listen`` runs.
-    (Only that one queue: a queue per topic as well would get every message
-    delivered twice to the wildcard subscription.)
+    STOMP on loopback ``port`` only (no OpenWire, no web console, no JMX),
+    KahaDB under ``instance_dir/data``, and ``queues`` created up front: by
+    default the demo listener's queue, so ridad's messages wait there until
+    ``python -m ridad.devenv.listen`` runs. (Only that one queue: a queue per
+    topic as well would get every message delivered twice to the wildcard
+    subscription.) With ``users`` (login to passcode) only they may connect.
+    The test suite's brokers (``tests/brokers.py``) use this too.
 
     :param instance_dir: absolute path of the broker's directory.
-    :return: XML text.
+    :returns: XML text.
     """
+    if queues is None:
+        queues = (listener_destination().removeprefix("/queue/"),)
     data = quoteattr(f"{instance_dir}/data")
     kahadb = quoteattr(f"{instance_dir}/data/kahadb")
-    uri = quoteattr(f"stomp://{BROKER_HOST}:{BROKER_PORT}?transport.closeAsync=false")
-    queue = quoteattr(listener_destination().removeprefix("/queue/"))
+    uri = quoteattr(f"stomp://{BROKER_HOST}:{port}?transport.closeAsync=false")
+    destinations = "".join(
+        f"      <queue physicalName={quoteattr(queue)}/>\n" for queue in queues
+    )
+    if destinations:
+        destinations = f"    <destinations>\n{destinations}    </destinations>\n"
     return f"""\
-<!-- The demo environment's private ActiveMQ, written once by `make run`
-     (python -m ridad.devenv). Edit it freely: it is never rewritten. -->
+<!-- A private ActiveMQ: written once by `make run` (python -m ridad.devenv),
+     where it is never rewritten and may be edited freely, or by the tests. -->
 <beans xmlns="http://www.springframework.org/schema/beans"
        xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
        xsi:schemaLocation="http://www.springframework.org/schema/beans
@@ -263,13 +279,10 @@ def activemq_xml(instance_dir: str) -> str:
          http://activemq.apache.org/schema/core
          http://activemq.apache.org/schema/core/activemq-core.xsd">
   <broker xmlns="http://activemq.apache.org/schema/core"
-          brokerName="ridad-demo" useJmx="false" persistent="true"
+          brokerName={quoteattr(broker_name)} useJmx="false" persistent="true"
           advisorySupport="false" schedulerSupport="false"
           useShutdownHook="true" dataDirectory={data}>
-    <destinations>
-      <queue physicalName={queue}/>
-    </destinations>
-    <persistenceAdapter>
+{_authentication(users)}{destinations}    <persistenceAdapter>
       <kahaDB directory={kahadb} journalMaxFileLength="8mb"/>
     </persistenceAdapter>
     <systemUsage>
@@ -287,10 +300,32 @@ def activemq_xml(instance_dir: str) -> str:
 """
 
 
-def log4j_properties(log_path: str) -> str:
-    """Render the broker's logging settings: everything to ``log_path``, warnings also to the terminal."""
-    return f"""\
-log4j.rootLogger=INFO, logfile, console
+def _authentication(users: Mapping[str, str] | None) -> str:
+    """The plugin that lets only ``users`` (login to passcode) connect."""
+    if not users:
+        return ""
+    entries = "".join(
+        f"          <authenticationUser username={quoteattr(login)}"
+        f' password={quoteattr(passcode)} groups="users"/>\n'
+        for login, passcode in users.items()
+    )
+    return (
+        "    <plugins>\n"
+        '      <simpleAuthenticationPlugin anonymousAccessAllowed="false">\n'
+        f"        <users>\n{entries}        </users>\n"
+        "      </simpleAuthenticationPlugin>\n"
+        "    </plugins>\n"
+    )
+
+
+def log4j_properties(log_path: str, *, console: bool = True) -> str:
+    """Render the broker's logging settings: everything to ``log_path``, and
+    with ``console`` warnings also to the terminal.
+
+    :returns: the properties text.
+    """
+    text = f"""\
+log4j.rootLogger=INFO, logfile{", console" if console else ""}
 log4j.logger.org.springframework=WARN
 log4j.logger.org.apache.xbean=WARN
 log4j.logger.org.apache.activemq.spring=WARN
@@ -298,11 +333,15 @@ log4j.appender.logfile=org.apache.log4j.FileAppender
 log4j.appender.logfile.File={log_path}
 log4j.appender.logfile.layout=org.apache.log4j.PatternLayout
 log4j.appender.logfile.layout.ConversionPattern=%d | %-5p | %m | %c | %t%n
+"""
+    if console:
+        text += """\
 log4j.appender.console=org.apache.log4j.ConsoleAppender
 log4j.appender.console.Threshold=WARN
 log4j.appender.console.layout=org.apache.log4j.PatternLayout
 log4j.appender.console.layout.ConversionPattern=activemq %-5p %m%n
 """
+    return text
 
 
 def koji_hub_url() -> str:

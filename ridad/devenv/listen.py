@@ -28,8 +28,8 @@ from twisted.logger import (
 )
 from twisted.python import usage
 
-from ridad.bus.client import StompProtocol
-from ridad.bus.stomp import Frame
+from ridad.bus.framing import Frame
+from ridad.bus.protocol import StompProtocol
 from ridad.devenv.content import BROKER_ENDPOINT, listener_destination
 from ridad.errors import BusUnavailable
 

@@ -173,10 +173,8 @@ class Meters:
     """The counters read around each phase."""
 
     def __init__(self, daemon: RunningDaemon, hub: Any) -> None:
-        scheduler = daemon.service.getServiceNamed("scheduler")
-        self.pollers = list(getattr(scheduler, "pollers", {}).values()) or [
-            scheduler.poller
-        ]
+        scheduler = daemon.service.getServiceNamed("leader")
+        self.pollers = [job.poller for job in scheduler.jobs]
         self.scheduler = scheduler
         self.driver = find_driver(scheduler)
         self.koji = self.driver._koji

@@ -1,4 +1,5 @@
-"""Tests for ridad.db.embedded: a private cluster started through Twisted."""
+"""Tests for ridad.db.embedded and ridad.db.cluster: a private cluster started
+through Twisted."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ import psycopg2.extensions
 import pytest
 import pytest_twisted
 
-from ridad.db.embedded import (
-    EmbeddedPostgres,
+from ridad.db.cluster import (
     choose_data_dir,
     fallback_dir,
     pg_ctl_argv,
     prepare_parent,
 )
+from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
 from tests.helpers import missing, wait_for

@@ -1,4 +1,4 @@
-"""Tests for the scheduler lock and lease (ridad.scheduler.leader, ridad.db.leases).
+"""Tests for the scheduler lock and lease (ridad.leader.lock, ridad.db.leases).
 
 Every test runs against real PostgreSQL, with the real reactor as the clock.
 """
@@ -14,7 +14,6 @@ import pytest
 import pytest_twisted
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
-from twisted.protocols.portforward import ProxyFactory, ProxyServer
 
 from ridad.db.leases import (
     SCHEDULER_LOCK_KEY,
@@ -25,8 +24,9 @@ from ridad.db.leases import (
 from ridad.db.pool import Cursor, Pool
 from ridad.db.schema import migrate
 from ridad.errors import NotLeader
-from ridad.scheduler.leader import SchedulerLock
+from ridad.leader.lock import SchedulerLock
 from tests.helpers import PrivateCluster, wait_for
+from tests.netproxy import FreezableProxy
 
 RETRY_SECONDS = 0.1
 NOW = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -79,34 +79,6 @@ def _lock(
         on_lost=recorder.on_lost,
         **options,
     )
-
-
-class _FreezableProxy(ProxyFactory):
-    """A TCP proxy whose open connections can be frozen, like a network cut."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(host, port)
-        self.servers: list[ProxyServer] = []
-
-    def buildProtocol(self, addr: Any) -> ProxyServer:
-        """Remember each proxied connection."""
-        server = super().buildProtocol(addr)
-        self.servers.append(server)
-        return server
-
-    def freeze(self) -> None:
-        """Stop moving bytes either way on every open connection."""
-        for server in self.servers:
-            server.transport.pauseProducing()
-            if server.peer is not None:
-                server.peer.transport.pauseProducing()
-
-    def cut(self) -> None:
-        """Close every proxied connection at once."""
-        for server in self.servers:
-            server.transport.abortConnection()
-            if server.peer is not None:
-                server.peer.transport.abortConnection()
 
 
 async def _pause(seconds: float) -> None:
@@ -360,7 +332,7 @@ async def test_partitioned_leader_steps_down_and_the_server_frees_its_lock(
 ) -> None:
     """A leader cut off from the server stands by, and a standby takes over."""
     params = psycopg2.extensions.parse_dsn(database_dsn)
-    proxy = _FreezableProxy(params.get("host", "127.0.0.1"), int(params["port"]))
+    proxy = FreezableProxy(params.get("host", "127.0.0.1"), int(params["port"]))
     listening = _reactor().listenTCP(0, proxy, interface="127.0.0.1")
     cut_off_pool = Pool(
         dsn=psycopg2.extensions.make_dsn(

@@ -11,7 +11,6 @@ import pytest_twisted
 from hypothesis import given
 from hypothesis import strategies as st
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
-from twisted.protocols.portforward import ProxyFactory, ProxyServer
 
 from ridad.db.pool import (
     Cursor,
@@ -22,6 +21,7 @@ from ridad.db.pool import (
 )
 from ridad.errors import ConfigError, DatabaseUnavailable
 from tests.helpers import PrivateCluster, free_port, wait_for
+from tests.netproxy import FreezableProxy
 
 
 def _reactor() -> Any:
@@ -281,25 +281,6 @@ async def test_cancelled_call_drops_its_connection_and_the_pool_recovers(
         await pool.close()
 
 
-class _FreezableProxy(ProxyFactory):
-    """A TCP proxy whose open connections can be frozen, like a network cut."""
-
-    def __init__(self, host: str, port: int) -> None:
-        super().__init__(host, port)
-        self.servers: list[ProxyServer] = []
-
-    def buildProtocol(self, addr: Any) -> ProxyServer:
-        server = super().buildProtocol(addr)
-        self.servers.append(server)
-        return server
-
-    def freeze(self) -> None:
-        for server in self.servers:
-            server.transport.pauseProducing()
-            if server.peer is not None:
-                server.peer.transport.pauseProducing()
-
-
 @pytest_twisted.ensureDeferred
 async def test_silent_server_times_out_and_the_connection_is_replaced(
     postgres_server: Any, database_dsn: str
@@ -307,7 +288,7 @@ async def test_silent_server_times_out_and_the_connection_is_replaced(
     """A server that goes silent mid-call gives DatabaseUnavailable, then recovery."""
     params = psycopg2.extensions.parse_dsn(database_dsn)
     host, port = params.get("host", "127.0.0.1"), int(params.get("port", 5432))
-    proxy = _FreezableProxy(host, port)
+    proxy = FreezableProxy(host, port)
     listening = _reactor().listenTCP(0, proxy, interface="127.0.0.1")
     dsn = psycopg2.extensions.make_dsn(
         database_dsn, host="127.0.0.1", port=listening.getHost().port

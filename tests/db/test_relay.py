@@ -12,7 +12,7 @@ from ridad.db.builds import ModuleBuildStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.domain.builds import NewComponent, NewModuleBuild
 from ridad.domain.states import ModuleState
-from ridad.scheduler.relay import OutboxRelay
+from ridad.outbox.relay import OutboxRelay
 from ridad.transitions import Transitions
 from tests.fakes.recording_publisher import RecordingPublisher
 

@@ -11,8 +11,8 @@ from typing import Any
 from twisted.internet.endpoints import clientFromString
 
 from ridad.bus.connection import BusConnection
+from ridad.bus.framing import Frame
 from ridad.bus.publisher import MSG_ID_HEADER
-from ridad.bus.stomp import Frame
 from tests.helpers import wait_for
 
 WAIT_SECONDS = 30.0

@@ -14,8 +14,8 @@ import pytest_twisted
 import treq
 import yaml
 
+from ridad.composition import read_config
 from ridad.errors import ConfigError
-from ridad.tap import read_config
 from tests.auth.fixtures import (  # noqa: F401 - fixtures
     KOJI_CLIENT_PRINCIPAL,
     auth_section,

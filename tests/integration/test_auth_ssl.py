@@ -16,9 +16,9 @@ from twisted.internet.ssl import Certificate, PrivateCertificate
 from twisted.internet.ssl import trustRootFromCertificates as trust_root_of
 from twisted.web.client import Agent, HTTPConnectionPool, ResponseNeverReceived
 
+from ridad.composition import read_config
 from ridad.errors import ConfigError
 from ridad.koji.tls import ClientCertificatePolicy
-from ridad.tap import read_config
 from tests.auth.certs import TlsFiles
 from tests.auth.fixtures import auth_section, ssl_settings, tls_files  # noqa: F401
 from tests.integration.support import (

@@ -353,8 +353,9 @@ async def test_unsent_messages_are_sent_after_restart(
 
 
 def listeners_of(daemon: RunningDaemon) -> list[KojiEventListener]:
-    """The Koji event listeners of a running daemon's scheduler."""
-    listeners = daemon.service.getServiceNamed("scheduler").listeners
+    """The Koji event listeners of a running daemon's broker connection."""
+    bus = daemon.service.getServiceNamed("bus")
+    listeners = [subscription.listener for subscription in bus.subscriptions]
     assert all(isinstance(x, KojiEventListener) for x in listeners)
     return list(listeners)
 

@@ -24,8 +24,8 @@ from twisted.internet.protocol import ProcessProtocol
 from twisted.internet.utils import getProcessOutputAndValue
 from twisted.python.failure import Failure
 
-from ridad.bus.client import StompProtocol
-from ridad.bus.stomp import Frame
+from ridad.bus.framing import Frame
+from ridad.bus.protocol import StompProtocol
 from ridad.config.parse import parse_config
 from ridad.devenv.broker import write_instance
 from ridad.devenv.content import COMPONENTS

@@ -12,9 +12,9 @@ from twisted.internet.defer import Deferred, DeferredQueue
 from twisted.internet.endpoints import clientFromString, connectProtocol
 from twisted.internet.task import deferLater
 
-from ridad.bus.client import StompProtocol
 from ridad.bus.connection import BusConnection
-from ridad.bus.stomp import Frame
+from ridad.bus.framing import Frame
+from ridad.bus.protocol import StompProtocol
 from ridad.errors import BusUnavailable
 from tests.brokers import ActiveMQ, activemq_missing
 from tests.helpers import missing, wait_for

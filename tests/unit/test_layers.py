@@ -1,9 +1,54 @@
-"""The layer rules of STYLE.md section 1, enforced on the source tree."""
+"""The layer rules of ridad (docs/architecture.md), enforced on the source tree.
+
+Every module of ``ridad/`` belongs to the layer named by its first path part
+under ``ridad/`` (``ridad/db/pool.py`` is ``db``, ``ridad/tap.py`` is
+``tap``). A layer may import its own modules, ``ridad.__version__``, and the
+layers of its row below; nothing else of ridad. Imports are read from the
+AST: ``import ridad.x.y``, ``from ridad.x import y``, ``from ridad import x``,
+also inside functions and ``if TYPE_CHECKING:`` blocks.
+
+=============  ================================================================
+layer          may import
+=============  ================================================================
+errors         (nothing)
+logs           (nothing)
+domain         errors
+process        errors
+tlspolicy      errors
+modulemd       domain, errors
+config         domain, errors
+db             domain, modulemd, errors, process
+scm            domain, modulemd, errors, process
+koji           domain, modulemd, errors, tlspolicy
+bus            domain, modulemd, errors
+transitions    domain, modulemd, errors, db, bus
+leader         domain, errors, db
+outbox         domain, errors, db, bus
+scheduler      domain, modulemd, errors, config, process, transitions, db,
+               scm, koji, bus
+api            domain, modulemd, errors, config, transitions, db, scm
+service        domain, errors, config, db
+composition    domain, modulemd, errors, config, db, scm, koji, bus,
+               transitions, leader, outbox, scheduler, api, service
+tap            errors, config, composition, service
+kojisim        errors, process, bus
+devenv         domain, errors, koji, bus
+cli            domain, errors, tlspolicy
+=============  ================================================================
+
+Nothing imports ``tap``, ``kojisim``, ``cli`` or ``devenv``. Further rules:
+no relative imports and no ``import *``; an ``__init__.py`` holds only a
+docstring and ``__all__``; nothing blocks the reactor thread (no import of
+``subprocess``, ``requests`` or ``urllib.request``, no ``time.sleep``);
+``xmlrpc`` (``xmlrpc``, ``xmlrpc.client``, ``twisted.web.xmlrpc``) is
+imported only in ``koji`` and ``kojisim``; and only ``ridad/tap.py`` and
+``ridad/kojisim/tap.py`` import the global reactor.
+"""
 
 from __future__ import annotations
 
 import ast
-import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,76 +56,60 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "ridad"
 
-# layer -> the ridad layers it may import
+_CORE = {"domain", "modulemd", "errors"}
+
+#: layer -> the ridad layers it may import (the table of the docstring).
 ALLOWED: dict[str, set[str]] = {
-    "domain": {"errors"},
     "errors": set(),
-    # Runs child processes with limits; like errors, any layer may use it.
+    "logs": set(),
+    "domain": {"errors"},
     "process": {"errors"},
+    "tlspolicy": {"errors"},
     "modulemd": {"domain", "errors"},
     "config": {"domain", "errors"},
-    "logs": set(),
-    "db": {"domain", "modulemd", "errors"},
-    "scm": {"domain", "modulemd", "errors"},
-    "koji": {"domain", "modulemd", "errors"},
-    "bus": {"domain", "modulemd", "errors"},
-    "transitions": {"domain", "modulemd", "errors", "db", "bus"},
-    "scheduler": {
-        "domain",
-        "modulemd",
-        "errors",
-        "config",
-        "transitions",
-        "db",
-        "scm",
-        "koji",
-        "bus",
-    },
-    "api": {"domain", "modulemd", "errors", "config", "transitions", "db", "scm"},
-    "kojisim": {"errors", "bus"},
-    "cli": {"domain", "errors"},
-    "service": {"domain", "errors", "config", "db", "scheduler", "api", "bus"},
-    "tap": {
-        "domain",
-        "modulemd",
-        "errors",
+    "db": _CORE | {"process"},
+    "scm": _CORE | {"process"},
+    "koji": _CORE | {"tlspolicy"},
+    "bus": set(_CORE),
+    "transitions": _CORE | {"db", "bus"},
+    "leader": {"domain", "errors", "db"},
+    "outbox": {"domain", "errors", "db", "bus"},
+    "scheduler": _CORE
+    | {"config", "process", "transitions", "db", "scm", "koji", "bus"},
+    "api": _CORE | {"config", "transitions", "db", "scm"},
+    "service": {"domain", "errors", "config", "db"},
+    "composition": _CORE
+    | {
         "config",
         "db",
         "scm",
         "koji",
         "bus",
         "transitions",
+        "leader",
+        "outbox",
         "scheduler",
         "api",
         "service",
-        "logs",
-        "composition",
     },
-    "devenv": {"errors", "domain", "koji", "bus"},
-    "composition": {
-        "domain",
-        "modulemd",
-        "errors",
-        "config",
-        "db",
-        "scm",
-        "koji",
-        "bus",
-        "transitions",
-        "scheduler",
-    },
+    "tap": {"errors", "config", "composition", "service"},
+    "kojisim": {"errors", "process", "bus"},
+    "devenv": {"domain", "errors", "koji", "bus"},
+    "cli": {"domain", "errors", "tlspolicy"},
     "__init__": set(),
 }
 NEVER_IMPORTED = {"tap", "kojisim", "cli", "devenv"}
-BLOCKING = re.compile(
-    r"^\s*(import requests|from requests|import subprocess|from subprocess)"
-    r"|time\.sleep\(|urllib\.request",
-    re.MULTILINE,
-)
+XMLRPC_LAYERS = {"koji", "kojisim"}
+REACTOR_ROOTS = {"ridad/tap.py", "ridad/kojisim/tap.py"}
+BLOCKING_MODULES = {"subprocess", "requests", "urllib.request"}
 
 
 def _modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
+
+
+def _id(path: Path) -> str:
+    return str(path.relative_to(ROOT))
 
 
 def _layer(path: Path) -> str:
@@ -88,39 +117,81 @@ def _layer(path: Path) -> str:
     return relative.parts[0].removesuffix(".py")
 
 
-def _ridad_imports(tree: ast.AST) -> list[tuple[str, int]]:
-    found = []
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def imported_modules(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """Every module an import names, with its line, wherever the import is.
+
+    ``import a.b`` names ``a.b``; ``from a import b`` names ``a`` and
+    ``a.b`` (``b`` may be a module or a name in ``a``).
+    """
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module, node.lineno
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def ridad_layers(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """The ridad layers a module imports, with the line of each import."""
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.startswith("ridad."):
-                    found.append((alias.name.split(".")[1], node.lineno))
+                    yield alias.name.split(".")[1], node.lineno
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module == "ridad":
-                found.extend((alias.name, node.lineno) for alias in node.names)
+                yield from ((a.name, node.lineno) for a in node.names)
             elif node.module.startswith("ridad."):
-                found.append((node.module.split(".")[1], node.lineno))
-    return found
+                yield node.module.split(".")[1], node.lineno
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_layer_of_the_table_exists_and_every_package_is_a_layer() -> None:
+    """The table names exactly the layers found under ``ridad/``."""
+    found = {_layer(path) for path in _modules()}
+    assert found == set(ALLOWED)
+    for layer, allowed in ALLOWED.items():
+        assert allowed <= set(ALLOWED) - NEVER_IMPORTED, layer
+        assert layer not in allowed, layer
+
+
+def test_import_reader_sees_every_form_of_import() -> None:
+    """``import a.b``, ``from a import b``, ``from ridad import x`` and imports in
+    functions are all read."""
+    tree = ast.parse(
+        "import ridad.db.pool\n"
+        "from ridad.bus import framing\n"
+        "from ridad import scheduler\n"
+        "def f():\n"
+        "    import xmlrpc.client\n"
+        "    from xmlrpc import client\n"
+    )
+    assert sorted(ridad_layers(tree)) == [("bus", 2), ("db", 1), ("scheduler", 3)]
+    modules = {name for name, _ in imported_modules(tree)}
+    assert {"xmlrpc.client", "xmlrpc", "ridad.db.pool"} <= modules
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_id)
 def test_module_imports_only_allowed_layers(path: Path) -> None:
     """Each module imports only the ridad layers its layer may use."""
     layer = _layer(path)
     assert layer in ALLOWED, f"{layer} is not a known layer"
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for imported, line in _ridad_imports(tree):
-        if imported in ("__version__", layer, "process"):
+    for imported, line in ridad_layers(_tree(path)):
+        if imported in ("__version__", layer):
             continue
         assert imported not in NEVER_IMPORTED, f"{path}:{line} imports {imported}"
         assert imported in ALLOWED[layer], f"{path}:{line}: {layer} imports {imported}"
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", _modules(), ids=_id)
 def test_no_relative_or_star_imports(path: Path) -> None:
     """No module uses relative imports or ``import *``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
+    for node in ast.walk(_tree(path)):
         if isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}:{node.lineno} relative import"
             assert all(a.name != "*" for a in node.names), f"{path}:{node.lineno}"
@@ -129,12 +200,11 @@ def test_no_relative_or_star_imports(path: Path) -> None:
 @pytest.mark.parametrize(
     "path",
     [p for p in _modules() if p.name == "__init__.py"],
-    ids=lambda p: str(p.relative_to(ROOT)),
+    ids=_id,
 )
 def test_package_init_holds_only_docstring_and_all(path: Path) -> None:
     """An ``__init__.py`` holds only a docstring and ``__all__``."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    body = tree.body
+    body = _tree(path).body
     if (
         body
         and isinstance(body[0], ast.Expr)
@@ -153,19 +223,71 @@ def test_package_init_holds_only_docstring_and_all(path: Path) -> None:
         assert targets and set(targets) <= allowed, f"{path}:{node.lineno}"
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def _sleep_calls(tree: ast.AST) -> Iterator[int]:
+    """Lines that call ``time.sleep`` or import ``sleep`` from ``time``."""
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "sleep"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "time"
+        ):
+            yield node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.module == "time":
+            if any(alias.name == "sleep" for alias in node.names):
+                yield node.lineno
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_id)
 def test_nothing_blocks_the_reactor_thread(path: Path) -> None:
-    """No module uses subprocess, requests, urllib.request or time.sleep."""
-    match = BLOCKING.search(path.read_text(encoding="utf-8"))
-    assert match is None, f"{path}: {match.group(0) if match else ''}"
+    """No module imports subprocess, requests or urllib.request, or sleeps."""
+    tree = _tree(path)
+    for name, line in imported_modules(tree):
+        assert name not in BLOCKING_MODULES, f"{path}:{line} imports {name}"
+    assert list(_sleep_calls(tree)) == [], f"{path} calls time.sleep"
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def _xmlrpc_cases() -> list[object]:
+    cases: list[object] = []
+    for path in _modules():
+        if _layer(path) in XMLRPC_LAYERS:
+            continue
+        if _id(path) == "ridad/scheduler/driver.py":
+            reason = (
+                "ridad/scheduler/driver.py still imports xmlrpc; the driver's"
+                " rewrite removes it (remove this marker once merged)"
+            )
+            cases.append(
+                pytest.param(
+                    path,
+                    id=_id(path),
+                    marks=pytest.mark.xfail(strict=False, reason=reason),
+                )
+            )
+        else:
+            cases.append(pytest.param(path, id=_id(path)))
+    return cases
+
+
+@pytest.mark.parametrize("path", _xmlrpc_cases())
+def test_xmlrpc_only_in_koji_and_kojisim(path: Path) -> None:
+    """Only ``ridad/koji/`` and ``ridad/kojisim/`` import ``xmlrpc``."""
+    for name, line in imported_modules(_tree(path)):
+        parts = name.split(".")
+        assert "xmlrpc" not in parts, f"{path}:{line} imports {name}"
+
+
+def _imports_global_reactor(tree: ast.AST) -> bool:
+    for name, _ in imported_modules(tree):
+        if name == "twisted.internet.reactor":
+            return True
+    return False
+
+
+@pytest.mark.parametrize("path", _modules(), ids=_id)
 def test_global_reactor_only_in_composition_roots(path: Path) -> None:
     """Only ``ridad/tap.py`` and ``ridad/kojisim/tap.py`` import the global reactor."""
-    relative = str(path.relative_to(ROOT))
-    if relative in ("ridad/tap.py", "ridad/kojisim/tap.py"):
+    if _id(path) in REACTOR_ROOTS:
         return
-    assert "from twisted.internet import reactor" not in path.read_text(
-        encoding="utf-8"
-    ), relative
+    assert not _imports_global_reactor(_tree(path)), _id(path)

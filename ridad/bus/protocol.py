@@ -1,31 +1,26 @@
-"""The STOMP client: a Twisted protocol and its factory.
+"""The STOMP protocol: one connection to a broker, as a Twisted protocol.
 
-L{StompProtocol} speaks STOMP 1.1/1.2 over one connection: the CONNECT
+:class:`StompProtocol` speaks STOMP 1.1/1.2 over one connection: the CONNECT
 handshake, heart-beats in both directions on an injected clock, SEND that
-waits for the broker's RECEIPT, subscriptions whose messages are acknowledged
-after their handler ran, and DISCONNECT. L{ridad.bus.connection.BusConnection}
-is the service that keeps one of them connected, reconnecting with backoff.
+waits for the broker's RECEIPT, SUBSCRIBE and the dispatch of each MESSAGE to
+its subscription's :class:`~ridad.bus.subscriptions.MessageQueue`, and
+DISCONNECT. :class:`ridad.bus.connection.BusConnection` is the service that
+keeps one of them connected, reconnecting with backoff.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 
 from twisted.internet.defer import Deferred, succeed
-from twisted.internet.interfaces import (
-    IAddress,
-    IDelayedCall,
-    IReactorTime,
-)
-from twisted.internet.protocol import Factory, Protocol, connectionDone
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.protocol import Protocol, connectionDone
 from twisted.internet.task import LoopingCall
-from twisted.logger import Logger, LogLevel
+from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ridad.bus.stomp import (
+from ridad.bus.framing import (
     DEFAULT_MAX_FRAME_BYTES,
     Frame,
     FrameParser,
@@ -37,25 +32,15 @@ from ridad.bus.stomp import (
     send_frame,
     subscribe_frame,
 )
+from ridad.bus.subscriptions import Handler, MessageQueue
 from ridad.errors import BusUnavailable
 
-__all__ = ["Handler", "StompFactory", "StompProtocol"]
-
-#: What a subscription calls with each MESSAGE frame; it may return an awaitable.
-Handler = Callable[[Frame], Awaitable[None] | None]
+__all__ = ["DEFAULT_RECEIPT_TIMEOUT_SECONDS", "StompProtocol"]
 
 #: Added to twice the broker's heart-beat interval before we call it silent.
 SILENCE_SLACK_SECONDS = 1.0
 DEFAULT_RECEIPT_TIMEOUT_SECONDS = 10.0
 _CONNECTED = "\x00CONNECTED"  # the pending-reply key of the handshake
-
-
-@dataclass
-class _Subscription:
-    destination: str
-    handler: Handler
-    ack: str
-    tail: Deferred[None] = field(default_factory=lambda: succeed(None))
 
 
 def _heart_beat_header(value: str | None) -> tuple[int, int]:
@@ -88,7 +73,7 @@ class StompProtocol(Protocol):
         self._receipt_timeout_seconds = receipt_timeout_seconds
         self._parser = FrameParser(max_frame_bytes=max_frame_bytes)
         self._pending: dict[str, tuple[Deferred[Frame], IDelayedCall]] = {}
-        self._subscriptions: dict[str, _Subscription] = {}
+        self._subscriptions: dict[str, MessageQueue] = {}
         self._numbers = itertools.count(1)
         self._lost_waiters: list[Deferred[BaseException]] = []
         self._lost_reason: BaseException | None = None
@@ -183,7 +168,7 @@ class StompProtocol(Protocol):
         returned, and also when it raised (the failure is logged), so one
         poison message cannot wedge the subscription.
 
-        :return: the subscription id.
+        :returns: the subscription id.
         :raises BusUnavailable: not connected, ERROR, or no receipt in time.
         """
         sub_id = subscription_id or f"sub-{next(self._numbers)}"
@@ -191,7 +176,12 @@ class StompProtocol(Protocol):
         frame = subscribe_frame(
             destination, sub_id, ack=ack, headers=headers, receipt=receipt
         )
-        self._subscriptions[sub_id] = _Subscription(destination, handler, ack)
+        self._subscriptions[sub_id] = MessageQueue(
+            destination=destination,
+            handler=handler,
+            ack=ack,
+            acknowledge=lambda frame: self._acknowledge(destination, frame),
+        )
         try:
             await self._request(frame, receipt)
         except BaseException:
@@ -366,29 +356,17 @@ class StompProtocol(Protocol):
                 destination=frame.header("destination"),
             )
             return
-        subscription.tail.addCallback(
-            lambda _: Deferred.fromCoroutine(self._deliver(subscription, frame))
-        )
+        subscription.put(frame)
 
-    async def _deliver(self, subscription: _Subscription, frame: Frame) -> None:
-        try:
-            outcome = subscription.handler(frame)
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            self.log.failure(
-                "The handler of {destination} failed; acknowledging the message anyway",
-                destination=subscription.destination,
-                level=LogLevel.error,
-            )
-        if subscription.ack == "auto" or not self.ready:
+    def _acknowledge(self, destination: str, frame: Frame) -> None:
+        if not self.ready:
             return
         try:
             self._write(ack_frame(frame, version=self.version or "1.2"))
         except BusUnavailable as e:
             self.log.warn(
                 "Could not acknowledge a message from {destination}: {reason}",
-                destination=subscription.destination,
+                destination=destination,
                 reason=e.message,
             )
 
@@ -418,30 +396,3 @@ class StompProtocol(Protocol):
         self.log.warn("{reason}; dropping the connection", reason=error.message)
         self._fail_pending(error)
         self.abort()
-
-
-class StompFactory(Factory):
-    """Builds L{StompProtocol}s that share a clock and time limits."""
-
-    noisy = False
-
-    def __init__(
-        self,
-        *,
-        clock: IReactorTime,
-        receipt_timeout_seconds: float = DEFAULT_RECEIPT_TIMEOUT_SECONDS,
-        max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
-    ) -> None:
-        self._clock = clock
-        self._receipt_timeout_seconds = receipt_timeout_seconds
-        self._max_frame_bytes = max_frame_bytes
-
-    def buildProtocol(self, addr: IAddress | None) -> StompProtocol:
-        """A new, unconnected protocol."""
-        protocol = StompProtocol(
-            clock=self._clock,
-            receipt_timeout_seconds=self._receipt_timeout_seconds,
-            max_frame_bytes=self._max_frame_bytes,
-        )
-        protocol.factory = self
-        return protocol

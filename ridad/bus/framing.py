@@ -1,10 +1,19 @@
-"""STOMP 1.1/1.2 framing: frame values, the encoder and an incremental parser.
+"""STOMP 1.1/1.2 framing: frame values, building and escaping, and the
+incremental byte parser.
 
-Pure: no Twisted, no I/O. Frames are built from ``stomper``'s field sets where
-its output is right (SUBSCRIBE, and ACK in STOMP 1.1). CONNECT, DISCONNECT,
-``content-length`` and header escaping are ours: stomper asks for STOMP 1.1
-only, omits DISCONNECT's blank line, escapes nothing and returns text. Its
-reader is lossy, so incoming bytes go through L{FrameParser}.
+Pure: no Twisted, no I/O. ``stomper`` builds the frames it gets right: the
+field sets of SUBSCRIBE, and of ACK in STOMP 1.1. The rest is ours, because
+stomper falls short where it matters on a live connection:
+
+- its frame reader joins the lines of a multi-line body, counts
+  ``content-length`` in characters instead of bytes, and loses the frames
+  that follow a heart-beat newline, so incoming bytes go through
+  :class:`FrameParser`;
+- its CONNECT asks only for STOMP 1.1 (ours accepts 1.1 and 1.2, see
+  :func:`connect_frame`), and its DISCONNECT lacks the blank line;
+- it does no header escaping (``\\c``, ``\\n``, ``\\\\`` and 1.2's ``\\r``),
+  adds no ``content-length`` and returns text, so :func:`encode_frame`
+  writes the bytes.
 """
 
 from __future__ import annotations
@@ -16,19 +25,6 @@ from dataclasses import dataclass
 import stomper
 
 from ridad.errors import BusUnavailable
-
-__all__ = [
-    "DEFAULT_MAX_FRAME_BYTES",
-    "Frame",
-    "FrameParser",
-    "StompProtocolError",
-    "ack_frame",
-    "connect_frame",
-    "disconnect_frame",
-    "encode_frame",
-    "send_frame",
-    "subscribe_frame",
-]
 
 #: Every command a frame may carry (stomper's list, plus 1.2's STOMP).
 COMMANDS = frozenset(stomper.VALID_COMMANDS) | {"STOMP"}
@@ -60,10 +56,7 @@ class Frame:
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
-        """The value of header ``name``; the first one when it is repeated.
-
-        :return: the value, or None when the frame has no such header.
-        """
+        """The value of header ``name`` (the first if repeated), else None."""
         for key, value in self.headers:
             if key == name:
                 return value
@@ -143,19 +136,17 @@ def connect_frame(
 
     ``heart_beat_ms`` is (how often we can send, how often we want to hear
     from the broker), 0 meaning never.
+
+    :raises ValueError: a negative heart-beat.
     """
     send_ms, receive_ms = heart_beat_ms
     if send_ms < 0 or receive_ms < 0:
         raise ValueError(f"Negative heart-beat {heart_beat_ms!r}")
-    headers = [
-        ("accept-version", "1.1,1.2"),
-        ("host", host),
-        ("heart-beat", f"{send_ms},{receive_ms}"),
-    ]
-    if login is not None:
-        headers.append(("login", login))
-    if passcode is not None:
-        headers.append(("passcode", passcode))
+    beat = f"{send_ms},{receive_ms}"
+    headers = [("accept-version", "1.1,1.2"), ("host", host), ("heart-beat", beat)]
+    for name, value in (("login", login), ("passcode", passcode)):
+        if value is not None:
+            headers.append((name, value))
     return Frame("CONNECT", tuple(headers))
 
 
@@ -265,7 +256,7 @@ class FrameParser:
     skipped. A body is ``content-length`` bytes when the header is there,
     else everything up to the first NUL. Headers are unescaped as the
     negotiated version says: a CONNECTED frame's ``version`` header switches
-    the parser at once, and L{set_version} does it by hand.
+    the parser at once, and :meth:`set_version` does it by hand.
     """
 
     def __init__(
@@ -382,16 +373,13 @@ class FrameParser:
             name, colon, value = line.partition(b":")
             if not colon:
                 raise StompProtocolError(f"Header line without colon: {line[:80]!r}")
-            if raw:
-                headers.append((_decode(name), _decode(value)))
-            else:
-                pair = (_decode(name), _decode(value))
-                headers.append(
-                    (
-                        _unescape(pair[0], self._version),
-                        _unescape(pair[1], self._version),
-                    )
+            pair = (_decode(name), _decode(value))
+            if not raw:
+                pair = (
+                    _unescape(pair[0], self._version),
+                    _unescape(pair[1], self._version),
                 )
+            headers.append(pair)
         frame_headers = tuple(headers)
         length = Frame(command, frame_headers).header("content-length")
         content_length = None

@@ -24,7 +24,7 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ridad.bus.connection import BusConnection
-from ridad.bus.stomp import Frame, FrameParser, encode_frame
+from ridad.bus.framing import Frame, FrameParser, encode_frame
 from ridad.errors import BusUnavailable
 from tests.helpers import failure_of, result_of
 

@@ -1,4 +1,4 @@
-"""Tests for L{ridad.bus.stomp}: frame encoding, the incremental parser, builders."""
+"""Tests for L{ridad.bus.framing}: frame encoding, the incremental parser, builders."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ridad.bus.stomp import (
+from ridad.bus.framing import (
     COMMANDS,
     Frame,
     FrameParser,
