@@ -30,8 +30,8 @@ from ridad.koji.client import (
     RetryPolicy,
     SslAuth,
 )
+from ridad.koji.hub import KojiHub
 from ridad.koji.tls import make_http_client
-from ridad.modulemd.parse import load_modulemd
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import KojiEventListener
 from ridad.scheduler.leader import SchedulerLock
@@ -94,7 +94,6 @@ def make_driver(
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
-        document = load_modulemd(build.modulemd)
         return await build_macros_srpm(
             reactor=reactor,
             work_dir=work_dir,
@@ -104,12 +103,12 @@ def make_driver(
             context=build.context,
             module_build_id=build.id,
             base_stream=build.base_stream,
-            rpm_macros=document.rpm_macros,
+            rpm_macros=build.rpm_macros,
         )
 
     return BuildDriver(
         store=SchedulingStore(pool=pool),
-        koji=koji,
+        koji=KojiHub(client=koji),
         transitions=transitions,
         config=koji_config,
         clock=reactor,

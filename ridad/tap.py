@@ -95,7 +95,7 @@ def makeService(options: Options) -> RidadService:
         statement_timeout_seconds=config.database.statement_timeout_seconds,
     )
     builds = ModuleBuildStore(pool=pool)
-    transitions = Transitions(pool=pool, builds=builds, clock=reactor)
+    transitions = Transitions(pool=pool, clock=reactor)
     git = GitClient(
         reactor=reactor,
         timeout_seconds=config.scm.git_timeout_seconds,
