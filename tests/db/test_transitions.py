@@ -122,6 +122,16 @@ INTENTS: dict[str, Callable[[Transitions, BuildSnapshot], Awaitable[BuildSnapsho
     "record_repo_progress": lambda t, s: t.record_repo_progress(
         s.build.id, repo_event=5, task_finished=False, task_failed=True, epoch=0
     ),
+    "record_task_state": lambda t, s: t.record_task_state(
+        s.components[1], "open", epoch=0
+    ),
+    "record_task_end": lambda t, s: t.record_task_end(
+        s.components[1],
+        ComponentState.FAILED,
+        "the Koji task failed",
+        task_state="failed",
+        epoch=0,
+    ),
     "change_module_state": lambda t, s: t.change_module_state(
         s.build.id, ModuleState.FAILED, "why", epoch=0
     ),
