@@ -52,10 +52,10 @@ from ridad.koji.client import (
     RetryPolicy,
     SslAuth,
 )
+from ridad.koji.hub import KojiHub
 from ridad.koji.tls import make_http_client
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
-from ridad.modulemd.parse import load_modulemd
 from ridad.outbox.relay import OutboxRelay
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import KojiEventListener
@@ -155,7 +155,7 @@ def make_stores(reactor: Any, config: Config) -> Stores:
         statement_timeout_seconds=config.database.statement_timeout_seconds,
     )
     builds = ModuleBuildStore(pool=pool)
-    transitions = Transitions(pool=pool, builds=builds, clock=reactor)
+    transitions = Transitions(pool=pool, clock=reactor)
     return Stores(pool=pool, builds=builds, transitions=transitions, embedded=embedded)
 
 
@@ -252,7 +252,6 @@ def make_driver(
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
         Path(work_dir).mkdir(parents=True, exist_ok=True)
-        document = load_modulemd(build.modulemd)
         return await build_macros_srpm(
             reactor=reactor,
             work_dir=work_dir,
@@ -262,12 +261,12 @@ def make_driver(
             context=build.context,
             module_build_id=build.id,
             base_stream=build.base_stream,
-            rpm_macros=document.rpm_macros,
+            rpm_macros=build.rpm_macros,
         )
 
     return BuildDriver(
         store=SchedulingStore(pool=pool),
-        koji=koji,
+        koji=KojiHub(client=koji),
         transitions=transitions,
         config=koji_config,
         clock=reactor,

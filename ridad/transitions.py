@@ -1,61 +1,51 @@
-"""The only code that changes state.
-
-Each change writes the new state, its trace row and its outbox message in
-ONE transaction, with the module build's row locked so that the changes of
-one build (and so its messages) are ordered.
-"""
+"""The only code that changes state: one named intent per kind of change,
+each ONE transaction that checks the lease epoch (when given), locks the
+build's row (ordering one build's changes and messages), writes the state,
+its trace rows and outbox messages, and answers the build as written."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.bus.messages import (
-    COMPONENT_TOPIC,
-    MODULE_TOPIC,
-    component_message_body,
-    module_message_body,
-)
-from ridad.db.builds import (
-    ModuleBuildStore,
-    update_component_columns,
-    update_module_columns,
-)
+from ridad.bus import messages
+from ridad.db import build_inserts as inserts
+from ridad.db import build_writes as writes
+from ridad.db.build_rows import load_build, load_module_trace
 from ridad.db.leases import check_lease
 from ridad.db.outbox import insert_message
 from ridad.db.pool import Pool
-from ridad.db.trace import insert_trace
-from ridad.domain.builds import ComponentBuild, NewComponent, NewModuleBuild
-from ridad.domain.states import (
-    ComponentState,
-    ModuleState,
-    component_transition_allowed,
-    module_transition_allowed,
+from ridad.domain.builds import (
+    BuildSnapshot,
+    ComponentBuild,
+    ModuleBuild,
+    NewComponent,
+    NewModuleBuild,
+    TraceEntry,
+    check_component_move,
+    check_module_move,
 )
+from ridad.domain.koji import KojiBuild
+from ridad.domain.states import ComponentState, ModuleState
 from ridad.domain.views import module_build_view
-from ridad.errors import Conflict, InvalidRequest
+from ridad.errors import Conflict
 
-FINAL_MODULE_STATES = (ModuleState.FAILED, ModuleState.READY)
-T = TypeVar("T")
-RESET_COMPONENT = {
-    "source": None,
-    "submitted_at": None,
-    "task_id": None,
-    "task_state": None,
-    "nvr": None,
-    "koji_build_id": None,
-    "tagged": False,
-    "tag_event": None,
-}
+Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
+Move = tuple[int, ComponentState, str | None, dict[str, Any]]
+Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
 class Transitions:
-    """Applies state changes to module and component builds."""
+    """Applies state changes to module and component builds.
+
+    Every intent given the scheduler's lease ``epoch`` raises NotLeader, and
+    writes nothing, when another process has taken the lease since.
+    """
 
     log = Logger()
 
@@ -63,34 +53,54 @@ class Transitions:
         self,
         *,
         pool: Pool,
-        builds: ModuleBuildStore,
         clock: IReactorTime,
         new_msg_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self._pool = pool
-        self._builds = builds
         self._clock = clock
         self._new_msg_id = new_msg_id
         self._listeners: list[Callable[[], None]] = []
 
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after each committed change (the outbox relay
-        uses it to publish at once instead of at its next poll)."""
+        """Call ``listener`` after each committed state change (to poll now)."""
         self._listeners.append(listener)
 
     def _committed(self) -> None:
         for listener in self._listeners:
             listener()
 
+    def _moved(self, module_build_id: int, state: ModuleState) -> None:
+        self.log.info(
+            "Module build {module_build_id} moved to {state}",
+            module_build_id=module_build_id,
+            state=state.label,
+        )
+
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
 
-    async def create_module_build(self, new: NewModuleBuild) -> tuple[int, bool]:
-        """Record a verified submission in ``init``.
+    async def _apply(
+        self, module_build_id: int, epoch: int | None, step: Step, *, changes: bool
+    ) -> BuildSnapshot:
+        """Run ``step`` on the locked build in one fenced transaction (and
+        the commit listeners after, when it ``changes`` a state)."""
 
-        A failed build of the same NSVC starts over under its old id;
-        its completed components are kept. Returns the id and whether the
-        build is new.
+        async def interaction(cursor: Any) -> BuildSnapshot:
+            if epoch is not None:
+                await check_lease(cursor, epoch)
+            loaded = await load_build(cursor, module_build_id, lock=True)
+            return await step(cursor, loaded, now)
+
+        now = self._now()
+        written: BuildSnapshot = await self._pool.run_interaction(interaction)
+        if changes:
+            self._committed()
+        return written
+
+    async def create_module_build(self, new: NewModuleBuild) -> tuple[int, bool]:
+        """Record a verified submission in ``init``; answer its id and whether
+        it is new (a failed build of that NSVC starts over, keeping its
+        completed components).
 
         :raises Conflict: when that NSVC exists and has not failed.
         """
@@ -98,37 +108,17 @@ class Transitions:
             self._create, new, self._now()
         )
         self._committed()
-        self.log.info(
-            "Module build {module_build_id} moved to {state}",
-            module_build_id=result[0],
-            state="init",
-        )
+        self._moved(result[0], ModuleState.INIT)
         return result
 
     async def _create(
         self, cursor: Any, new: NewModuleBuild, now: datetime
     ) -> tuple[int, bool]:
-        existing = await self._builds.find_nsvc(
-            cursor, new.name, new.stream, new.version, new.context
-        )
+        existing = await inserts.find_nsvc(cursor, new)
         if existing is None:
-            module_build_id = await self._builds.insert(cursor, new, now)
-            ids = await self._builds.insert_components(
-                cursor, module_build_id, new.components, now
-            )
-            await self._trace(cursor, module_build_id, None, None, "init", None, now)
-            for component_build_id in ids:
-                await self._trace(
-                    cursor,
-                    module_build_id,
-                    component_build_id,
-                    None,
-                    "waiting",
-                    None,
-                    now,
-                )
-            await self._announce_module(cursor, module_build_id, None, now)
-            return module_build_id, True
+            created = await inserts.create_module_build(cursor, new, now)
+            await self._announce(cursor, await load_build(cursor, created), now, None)
+            return created, True
         if existing.state is not ModuleState.FAILED:
             raise Conflict(
                 f"Module build {new.nsvc} already exists (id {existing.id},"
@@ -136,49 +126,15 @@ class Transitions:
                 " submitted again",
                 details={"id": existing.id, "state": existing.state.label},
             )
-        await self._resubmit(cursor, existing.id, new, now)
+        old = await load_build(cursor, existing.id, lock=True)
+        for c in old.components:
+            if c.state not in (ComponentState.COMPLETE, ComponentState.WAITING):
+                check_component_move(c, ComponentState.WAITING)
+        for before, after in await inserts.resubmit(cursor, old, new, now):
+            await self._announce_component(cursor, before, after, now)
+        written = await load_build(cursor, existing.id)
+        await self._announce(cursor, written, now, "failed")
         return existing.id, False
-
-    async def _resubmit(
-        self, cursor: Any, module_build_id: int, new: NewModuleBuild, now: datetime
-    ) -> None:
-        _, components = await self._builds.load(cursor, module_build_id, lock=True)
-        by_name = {c.name: c for c in components}
-        await self._builds.update_for_resubmit(cursor, module_build_id, new, now)
-        await self._trace(
-            cursor, module_build_id, None, "failed", "init", "resubmitted", now
-        )
-        for component in components:
-            if component.name not in {v.name for v in new.components} and (
-                component.state is not ComponentState.COMPLETE
-            ):
-                # module-build-macros: made again by the scheduler.
-                await update_component_columns(cursor, component.id, RESET_COMPONENT)
-                if component.state is not ComponentState.WAITING:
-                    await self._change_component(
-                        cursor, component, ComponentState.WAITING, "resubmitted", now
-                    )
-        await update_module_columns(
-            cursor, module_build_id, {"repo_task_id": None, "repo_attempts": 0}
-        )
-        for verified in new.components:
-            component = by_name.get(verified.name)
-            if component is None:
-                ids = await self._builds.insert_components(
-                    cursor, module_build_id, [verified], now
-                )
-                await self._trace(
-                    cursor, module_build_id, ids[0], None, "waiting", None, now
-                )
-            elif component.state is not ComponentState.COMPLETE:
-                await self._builds.update_component_source(
-                    cursor, component.id, verified
-                )
-                if component.state is not ComponentState.WAITING:
-                    await self._change_component(
-                        cursor, component, ComponentState.WAITING, "resubmitted", now
-                    )
-        await self._announce_module(cursor, module_build_id, "failed", now)
 
     async def change_module_state(
         self,
@@ -188,245 +144,257 @@ class Transitions:
         *,
         epoch: int | None = None,
         allowed_from: tuple[ModuleState, ...] | None = None,
-    ) -> None:
-        """Move a module build to ``state``.
+    ) -> BuildSnapshot:
+        """Move a module build to ``state``; answer it as written.
 
-        With ``epoch`` (the scheduler's lease) the change is fenced: it is
-        refused when another process took the lease since.
+        With ``epoch`` (the scheduler's lease) the change is fenced.
 
         :raises InvalidRequest: when the move is not allowed from its state
             (or its state is not in ``allowed_from``).
         :raises NotFound: when there is no such build.
-        :raises NotLeader: when ``epoch`` is stale.
         """
-        await self._pool.run_interaction(
-            self._fenced(self._change_module),
-            epoch,
-            module_build_id,
-            state,
-            reason,
-            self._now(),
-            allowed_from,
-        )
-        self._committed()
-        self.log.info(
-            "Module build {module_build_id} moved to {state}",
-            module_build_id=module_build_id,
-            state=state.label,
+        return await self._move_module(
+            module_build_id, epoch, state, reason, allowed_from=allowed_from
         )
 
-    async def _change_module(
+    async def cancel(
         self,
-        cursor: Any,
         module_build_id: int,
+        reason: str,
+        *,
+        allowed_from: tuple[ModuleState, ...],
+    ) -> tuple[BuildSnapshot, list[TraceEntry]]:
+        """Fail a build on request; answer it as written, with its module trace.
+
+        :raises InvalidRequest: when its state is not in ``allowed_from``.
+        :raises NotFound: when there is no such build.
+        """
+        trace: list[TraceEntry] = []
+        written = await self._move_module(
+            module_build_id,
+            None,
+            ModuleState.FAILED,
+            reason,
+            allowed_from=allowed_from,
+            trace=trace,
+        )
+        return written, trace
+
+    async def record_environment(
+        self,
+        module_build_id: int,
+        *,
+        koji_tag: str,
+        macros: NewComponent | None,
+        epoch: int,
+    ) -> BuildSnapshot:
+        """Note the build's Koji tag and its module-build-macros component (if
+        new), and move the build to ``build``.
+
+        :raises InvalidRequest: when the build is no longer waiting.
+        """
+        return await self._move_module(
+            module_build_id,
+            epoch,
+            ModuleState.BUILD,
+            None,
+            koji_tag=koji_tag,
+            added=[macros] if macros is not None else [],
+        )
+
+    async def _move_module(
+        self,
+        module_build_id: int,
+        epoch: int | None,
         state: ModuleState,
         reason: str | None,
-        now: datetime,
+        *,
         allowed_from: tuple[ModuleState, ...] | None = None,
-    ) -> None:
-        build, _ = await self._builds.load(cursor, module_build_id, lock=True)
-        if allowed_from is not None and build.state not in allowed_from:
-            raise InvalidRequest(
-                f"Module build {module_build_id} is {build.state.label}; only a"
-                " build in "
-                + ", ".join(s.label for s in allowed_from)
-                + f" can move to {state.label}"
+        koji_tag: str = writes.KEEP,
+        added: Sequence[NewComponent] = (),
+        trace: list[TraceEntry] | None = None,
+    ) -> BuildSnapshot:
+        """Move the build (after adding components), reading its trace after."""
+
+        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
+            if added:
+                new = await writes.insert_components(cursor, old.build.id, added, now)
+                old = BuildSnapshot(old.build, tuple(new) + old.components)
+            check_module_move(old.build, state, allowed_from)
+            completed = state in (ModuleState.FAILED, ModuleState.READY)
+            changed = await writes.set_module_state(
+                cursor, old.build, state, reason, now, completed, koji_tag
             )
-        if not module_transition_allowed(build.state, state):
-            raise InvalidRequest(
-                f"Module build {module_build_id} is {build.state.label};"
-                f" it cannot move to {state.label}"
-            )
-        await self._builds.set_state(
-            cursor,
-            module_build_id,
-            state,
-            reason,
-            now,
-            completed=state in FINAL_MODULE_STATES,
-        )
-        await self._trace(
-            cursor, module_build_id, None, build.state.label, state.label, reason, now
-        )
-        await self._announce_module(cursor, module_build_id, build.state.label, now)
+            written = BuildSnapshot(changed, old.components)
+            await self._announce(cursor, written, now, old.build.state.label)
+            if trace is not None:
+                trace.extend(await load_module_trace(cursor, old.build.id))
+            return written
 
-    async def _change_component(
-        self,
-        cursor: Any,
-        component: ComponentBuild,
-        state: ComponentState,
-        reason: str | None,
-        now: datetime,
-    ) -> None:
-        if not component_transition_allowed(component.state, state):
-            raise InvalidRequest(
-                f"Component {component.name} is {component.state.label};"
-                f" it cannot move to {state.label}"
-            )
-        await self._builds.set_component_state(cursor, component.id, state, reason, now)
-        await self._trace(
-            cursor,
-            component.module_build_id,
-            component.id,
-            component.state.label,
-            state.label,
-            reason,
-            now,
-        )
-        changed = await self._builds.load_component(cursor, component.id)
-        msg_id = self._new_msg_id()
-        await insert_message(
-            cursor,
-            msg_id=msg_id,
-            topic=COMPONENT_TOPIC,
-            body=component_message_body(
-                changed, old_state=component.state.label, msg_id=msg_id, now=now
-            ),
-            module_build_id=component.module_build_id,
-            now=now,
-        )
+        written = await self._apply(module_build_id, epoch, step, changes=True)
+        self._moved(module_build_id, state)
+        return written
 
-    def _fenced(self, fn: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        """Wrap an interaction so it first checks the lease ``epoch`` (if any)."""
+    async def _note(
+        self, module_build_id: int, epoch: int, write: Write, *args: Any
+    ) -> BuildSnapshot:
+        """Write bookkeeping (no state change, no message) in one fenced
+        transaction: ``write(cursor, *args)`` answers what it wrote."""
 
-        async def fenced(cursor: Any, epoch: int | None, *args: Any) -> T:
-            if epoch is not None:
-                await check_lease(cursor, epoch)
-            return await fn(cursor, *args)
+        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
+            written = await write(cursor, *args)
+            if isinstance(written, ModuleBuild):
+                return BuildSnapshot(written, old.components)
+            return old.with_components(written)
 
-        return fenced
+        return await self._apply(module_build_id, epoch, step, changes=False)
 
-    async def update(
-        self,
-        module_build_id: int,
-        *,
-        epoch: int | None,
-        module: Mapping[str, Any] | None = None,
-        components: Mapping[int, Mapping[str, Any]] | None = None,
-        new_components: Sequence[NewComponent] = (),
-    ) -> None:
-        """Write scheduler bookkeeping (no state change, so no message): the
-        build's columns, components' columns, and new components (which get a
-        ``waiting`` trace row each, like those created at submission).
+    async def record_submission_intent(
+        self, module_build_id: int, component_ids: Sequence[int], *, epoch: int
+    ) -> BuildSnapshot:
+        """Note, before calling Koji, that these components are being submitted."""
+        write, now = writes.set_submission_intent, self._now()
+        return await self._note(module_build_id, epoch, write, component_ids, now)
 
-        :raises NotLeader: when ``epoch`` is stale.
+    async def forget_submission_intent(
+        self, component: ComponentBuild, *, epoch: int
+    ) -> BuildSnapshot:
+        """Forget a submission Koji never received (it is made again)."""
+        write = writes.clear_submission_intent
+        return await self._note(component.module_build_id, epoch, write, component.id)
+
+    async def record_submissions(
+        self, module_build_id: int, outcomes: Mapping[int, int | str], *, epoch: int
+    ) -> BuildSnapshot:
+        """Move each component to ``building`` (its Koji task id given) or to
+        ``failed`` (Koji's refusal given), in one transaction.
+
+        :raises InvalidRequest: when a component cannot move so.
         """
-        await self._pool.run_interaction(
-            self._fenced(self._update),
-            epoch,
-            module_build_id,
-            module or {},
-            components or {},
-            new_components,
-            self._now(),
-        )
+        moves: list[Move] = []
+        for component_id, outcome in sorted(outcomes.items()):
+            if isinstance(outcome, str):
+                moves.append((component_id, ComponentState.FAILED, outcome, {}))
+            else:
+                found = {"task_id": outcome, "task_state": "free"}
+                moves.append((component_id, ComponentState.BUILDING, None, found))
+        return await self._move(module_build_id, epoch, moves)
 
-    async def _update(
-        self,
-        cursor: Any,
-        module_build_id: int,
-        module: Mapping[str, Any],
-        components: Mapping[int, Mapping[str, Any]],
-        new_components: Sequence[NewComponent],
-        now: datetime,
-    ) -> None:
-        await self._builds.load(cursor, module_build_id, lock=True)
-        if module:
-            await update_module_columns(cursor, module_build_id, module)
-        for component_build_id, values in sorted(components.items()):
-            await update_component_columns(cursor, component_build_id, values)
-        ids = await self._builds.insert_components(
-            cursor, module_build_id, list(new_components), now
-        )
-        for component_build_id in ids:
-            await self._trace(
-                cursor, module_build_id, component_build_id, None, "waiting", None, now
-            )
-
-    async def change_component_state(
+    async def record_task_end(
         self,
         component: ComponentBuild,
         state: ComponentState,
         reason: str | None,
         *,
-        epoch: int | None,
-        values: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Move a component to ``state``, writing ``values`` (task id, NVR,
-        ...) first so that its message carries them.
+        task_state: str,
+        koji_build: KojiBuild | None = None,
+        epoch: int,
+    ) -> BuildSnapshot:
+        """Move a component where its task's end leaves it, noting the task's
+        state and the build it made (its message carries them).
 
         :raises InvalidRequest: when the move is not allowed from its state.
-        :raises NotLeader: when ``epoch`` is stale.
         """
-        await self._pool.run_interaction(
-            self._fenced(self._component_change),
-            epoch,
-            component,
-            state,
-            reason,
-            values or {},
-            self._now(),
-        )
-        self._committed()
-        self.log.info(
-            "Component {component} of module build {module_build_id} moved to {state}",
-            component=component.name,
-            module_build_id=component.module_build_id,
-            state=state.label,
-        )
+        found: dict[str, Any] = {"task_state": task_state}
+        if koji_build is not None:
+            found.update(nvr=koji_build.nvr, koji_build_id=koji_build.id)
+        move = (component.id, state, reason, found)
+        return await self._move(component.module_build_id, epoch, [move])
 
-    async def _component_change(
-        self,
-        cursor: Any,
-        component: ComponentBuild,
-        state: ComponentState,
-        reason: str | None,
-        values: Mapping[str, Any],
-        now: datetime,
-    ) -> None:
-        _, components = await self._builds.load(
-            cursor, component.module_build_id, lock=True
-        )
-        current = next(c for c in components if c.id == component.id)
-        if values:
-            await update_component_columns(cursor, component.id, values)
-        await self._change_component(cursor, current, state, reason, now)
+    async def _move(
+        self, module_build_id: int, epoch: int, moves: Sequence[Move]
+    ) -> BuildSnapshot:
+        """Move components (id, state, reason, Koji's findings) in one transaction."""
 
-    async def _trace(
+        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
+            changed = []
+            for component_id, state, reason, found in moves:
+                before = old.component(component_id)
+                check_component_move(before, state)
+                after = await writes.set_component_state(
+                    cursor, before, state, reason, now, **found
+                )
+                await self._announce_component(cursor, before, after, now)
+                changed.append(after)
+            return old.with_components(changed)
+
+        written = await self._apply(module_build_id, epoch, step, changes=True)
+        for component_id, state, _, _ in moves:
+            self.log.info(
+                "Component {component} of module build {module_build_id} moved to"
+                " {state}",
+                component=written.component(component_id).name,
+                module_build_id=module_build_id,
+                state=state.label,
+            )
+        return written
+
+    async def record_task_state(
+        self, component: ComponentBuild, task_state: str, *, epoch: int
+    ) -> BuildSnapshot:
+        """Note the Koji state of a component's task (it stays building)."""
+        write, build_id = writes.set_task_state, component.module_build_id
+        return await self._note(build_id, epoch, write, component.id, task_state)
+
+    async def record_tagged(
+        self, module_build_id: int, ids: Sequence[int], tag_event: int, *, epoch: int
+    ) -> BuildSnapshot:
+        """Note that these components' builds are tagged, as of ``tag_event``."""
+        write = writes.set_tagged
+        return await self._note(module_build_id, epoch, write, ids, tag_event)
+
+    async def record_repo_task(
+        self, module_build_id: int, repo_task_id: int, *, epoch: int
+    ) -> BuildSnapshot:
+        """Note the newRepo task regenerating the build's buildroot."""
+        args = (writes.set_repo_task, module_build_id, repo_task_id)
+        return await self._note(module_build_id, epoch, *args)
+
+    async def record_repo_progress(
         self,
-        cursor: Any,
         module_build_id: int,
-        component_build_id: int | None,
-        old_state: str | None,
-        new_state: str,
-        reason: str | None,
-        now: datetime,
-    ) -> None:
-        await insert_trace(
-            cursor,
-            module_build_id=module_build_id,
-            component_build_id=component_build_id,
-            old_state=old_state,
-            new_state=new_state,
-            reason=reason,
-            now=now,
-        )
+        *,
+        repo_event: int | None,
+        task_finished: bool,
+        task_failed: bool,
+        epoch: int,
+    ) -> BuildSnapshot:
+        """Note a newer repo (``repo_event``) and the end of the newRepo task
+        (``task_finished``; ``task_failed`` counts a failed attempt)."""
+        write = writes.set_repo_progress
+        args = (write, module_build_id, repo_event, task_finished, task_failed)
+        return await self._note(module_build_id, epoch, *args)
 
-    async def _announce_module(
-        self, cursor: Any, module_build_id: int, old_state: str | None, now: datetime
+    async def _announce_component(
+        self, cursor: Any, before: ComponentBuild, after: ComponentBuild, now: datetime
     ) -> None:
-        build, components = await self._builds.load(cursor, module_build_id)
         msg_id = self._new_msg_id()
+        old = before.state.label
+        body = messages.component_message_body(
+            after, old_state=old, msg_id=msg_id, now=now
+        )
         await insert_message(
             cursor,
             msg_id=msg_id,
-            topic=MODULE_TOPIC,
-            body=module_message_body(
-                module_build_view(build, components),
-                old_state=old_state,
-                msg_id=msg_id,
-                now=now,
-            ),
-            module_build_id=module_build_id,
+            topic=messages.COMPONENT_TOPIC,
+            body=body,
+            module_build_id=after.module_build_id,
+            now=now,
+        )
+
+    async def _announce(
+        self, cursor: Any, written: BuildSnapshot, now: datetime, old_state: str | None
+    ) -> None:
+        msg_id = self._new_msg_id()
+        view = module_build_view(written.build, list(written.components))
+        body = messages.module_message_body(
+            view, old_state=old_state, msg_id=msg_id, now=now
+        )
+        await insert_message(
+            cursor,
+            msg_id=msg_id,
+            topic=messages.MODULE_TOPIC,
+            body=body,
+            module_build_id=written.build.id,
             now=now,
         )

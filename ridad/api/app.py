@@ -122,14 +122,11 @@ class RidadApi:
             )
         build = await self._builds.get(module_build_id)
         self._authorizer.check_cancel(identity, build.owner)
-        await self._transitions.change_module_state(
-            module_build_id,
-            ModuleState.FAILED,
-            f"Canceled by {identity.user}",
-            allowed_from=CANCELLABLE,
+        canceled, _ = await self._transitions.cancel(
+            module_build_id, f"Canceled by {identity.user}", allowed_from=CANCELLABLE
         )
-        build, components = await self._builds.get_with_components(module_build_id)
-        return write_json(request, module_build_view(build, components))
+        view = module_build_view(canceled.build, list(canceled.components))
+        return write_json(request, view)
 
     @app.route("/rida/module-builds/", methods=["GET"], strict_slashes=False)
     @app.route("/rida/module-builds", methods=["GET"], strict_slashes=False)

@@ -41,7 +41,6 @@ from ridad.domain.mbs_views import (
     mbs_module_build,
     module_build_url,
 )
-from ridad.domain.states import ModuleState
 from ridad.errors import NotFound
 from ridad.transitions import Transitions
 
@@ -191,13 +190,16 @@ class MbsApi:
         parse_cancel(request.content.read())
         build = await self._builds.get(module_build_id)
         self._authorizer.check_cancel(identity, build.owner)
-        await self._transitions.change_module_state(
-            module_build_id,
-            ModuleState.FAILED,
-            f"Canceled by {identity.user}",
-            allowed_from=CANCELLABLE,
+        canceled, trace = await self._transitions.cancel(
+            module_build_id, f"Canceled by {identity.user}", allowed_from=CANCELLABLE
         )
-        view = await self._module_view(module_build_id, Detail.VERBOSE, version)
+        view = mbs_module_build(
+            canceled.build,
+            list(canceled.components),
+            detail=Detail.VERBOSE,
+            api_version=version,
+            trace=trace,
+        )
         return write_json(request, view)
 
     @app.route(ROOT + "/component-builds/", methods=["GET"], strict_slashes=False)

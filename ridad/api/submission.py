@@ -138,6 +138,7 @@ class SubmissionVerifier:
             buildrequires=dependencies.buildrequires,
             requires=dependencies.requires,
             components=components,
+            rpm_macros=document.rpm_macros,
         )
         return await self._transitions.create_module_build(new)
 

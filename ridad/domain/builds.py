@@ -7,12 +7,17 @@ import hashlib
 import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from ridad.domain.states import ComponentState, ModuleState
-from ridad.errors import Unprocessable
+from ridad.domain.states import (
+    ComponentState,
+    ModuleState,
+    component_transition_allowed,
+    module_transition_allowed,
+)
+from ridad.errors import InvalidRequest, Unprocessable
 
 MAX_UINT64 = 2**64 - 1
 MACROS_BATCH = 1
@@ -47,6 +52,7 @@ class ModuleBuild:
     repo_event: int | None = None
     repo_task_id: int | None = None
     repo_attempts: int = 0
+    rpm_macros: str | None = None
 
     @property
     def nsvc(self) -> str:
@@ -90,6 +96,32 @@ class ComponentBuild:
     koji_build_id: int | None = None
     tagged: bool = False
     tag_event: int | None = None
+
+
+@dataclass(frozen=True)
+class BuildSnapshot:
+    """A module build with its components (ordered by batch, then name), as
+    one transaction read or wrote them."""
+
+    build: ModuleBuild
+    components: tuple[ComponentBuild, ...]
+
+    def component(self, component_build_id: int) -> ComponentBuild:
+        """The component with this id.
+
+        :raises KeyError: when the build has no such component.
+        """
+        for c in self.components:
+            if c.id == component_build_id:
+                return c
+        raise KeyError(component_build_id)
+
+    def with_components(self, changed: Sequence[ComponentBuild]) -> BuildSnapshot:
+        """This snapshot with ``changed`` components in place of their old values."""
+        by_id = {c.id: c for c in changed}
+        return replace(
+            self, components=tuple(by_id.get(c.id, c) for c in self.components)
+        )
 
 
 @dataclass(frozen=True)
@@ -139,11 +171,46 @@ class NewModuleBuild:
     buildrequires: Mapping[str, Any]
     requires: Mapping[str, Any]
     components: tuple[NewComponent, ...] = field(default=())
+    rpm_macros: str | None = None
 
     @property
     def nsvc(self) -> str:
         """``name:stream:version:context``."""
         return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+
+def check_module_move(
+    build: ModuleBuild,
+    state: ModuleState,
+    allowed_from: tuple[ModuleState, ...] | None = None,
+) -> None:
+    """Check that ``build`` may move to ``state`` (from one of ``allowed_from``).
+
+    :raises InvalidRequest: when it may not, saying why.
+    """
+    if allowed_from is not None and build.state not in allowed_from:
+        raise InvalidRequest(
+            f"Module build {build.id} is {build.state.label}; only a build in "
+            + ", ".join(s.label for s in allowed_from)
+            + f" can move to {state.label}"
+        )
+    if not module_transition_allowed(build.state, state):
+        raise InvalidRequest(
+            f"Module build {build.id} is {build.state.label};"
+            f" it cannot move to {state.label}"
+        )
+
+
+def check_component_move(component: ComponentBuild, state: ComponentState) -> None:
+    """Check that ``component`` may move to ``state``.
+
+    :raises InvalidRequest: when it may not.
+    """
+    if not component_transition_allowed(component.state, state):
+        raise InvalidRequest(
+            f"Component {component.name} is {component.state.label};"
+            f" it cannot move to {state.label}"
+        )
 
 
 def compute_contexts(

@@ -1,9 +1,10 @@
-"""Koji's objects as frozen values: tasks, builds and repos.
+"""Koji's objects as frozen values: tasks, builds, repos, tags, events, and
+what became of each call of a multicall.
 
 States are Koji's enum names in lower case (``koji.TASK_STATES`` and friends,
-KOJI.md section 2), so they read the same as the hub's bus addresses
+docs/koji.md), so they read the same as the hub's bus addresses
 (``task.closed``, ``build.complete``). ``ridad/koji/values.py`` builds these
-from the hub's dicts.
+from the hub's dicts, and ``ridad/koji/hub.py`` (``KojiHub``) answers them.
 """
 
 from __future__ import annotations
@@ -67,3 +68,89 @@ class KojiRepo:
     state: str
     create_event: int
     tag_name: str
+
+
+@dataclass(frozen=True)
+class KojiTag:
+    """One Koji tag: its id and name."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class KojiTarget:
+    """One Koji build target: where builds take their buildroot and go."""
+
+    name: str
+    build_tag: str
+    dest_tag: str
+
+
+@dataclass(frozen=True)
+class KojiEvent:
+    """One Koji event: its id and epoch seconds."""
+
+    id: int
+    ts: float
+
+
+@dataclass(frozen=True)
+class InheritanceLink:
+    """One parent of a tag: the parent's id and the link's priority."""
+
+    parent_id: int
+    priority: int
+
+
+@dataclass(frozen=True)
+class KojiRefusal:
+    """Koji refused one call of a multicall (the others went on)."""
+
+    message: str
+    fault_code: int
+    fault_name: str
+
+
+@dataclass(frozen=True)
+class TaskReport:
+    """What one poll learnt about a build task.
+
+    ``task`` is None when Koji could not say (``problem`` says why);
+    ``build`` is the task's build, if it made one.
+    """
+
+    task_id: int
+    task: KojiTask | None
+    build: KojiBuild | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RepoReport:
+    """What one poll learnt about a newRepo task and its tag's newest repo.
+
+    ``task`` is None when the task cannot be read; ``repo`` when the tag has
+    no repo (or it cannot be read).
+    """
+
+    task_id: int
+    task: KojiTask | None
+    repo: KojiRepo | None
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """The answers of one poll, by task id."""
+
+    tasks: dict[int, TaskReport]
+    repos: dict[int, RepoReport]
+
+
+@dataclass(frozen=True)
+class BuildSubmission:
+    """What became of one ``build`` call: its task, or Koji's refusal."""
+
+    source: str
+    task_id: int | None
+    refusal: KojiRefusal | None = None

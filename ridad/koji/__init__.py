@@ -1,6 +1,7 @@
 """koji layer of ridad: the asynchronous Koji hub client.
 
-``client`` (KojiClient, KojiCall; sessions, call numbers, retries),
+``hub`` (KojiHub: the typed operations the scheduler uses; ``tags`` holds
+its tag, target, group and package-list part), ``client`` (KojiClient, KojiCall; sessions, call numbers, retries),
 ``wire`` (XML-RPC encoding as koji's own client does it), ``transport`` (one
 HTTP exchange and what its failures mean), ``upload`` (fast-upload checks),
 ``retry`` (RetryPolicy, retry_delay_seconds), ``auth`` (PasswordAuth, SslAuth,

@@ -13,7 +13,7 @@ from typing import Any
 
 import koji
 
-from ridad.domain.koji import KojiBuild, KojiRepo, KojiTask
+from ridad.domain.koji import KojiBuild, KojiEvent, KojiRepo, KojiTask
 from ridad.errors import KojiError
 
 _BAD_NVR_PART = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -81,6 +81,17 @@ def repo_from_info(info: Mapping[str, Any]) -> KojiRepo:
         )
     except _Malformed as exc:
         raise KojiError(f"Malformed Koji repo info: {exc}") from None
+
+
+def event_from_info(info: Mapping[str, Any]) -> KojiEvent:
+    """The event a ``getLastEvent`` or ``getEvent`` dict describes.
+
+    :raises KojiError: when the dict lacks a field or has a wrong type.
+    """
+    try:
+        return KojiEvent(id=_int(info, "id"), ts=_float(info, "ts"))
+    except _Malformed as exc:
+        raise KojiError(f"Malformed Koji event info: {exc}") from None
 
 
 def parse_nvr(nvr: str) -> tuple[str, str, str]:

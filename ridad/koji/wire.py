@@ -19,7 +19,7 @@ from koji import xmlrpcplus
 
 from ridad.errors import KojiError, KojiFault
 
-#: Fault codes the client acts on (KOJI.md section 1.6).
+#: Fault codes the client acts on (docs/koji.md, faults).
 AUTH_ERROR = 1002
 AUTH_EXPIRED = 1007
 RETRY_ERROR = 1009

@@ -5,10 +5,8 @@ finishing, cancelling)."""
 from __future__ import annotations
 
 import uuid
-import xmlrpc.client
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
@@ -23,14 +21,13 @@ from ridad.domain.scheduling import (
     submittable,
 )
 from ridad.domain.states import ComponentState, ModuleState
-from ridad.errors import KojiError, KojiFault, KojiUnavailable, NotLeader
-from ridad.koji.client import KojiCall, KojiClient
+from ridad.errors import KojiError, KojiUnavailable, NotLeader
+from ridad.koji.hub import KojiHub
 from ridad.scheduler.environment import BuildEnvironment, environment_of
 from ridad.scheduler.macros import MacrosSrpm, module_dist
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
-RETRY_ERROR = 1009
 MAX_REPO_ATTEMPTS = 3
 LOOKUP_SLACK_SECONDS = 300
 
@@ -46,7 +43,7 @@ class BuildDriver:
         self,
         *,
         store: SchedulingStore,
-        koji: KojiClient,
+        koji: KojiHub,
         transitions: Transitions,
         config: KojiConfig,
         clock: IReactorTime,
@@ -156,31 +153,25 @@ class BuildDriver:
             build.base_stream,
         )
         env = await self._environment.prepare(build, components, dist)
-        new: list[NewComponent] = []
+        macros = None
         if not any(c.name == MACROS_PACKAGE for c in components):
             srpm = await self._build_macros(build)
             path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"
-            await self._koji.upload(srpm.content, path=path, name=srpm.filename)
-            new.append(
-                NewComponent(
-                    name=MACROS_PACKAGE,
-                    package=MACROS_PACKAGE,
-                    repository=f"{path}/{srpm.filename}",
-                    ref="srpm",
-                    scm_commit="",
-                    batch=MACROS_BATCH,
-                    buildonly=True,
-                    source=f"{path}/{srpm.filename}",
-                )
+            uploaded = await self._koji.upload(
+                srpm.content, path=path, name=srpm.filename
             )
-        await self._transitions.update(
-            build.id,
-            epoch=epoch,
-            module={"koji_tag": env.koji_tag},
-            new_components=new,
-        )
-        await self._transitions.change_module_state(
-            build.id, ModuleState.BUILD, None, epoch=epoch
+            macros = NewComponent(
+                name=MACROS_PACKAGE,
+                package=MACROS_PACKAGE,
+                repository=uploaded,
+                ref="srpm",
+                scm_commit="",
+                batch=MACROS_BATCH,
+                buildonly=True,
+                source=uploaded,
+            )
+        await self._transitions.record_environment(
+            build.id, koji_tag=env.koji_tag, macros=macros, epoch=epoch
         )
 
     async def _build_step(
@@ -227,29 +218,15 @@ class BuildDriver:
         ]
         if not todo:
             return False
-        calls = []
+        pairs = []
         for c in todo:
-            calls.append(KojiCall("tagBuildBypass", (env.build_tag, c.nvr)))
+            assert c.nvr is not None
+            pairs.append((env.build_tag, c.nvr))
             if not c.buildonly:
-                calls.append(KojiCall("tagBuildBypass", (env.koji_tag, c.nvr)))
-        answers = await self._koji.multicall(calls + [KojiCall("getLastEvent")])
-        for answer in answers[:-1]:
-            if isinstance(answer, KojiFault) and "already tagged" not in answer.message:
-                raise KojiFault(
-                    f"Koji refused to tag a build of module build {build.id}:"
-                    f" {answer.message}",
-                    fault_code=answer.fault_code,
-                    fault_name=answer.fault_name,
-                )
-        event = answers[-1]
-        if isinstance(event, KojiFault):
-            raise event
-        await self._transitions.update(
-            build.id,
-            epoch=epoch,
-            components={
-                c.id: {"tagged": True, "tag_event": int(event["id"])} for c in todo
-            },
+                pairs.append((env.koji_tag, c.nvr))
+        event = await self._koji.tag_builds(pairs)
+        await self._transitions.record_tagged(
+            build.id, [c.id for c in todo], event.id, epoch=epoch
         )
         return True
 
@@ -260,16 +237,14 @@ class BuildDriver:
             return
         if repo_needed_event(build, components) is None:
             return
-        task_id = await self._koji.call("newRepo", environment_of(build).build_tag)
+        task_id = await self._koji.new_repo(environment_of(build).build_tag)
         self.log.info(
             "Regenerating the buildroot of module build {module_build_id}"
             " (task {koji_task_id})",
             module_build_id=build.id,
             koji_task_id=task_id,
         )
-        await self._transitions.update(
-            build.id, epoch=epoch, module={"repo_task_id": int(task_id)}
-        )
+        await self._transitions.record_repo_task(build.id, task_id, epoch=epoch)
 
     async def _submit(
         self,
@@ -283,42 +258,22 @@ class BuildDriver:
         chosen = submittable(build, components)[: max(room, 0)]
         if not chosen:
             return 0
-        now = self._now()
-        await self._transitions.update(
-            build.id,
-            epoch=epoch,
-            components={
-                c.id: {"submitted_at": now, "attempt": c.attempt + 1} for c in chosen
-            },
+        await self._transitions.record_submission_intent(
+            build.id, [c.id for c in chosen], epoch=epoch
         )
         target = environment_of(build).target
-        try:
-            answers = await self._koji.multicall(
-                [
-                    KojiCall("build", (c.source, target, {"skip_tag": True}))
-                    for c in chosen
-                ]
-            )
-        except KojiFault as e:
-            if e.fault_code == RETRY_ERROR:
-                return len(chosen)  # may have happened: looked up next cycle
-            raise
-        for c, answer in zip(chosen, answers, strict=True):
-            if isinstance(answer, KojiFault):
-                await self._transitions.change_component_state(
-                    c,
-                    ComponentState.FAILED,
-                    f"Koji refused the build: {answer.message}",
-                    epoch=epoch,
-                )
-                continue
-            await self._transitions.change_component_state(
-                c,
-                ComponentState.BUILDING,
-                None,
-                epoch=epoch,
-                values={"task_id": int(answer), "task_state": "free"},
-            )
+        submissions = await self._koji.submit_builds(
+            [(c.source or "", target) for c in chosen]
+        )
+        if submissions is None:
+            return len(chosen)  # may have happened: looked up next cycle
+        outcomes: dict[int, int | str] = {}
+        for c, submitted in zip(chosen, submissions, strict=True):
+            if submitted.refusal is not None:
+                outcomes[c.id] = f"Koji refused the build: {submitted.refusal.message}"
+            elif submitted.task_id is not None:
+                outcomes[c.id] = submitted.task_id
+        await self._transitions.record_submissions(build.id, outcomes, epoch=epoch)
         return len(chosen)
 
     async def _recover_intents(
@@ -338,18 +293,10 @@ class BuildDriver:
         since = min(c.submitted_at for c in pending if c.submitted_at) - timedelta(
             seconds=LOOKUP_SLACK_SECONDS
         )
-        tasks = await self._koji.call(
-            "listTasks",
-            opts={"method": "build", "createdAfter": since.timestamp(), "decode": True},
-            queryOpts={"order": "id"},
-        )
-        found = {}
-        for task in tasks or []:
-            request = _decoded_request(task.get("request"))
-            if len(request) >= 2 and request[1] == target:
-                found[request[0]] = task
+        found = await self._koji.find_build_tasks(since, target)
+        adopted: dict[int, int | str] = {}
         for c in pending:
-            task = found.get(c.source)
+            task = found.get(c.source or "")
             if task is None:
                 self.log.info(
                     "No Koji task for {component} of module build {module_build_id};"
@@ -357,22 +304,16 @@ class BuildDriver:
                     component=c.name,
                     module_build_id=build.id,
                 )
-                await self._transitions.update(
-                    build.id, epoch=epoch, components={c.id: {"submitted_at": None}}
-                )
+                await self._transitions.forget_submission_intent(c, epoch=epoch)
                 continue
             self.log.info(
                 "Adopting Koji task {koji_task_id} of {component}",
-                koji_task_id=task["id"],
+                koji_task_id=task.id,
                 component=c.name,
             )
-            await self._transitions.change_component_state(
-                c,
-                ComponentState.BUILDING,
-                None,
-                epoch=epoch,
-                values={"task_id": int(task["id"]), "task_state": "free"},
-            )
+            adopted[c.id] = task.id
+        if adopted:
+            await self._transitions.record_submissions(build.id, adopted, epoch=epoch)
         return True
 
     async def _fail(
@@ -404,16 +345,4 @@ class BuildDriver:
             and c.task_state not in ("canceled", "closed", "failed")
         ]
         if open_tasks:
-            await self._koji.multicall(
-                [KojiCall("cancelTask", (t,)) for t in open_tasks]
-            )
-
-
-def _decoded_request(request: Any) -> list[Any]:
-    if isinstance(request, str):
-        try:
-            params, _ = xmlrpc.client.loads(request)
-        except Exception:  # noqa: BLE001 - a request we cannot read is skipped
-            return []
-        return list(params)
-    return list(request or [])
+            await self._koji.cancel_tasks(open_tasks)

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from twisted.logger import Logger
 
 from ridad.config.model import KojiConfig
 from ridad.domain.builds import ComponentBuild, ModuleBuild
+from ridad.domain.koji import InheritanceLink, KojiTarget
 from ridad.domain.scheduling import MACROS_PACKAGE, build_tag_name, koji_tag_name
-from ridad.errors import KojiError, KojiFault
-from ridad.koji.client import KojiCall, KojiClient
+from ridad.errors import KojiError
+from ridad.koji.hub import KojiHub
 
 GROUPS = ("build", "srpm-build")
 
@@ -39,24 +39,12 @@ def environment_of(build: ModuleBuild) -> Environment:
     return Environment(koji_tag=tag, build_tag=build_tag_name(tag), target=tag)
 
 
-def _check(results: Sequence[Any], what: str, *, exists_ok: bool = False) -> None:
-    for result in results:
-        if isinstance(result, KojiFault):
-            if exists_ok and "already exists" in result.message:
-                continue
-            raise KojiFault(
-                f"Koji refused to {what}: {result.message}",
-                fault_code=result.fault_code,
-                fault_name=result.fault_name,
-            )
-
-
 class BuildEnvironment:
     """Prepares (idempotently) what a module build needs in Koji."""
 
     log = Logger()
 
-    def __init__(self, *, koji: KojiClient, config: KojiConfig) -> None:
+    def __init__(self, *, koji: KojiHub, config: KojiConfig) -> None:
         self._koji = koji
         self._config = config
         self._owner: str | None = config.package_owner
@@ -70,66 +58,42 @@ class BuildEnvironment:
         :raises KojiUnavailable: Koji stayed unreachable.
         """
         env = environment_of(build)
-        tags, target = await self._tags(build, env, dist)
-        await self._inheritance(build, env, tags[env.build_tag])
+        build_tag_id, target = await self._tags(build, env, dist)
+        await self._inheritance(build, env, build_tag_id)
         await self._groups(env)
         await self._packages(env, components)
         if target is None:
-            _check(
-                await self._koji.multicall(
-                    [
-                        KojiCall(
-                            "createBuildTarget",
-                            (env.target, env.build_tag, env.koji_tag),
-                        )
-                    ]
-                ),
-                f"create the build target {env.target}",
-                exists_ok=True,
-            )
+            await self._koji.create_target(env.target, env.build_tag, env.koji_tag)
         return env
 
     async def _tags(
         self, build: ModuleBuild, env: Environment, dist: str
-    ) -> tuple[dict[str, int], Any]:
-        found = await self._koji.multicall(
-            [
-                KojiCall("getTag", (env.koji_tag,)),
-                KojiCall("getTag", (env.build_tag,)),
-                KojiCall("getBuildTarget", (env.target,)),
-            ]
+    ) -> tuple[int, KojiTarget | None]:
+        """Create the tags that are missing; answer the -build tag's id."""
+        (koji_tag, build_tag), target = await self._koji.find_tags_and_target(
+            [env.koji_tag, env.build_tag], env.target
         )
-        _check(found, "look up the module's tags")
-        common: dict[str, Any] = {"arches": " ".join(self._config.arches)}
-        if self._config.tag_permission:
-            common["perm"] = self._config.tag_permission
         extra = {
             "rpm.macro.dist": dist,
             "rpm.macro.modularitylabel": build.nsvc,
         }
-        creates = []
-        for name, info, tag_extra in (
-            (env.koji_tag, found[0], {}),
-            (env.build_tag, found[1], extra),
-        ):
-            if info is None:
-                creates.append(
-                    KojiCall("createTag", (name,), {**common, "extra": tag_extra})
-                )
-        if creates:
-            _check(
-                await self._koji.multicall(creates),
-                "create the module's tags",
-                exists_ok=True,
+        missing = [
+            (name, tag_extra)
+            for name, found, tag_extra in (
+                (env.koji_tag, koji_tag, {}),
+                (env.build_tag, build_tag, extra),
             )
-            found = await self._koji.multicall(
-                [
-                    KojiCall("getTag", (env.koji_tag,), {"strict": True}),
-                    KojiCall("getTag", (env.build_tag,), {"strict": True}),
-                ]
-            ) + [found[2]]
-            _check(found, "read the module's tags back")
-        return {env.koji_tag: found[0]["id"], env.build_tag: found[1]["id"]}, found[2]
+            if found is None
+        ]
+        if missing:
+            created = await self._koji.create_tags(
+                missing,
+                arches=self._config.arches,
+                perm=self._config.tag_permission,
+            )
+            build_tag = next((t for t in created if t.name == env.build_tag), build_tag)
+        assert build_tag is not None
+        return build_tag.id, target
 
     async def _inheritance(
         self, build: ModuleBuild, env: Environment, build_tag_id: int
@@ -143,89 +107,49 @@ class BuildEnvironment:
                 )
             parents.append((0 if info.get("base_module") else 10, parent))
         parents.sort()
-        lookups = await self._koji.multicall(
-            [KojiCall("getTag", (p,), {"strict": True}) for _, p in parents]
-            + [KojiCall("getInheritanceData", (env.build_tag,))]
+        tags, current = await self._koji.parents_and_inheritance(
+            [p for _, p in parents], env.build_tag
         )
-        _check(lookups, f"look up the parents of {env.build_tag}")
         desired = [
-            {
-                "parent_id": tag["id"],
-                "priority": index * 10,
-                "maxdepth": None,
-                "intransitive": False,
-                "noconfig": False,
-                "pkg_filter": "",
-            }
-            for index, tag in enumerate(lookups[:-1])
+            InheritanceLink(parent_id=tag.id, priority=index * 10)
+            for index, tag in enumerate(tags)
         ]
-        current = {(link["parent_id"], link["priority"]) for link in lookups[-1]}
-        if current != {(link["parent_id"], link["priority"]) for link in desired}:
-            _check(
-                await self._koji.multicall(
-                    [
-                        KojiCall(
-                            "setInheritanceData",
-                            (build_tag_id, desired),
-                            {"clear": True},
-                        )
-                    ]
-                ),
-                f"set the inheritance of {env.build_tag}",
-            )
+        if current != set(desired):
+            await self._koji.set_inheritance(build_tag_id, env.build_tag, desired)
 
     async def _groups(self, env: Environment) -> None:
-        existing = await self._koji.multicall(
-            [KojiCall("getTagGroups", (env.build_tag,), {"inherit": False})]
-        )
-        _check(existing, f"read the groups of {env.build_tag}")
-        present = {
-            g["name"]: {p["package"] for p in g.get("packagelist", [])}
-            for g in existing[0]
-        }
+        present = await self._koji.tag_groups(env.build_tag)
         wanted = dict(self._config.build_groups)
-        calls = []
+        groups = [group for group in GROUPS if group not in present]
+        packages = []
         for group in GROUPS:
-            if group not in present:
-                calls.append(KojiCall("groupListAdd", (env.build_tag, group)))
-            packages = list(wanted.get(group, ())) + [MACROS_PACKAGE]
-            for package in dict.fromkeys(packages):
-                if package not in present.get(group, set()):
-                    calls.append(
-                        KojiCall("groupPackageListAdd", (env.build_tag, group, package))
-                    )
-        if calls:
-            _check(
-                await self._koji.multicall(calls), f"fill the groups of {env.build_tag}"
-            )
+            names = list(wanted.get(group, ())) + [MACROS_PACKAGE]
+            for package in dict.fromkeys(names):
+                if package not in present.get(group, frozenset()):
+                    packages.append((group, package))
+        await self._koji.add_to_groups(env.build_tag, groups, packages)
 
     async def _packages(
         self, env: Environment, components: Sequence[ComponentBuild]
     ) -> None:
         owner = await self._package_owner()
         names = dict.fromkeys([MACROS_PACKAGE] + [c.package for c in components])
-        listed = await self._koji.multicall(
+        tags = [env.koji_tag, env.build_tag]
+        listed = await self._koji.package_lists(tags)
+        await self._koji.add_packages(
             [
-                KojiCall("listPackages", (), {"tagID": env.koji_tag}),
-                KojiCall("listPackages", (), {"tagID": env.build_tag}),
-            ]
-        )
-        _check(listed, "read the package lists")
-        calls = []
-        for tag, entries in ((env.koji_tag, listed[0]), (env.build_tag, listed[1])):
-            have = {e["package_name"] for e in entries}
-            calls += [
-                KojiCall("packageListAdd", (tag, name), {"owner": owner})
+                (tag, name)
+                for tag, have in zip(tags, listed, strict=True)
                 for name in names
                 if name not in have
-            ]
-        if calls:
-            _check(await self._koji.multicall(calls), "add the packages to the tags")
+            ],
+            owner=owner,
+        )
 
     async def _package_owner(self) -> str:
         if self._owner is None:
-            user = await self._koji.call("getLoggedInUser")
+            user = await self._koji.logged_in_user()
             if not user:
                 raise KojiError("ridad is not logged in to Koji (koji.auth)")
-            self._owner = str(user["name"])
+            self._owner = user
         return self._owner

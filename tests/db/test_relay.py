@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest_twisted
 from twisted.internet import reactor
 
-from ridad.db.builds import ModuleBuildStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.domain.builds import NewComponent, NewModuleBuild
 from ridad.domain.states import ModuleState
@@ -60,9 +59,7 @@ def relay_for(pool, publisher) -> OutboxRelay:
 @pytest_twisted.ensureDeferred
 async def test_relay_sends_in_order_once_and_marks_sent(pool) -> None:
     """Pending messages go out in write order, valid, and are marked sent."""
-    transitions = Transitions(
-        pool=pool, builds=ModuleBuildStore(pool=pool), clock=reactor
-    )
+    transitions = Transitions(pool=pool, clock=reactor)
     first, _ = await transitions.create_module_build(new_build("one"))
     second, _ = await transitions.create_module_build(new_build("two"))
     await transitions.change_module_state(first, ModuleState.WAIT, None)
@@ -83,9 +80,7 @@ async def test_relay_sends_in_order_once_and_marks_sent(pool) -> None:
 @pytest_twisted.ensureDeferred
 async def test_broker_down_keeps_messages_for_later(pool) -> None:
     """With the broker down nothing is marked sent; later all go, same ids."""
-    transitions = Transitions(
-        pool=pool, builds=ModuleBuildStore(pool=pool), clock=reactor
-    )
+    transitions = Transitions(pool=pool, clock=reactor)
     await transitions.create_module_build(new_build("one"))
     publisher = RecordingPublisher(prefix=PREFIX)
     publisher.down = True
@@ -106,9 +101,7 @@ async def test_broker_down_keeps_messages_for_later(pool) -> None:
 @pytest_twisted.ensureDeferred
 async def test_sent_messages_are_pruned_after_retention(pool) -> None:
     """Sent rows older than the retention are deleted; unsent ones never."""
-    transitions = Transitions(
-        pool=pool, builds=ModuleBuildStore(pool=pool), clock=reactor
-    )
+    transitions = Transitions(pool=pool, clock=reactor)
     await transitions.create_module_build(new_build("one"))
     await transitions.create_module_build(new_build("two"))
     await pool.run_operation(

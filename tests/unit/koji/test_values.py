@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ridad.domain.koji import KojiBuild, KojiRepo, KojiTask
+from ridad.domain.koji import KojiBuild, KojiEvent, KojiRepo, KojiTask
 from ridad.errors import KojiError
 from ridad.koji.values import (
     build_from_info,
+    event_from_info,
     parse_nvr,
     render_nvr,
     repo_from_info,
@@ -212,3 +213,17 @@ def test_arbitrary_dicts_raise_only_koji_error(info: dict[str, Any]) -> None:
             convert(info)
         except KojiError:
             pass
+
+
+def test_event_from_get_last_event() -> None:
+    """``getLastEvent``'s ``{id, ts}`` is a KojiEvent."""
+    assert event_from_info({"id": 812, "ts": 1764633600.5}) == KojiEvent(
+        812, 1764633600.5
+    )
+
+
+@given(st.one_of(st.none(), st.integers(), st.dictionaries(st.text(), st.text())))
+def test_malformed_event_is_a_koji_error(info: Any) -> None:
+    """Anything but an event struct raises only KojiError."""
+    with pytest.raises(KojiError):
+        event_from_info(info)

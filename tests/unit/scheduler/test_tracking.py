@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.koji.hub import poll_calls
 from ridad.scheduler.tracking import plan_poll
 from tests.unit.domain.test_scheduling import component, module
 
@@ -20,13 +21,14 @@ def test_repo_calls_come_after_every_task_call() -> None:
         task_id=70,
     )
     plan = plan_poll([(waiting, []), (busy, [open_task])])
-    assert [c.method for c in plan.calls] == [
+    calls = poll_calls(plan.task_ids, plan.repo_checks)
+    assert [c.method for c in calls] == [
         "getTaskInfo",
         "listBuilds",
         "getTaskInfo",
         "getRepo",
     ]
-    assert plan.calls[0].args == (70,)
-    assert plan.calls[2].args == (50,)
+    assert calls[0].args == (70,)
+    assert calls[2].args == (50,)
     assert plan.tasks == [(busy, open_task)]
     assert plan.repos == [waiting]

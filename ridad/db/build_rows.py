@@ -1,0 +1,83 @@
+"""The columns of ``module_builds`` and ``component_builds``, their rows as
+domain values, and the consistent read of one build inside a transaction
+(shared by the pool reads in ``builds`` and the writes in ``build_writes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ridad.domain.builds import BuildSnapshot, ComponentBuild, ModuleBuild, TraceEntry
+from ridad.domain.states import ComponentState, ModuleState
+from ridad.errors import NotFound
+
+MAX_ID = 2**63 - 1
+
+MODULE_COLUMNS = (
+    "id, name, stream, version, context, state, state_reason, owner, scmurl,"
+    " scm_commit, branch, modulemd, build_context, runtime_context,"
+    " buildrequires, requires, koji_tag, scratch, time_submitted,"
+    " time_modified, time_completed, repo_event, repo_task_id, repo_attempts,"
+    " rpm_macros"
+)
+COMPONENT_COLUMNS = (
+    "id, module_build_id, name, type, package, repository, ref, scm_commit,"
+    " batch, buildorder, buildafter, buildonly, state, state_reason, task_id,"
+    " task_state, nvr, time_modified, source, submitted_at, attempt,"
+    " koji_build_id, tagged, tag_event"
+)
+
+
+def module_build_from_row(row: Mapping[str, Any]) -> ModuleBuild:
+    """Turn a ``module_builds`` row into a ``ModuleBuild``."""
+    values = dict(row)
+    values["version"] = int(values["version"])
+    values["state"] = ModuleState.from_label(values["state"])
+    return ModuleBuild(**values)
+
+
+def component_build_from_row(row: Mapping[str, Any]) -> ComponentBuild:
+    """Turn a ``component_builds`` row into a ``ComponentBuild``."""
+    values = dict(row)
+    values["state"] = ComponentState.from_label(values["state"])
+    values["buildafter"] = tuple(values["buildafter"])
+    return ComponentBuild(**values)
+
+
+async def load_build(
+    cursor: Any, module_build_id: int, *, lock: bool = False
+) -> BuildSnapshot:
+    """Read a build and its components inside the caller's transaction.
+
+    With ``lock`` the build row is locked until the transaction ends, which
+    serialises every change of one build.
+
+    :raises NotFound: when there is no such build.
+    """
+    suffix = " FOR UPDATE" if lock else ""
+    await cursor.execute(
+        f"SELECT {MODULE_COLUMNS} FROM module_builds WHERE id = %s{suffix}",
+        (module_build_id,),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"Module build {module_build_id} does not exist")
+    await cursor.execute(
+        f"SELECT {COMPONENT_COLUMNS} FROM component_builds"
+        " WHERE module_build_id = %s ORDER BY batch, name",
+        (module_build_id,),
+    )
+    components = tuple(component_build_from_row(r) for r in cursor.fetchall())
+    return BuildSnapshot(module_build_from_row(row), components)
+
+
+async def load_module_trace(cursor: Any, module_build_id: int) -> list[TraceEntry]:
+    """The module-level trace rows of a build, oldest first, inside the
+    caller's transaction."""
+    await cursor.execute(
+        "SELECT id, module_build_id, component_build_id, time, old_state,"
+        " new_state, reason FROM state_trace WHERE module_build_id = %s"
+        " AND component_build_id IS NULL ORDER BY id",
+        (module_build_id,),
+    )
+    return [TraceEntry(**row) for row in cursor.fetchall()]

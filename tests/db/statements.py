@@ -1,0 +1,76 @@
+"""Recording what a ridad ``Pool`` runs: the statements of each use (one
+transaction, or one single-statement query), for tests that count reads."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ridad.db.pool import Pool
+
+
+@dataclass
+class StatementLog:
+    """The SQL of each pool use since ``install``, in order."""
+
+    uses: list[list[str]] = field(default_factory=list)
+
+    def install(self, pool: Pool) -> StatementLog:
+        """Record every statement ``pool`` runs from now on (its one entry
+        point, ``_use``, hands each interaction a recording cursor)."""
+        use = pool._use
+        log = self
+
+        async def recorded_use(
+            fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any
+        ) -> Any:
+            statements: list[str] = []
+            log.uses.append(statements)
+
+            async def with_recording_cursor(
+                cursor: Any, *rest: Any, **named: Any
+            ) -> Any:
+                return await fn(_RecordingCursor(cursor, statements), *rest, **named)
+
+            return await use(with_recording_cursor, *args, **kwargs)
+
+        pool._use = recorded_use  # type: ignore[method-assign]
+        return self
+
+    def clear(self) -> None:
+        """Forget what was recorded so far."""
+        self.uses.clear()
+
+    def statements(self) -> list[str]:
+        """Every statement, without BEGIN and COMMIT."""
+        return [
+            s
+            for use in self.uses
+            for s in use
+            if s.split()[0] not in ("BEGIN", "COMMIT")
+        ]
+
+    def reads_of(self, table: str) -> list[str]:
+        """The SELECTs that read ``table``."""
+        return [
+            s
+            for s in self.statements()
+            if s.startswith("SELECT") and f"FROM {table}" in s
+        ]
+
+
+class _RecordingCursor:
+    """A ridad ``Cursor`` that records what it executes."""
+
+    def __init__(self, cursor: Any, statements: list[str]) -> None:
+        self._cursor = cursor
+        self._statements = statements
+
+    async def execute(self, sql: str, params: Any = None) -> None:
+        """Record ``sql``, then run it."""
+        self._statements.append(" ".join(sql.split()))
+        await self._cursor.execute(sql, params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)

@@ -1,0 +1,56 @@
+"""ridad's Koji client and ``KojiHub`` wired to kojisim in this process: no
+sockets, one fake clock for the hub's builder and the client's retries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from treq.client import HTTPClient
+from treq.testing import RequestTraversalAgent
+from twisted.internet.task import Clock
+
+from ridad.koji.auth import PasswordAuth
+from ridad.koji.client import KojiClient
+from ridad.koji.hub import KojiHub
+from ridad.koji.retry import RetryPolicy
+from ridad.kojisim.hub import KojiHub as SimulatedHub
+from tests.unit.koji.fakehub import FlakyAgent
+from tests.unit.kojisim.support import HUB_URL, make_hub
+
+
+@dataclass
+class SimWorld:
+    """A simulated hub, the network between, and ridad's typed hub client."""
+
+    clock: Clock
+    sim: SimulatedHub
+    agent: FlakyAgent
+    client: KojiClient
+    koji: KojiHub
+
+    def run_until_idle(self, *, step: float = 0.05, limit: int = 2000) -> None:
+        """Advance the clock until no task is free or open and the builder rests."""
+        for _ in range(limit):
+            self.clock.advance(step)
+            if not self.sim.builder_busy and not any(
+                t.state in (0, 1) for t in self.sim.tasks.values()
+            ):
+                return
+        raise AssertionError("tasks still running")
+
+
+def make_sim_world(upload_dir: str, **options: Any) -> SimWorld:
+    """kojisim (user ``admin``, an admin) and a client logged in as admin."""
+    clock = Clock()
+    sim = make_hub(clock, upload_dir=upload_dir, **options)
+    agent = FlakyAgent(RequestTraversalAgent(sim.resource()))
+    client = KojiClient(
+        http=HTTPClient(agent),
+        hub_url=HUB_URL,
+        clock=clock,
+        auth=PasswordAuth("admin", "admin"),
+        retry=RetryPolicy(),
+        random=lambda: 1.0,
+    )
+    return SimWorld(clock, sim, agent, client, KojiHub(client=client))
