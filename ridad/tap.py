@@ -7,8 +7,12 @@ global reactor.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
 from twisted.python import usage
 
 from ridad.api.app import RidadApi
@@ -95,14 +99,24 @@ def makeService(options: Options) -> RidadService:
         statement_timeout_seconds=config.database.statement_timeout_seconds,
     )
     builds = ModuleBuildStore(pool=pool)
+
+    def run_blocking(f: Callable[[], Any]) -> Deferred[Any]:
+        """Run ``f`` in the reactor's thread pool (modulemd parsing, rmtree)."""
+        return deferToThreadPool(reactor, reactor.getThreadPool(), f)
+
     transitions = Transitions(pool=pool, builds=builds, clock=reactor)
     git = GitClient(
         reactor=reactor,
         timeout_seconds=config.scm.git_timeout_seconds,
         max_concurrent=config.scm.max_concurrent_git,
+        run_blocking=run_blocking,
     )
     submissions = SubmissionVerifier(
-        config=live, git=git, builds=builds, transitions=transitions
+        config=live,
+        git=git,
+        builds=builds,
+        transitions=transitions,
+        run_blocking=run_blocking,
     )
     leader = compose_leader(reactor, config, pool, transitions)
     scheduler = leader.scheduler

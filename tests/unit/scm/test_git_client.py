@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.logger import LogLevel, capturedLogs
 
 from ridad.errors import InvalidRequest, Unprocessable
@@ -41,6 +41,7 @@ def _client(reactor: FakeProcessReactor, tmp_path: Path, **overrides: Any) -> Gi
         "timeout_seconds": 30.0,
         "max_concurrent": 4,
         "temp_dir": str(tmp_path),
+        "run_blocking": maybeDeferred,
     }
     arguments.update(overrides)
     return GitClient(**arguments)
@@ -610,6 +611,7 @@ def test_unknown_git_binary_is_refused_at_construction(
             git_binary="/nonexistent/git",
             timeout_seconds=1.0,
             max_concurrent=1,
+            run_blocking=maybeDeferred,
         )
 
 
