@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ridad.errors import Unprocessable
 
@@ -19,9 +19,13 @@ from ridad.errors import Unprocessable
 MAX_REPORTED_PROBLEMS = 50
 
 
-@dataclass(frozen=True)
-class Location:
-    """A 1-based line and column in the YAML text."""
+class Location(NamedTuple):
+    """A 1-based line and column in the YAML text.
+
+    A named tuple, not a dataclass: a document has one per node, and tuples
+    of numbers are untracked by the garbage collector, whose passes over
+    hundreds of thousands of tracked objects took most of a large parse.
+    """
 
     line: int
     column: int

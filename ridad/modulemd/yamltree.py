@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import yaml
 from yaml.composer import ComposerError
@@ -47,12 +47,22 @@ MAX_DEPTH = 64
 _DOCUMENT_MARKER = re.compile(rb"^(?:\xef\xbb\xbf)?---(?=[ \t\r\n]|\Z)", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class YamlScalar:
-    """A scalar, kept as the exact string the YAML held."""
+class YamlScalar(NamedTuple):
+    """A scalar, kept as the exact string the YAML held.
+
+    A named tuple holding its position as two numbers: a large document has
+    a hundred thousand scalars, and every object the garbage collector
+    tracks lengthens its pauses, which stop the reactor thread too.
+    """
 
     value: str
-    location: Location
+    line: int
+    column: int
+
+    @property
+    def location(self) -> Location:
+        """Where the scalar starts."""
+        return Location(self.line, self.column)
 
 
 @dataclass(frozen=True)
@@ -175,7 +185,8 @@ class _TreeBuilder:
         """
         event = self._parser.get_event()
         if isinstance(event, yaml.ScalarEvent):
-            return YamlScalar(event.value, _location(event.start_mark))
+            mark = event.start_mark
+            return YamlScalar(event.value, mark.line + 1, mark.column + 1)
         if isinstance(event, yaml.AliasEvent):
             raise _refuse(
                 "aliases (*name) are not accepted in modulemd", event.start_mark
@@ -202,7 +213,7 @@ class _TreeBuilder:
         """Read a mapping up to its end event, keeping each key's first value."""
         parser = self._parser
         entries: list[tuple[YamlScalar, YamlNode]] = []
-        seen: dict[str, Location] = {}
+        seen: dict[str, YamlScalar] = {}
         while not parser.check_event(yaml.MappingEndEvent):
             event = parser.peek_event()
             if not isinstance(event, yaml.ScalarEvent):
@@ -213,7 +224,8 @@ class _TreeBuilder:
                 self._skip(depth)
                 continue
             parser.get_event()
-            key = YamlScalar(event.value, _location(event.start_mark))
+            mark = event.start_mark
+            key = YamlScalar(event.value, mark.line + 1, mark.column + 1)
             value_path = child_path(path, key.value)
             first = seen.get(key.value)
             if first is not None:
@@ -225,7 +237,7 @@ class _TreeBuilder:
                 )
                 self._skip(depth)
                 continue
-            seen[key.value] = key.location
+            seen[key.value] = key
             entries.append((key, self.node(value_path, depth)))
         parser.get_event()
         return YamlMapping(tuple(entries), _location(start.start_mark))
