@@ -83,6 +83,12 @@ class Options(usage.Options):
             ) from None
 
 
+def thread_runner(reactor: Any) -> Callable[[Callable[[], Any]], Deferred[Any]]:
+    """A ``run_blocking`` that runs blocking work (modulemd parsing, removing
+    git workspaces) in the reactor's thread pool."""
+    return lambda f: deferToThreadPool(reactor, reactor.getThreadPool(), f)
+
+
 def makeService(options: Options) -> RidadService:
     """Build the service tree from the options; nothing is started."""
     from twisted.internet import reactor
@@ -99,11 +105,7 @@ def makeService(options: Options) -> RidadService:
         statement_timeout_seconds=config.database.statement_timeout_seconds,
     )
     builds = ModuleBuildStore(pool=pool)
-
-    def run_blocking(f: Callable[[], Any]) -> Deferred[Any]:
-        """Run ``f`` in the reactor's thread pool (modulemd parsing, rmtree)."""
-        return deferToThreadPool(reactor, reactor.getThreadPool(), f)
-
+    run_blocking = thread_runner(reactor)
     transitions = Transitions(pool=pool, builds=builds, clock=reactor)
     git = GitClient(
         reactor=reactor,
