@@ -5,13 +5,15 @@ document of type ``modulemd`` v1/v2 (alias ``modulemd-stream``) or
 ``modulemd-packager`` v2, applies libmodulemd's strict rules plus two
 deliberate extra ones (a duplicate key anywhere, and an unknown root key
 after ``data``, are errors), and returns the domain value. Every failure,
-for any input, is an ``Unprocessable``.
+for any input, is an ``Unprocessable``. The cyclic garbage collector is
+paused while a document is read (``ridad.modulemd.collector``).
 """
 
 from __future__ import annotations
 
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.errors import Unprocessable
+from ridad.modulemd.collector import collector_paused
 from ridad.modulemd.envelope import describe, read_envelope
 from ridad.modulemd.problems import Location, Problem, ProblemLog, unprocessable
 from ridad.modulemd.stream import read_stream
@@ -80,9 +82,10 @@ def load_modulemd(text: str | bytes) -> ModuleStreamDocument:
     """
     decoded = _decode(text)
     log = ProblemLog()
-    document = _single_document(read_yaml_stream(decoded, log=log))
-    envelope = read_envelope(document.root, log)
-    result = read_stream(envelope, decoded, log)
+    with collector_paused():
+        document = _single_document(read_yaml_stream(decoded, log=log))
+        envelope = read_envelope(document.root, log)
+        result = read_stream(envelope, decoded, log)
     log.raise_if_any()
     if result is None:  # pragma: no cover - read_stream logs why
         raise Unprocessable(f"invalid {describe(document.root)} document")
