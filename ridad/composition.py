@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from twisted.application.service import IService
+from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.threads import deferToThreadPool
 from twisted.web.server import Site
@@ -67,6 +69,12 @@ from ridad.service import ApiListener, RidadService
 from ridad.transitions import Transitions
 
 OUTBOX_INTERVAL_SECONDS = 1.0
+
+
+def thread_runner(reactor: Any) -> Callable[[Callable[[], Any]], Deferred[Any]]:
+    """A ``run_blocking`` that runs blocking work (modulemd parsing, removing
+    git workspaces) in the reactor's thread pool."""
+    return lambda f: deferToThreadPool(reactor, reactor.getThreadPool(), f)
 
 
 def read_config(path: str) -> Config:
@@ -168,13 +176,19 @@ def make_api_site(
     authentication: Authentication,
 ) -> Site:
     """The HTTP site: ridad's own API and the MBS-compatible one."""
+    run_blocking = thread_runner(reactor)
     git = GitClient(
         reactor=reactor,
         timeout_seconds=config.scm.git_timeout_seconds,
         max_concurrent=config.scm.max_concurrent_git,
+        run_blocking=run_blocking,
     )
     submissions = SubmissionVerifier(
-        config=live, git=git, builds=stores.builds, transitions=stores.transitions
+        config=live,
+        git=git,
+        builds=stores.builds,
+        transitions=stores.transitions,
+        run_blocking=run_blocking,
     )
     service = leader.service
     api = RidadApi(

@@ -7,6 +7,7 @@ libmodulemd's verdicts are the reference (``docs/modulemd.md``).
 
 __all__ = [
     "artifacts",
+    "collector",
     "components",
     "dependencies",
     "envelope",

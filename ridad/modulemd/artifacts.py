@@ -59,8 +59,6 @@ def _read_artifact_rpms(
     for index, item in enumerate(items):
         if not isinstance(item, YamlScalar) or is_valid_nevra(item.value):
             continue
-        if not item.value and not is_list:
-            continue
         log.add(
             item_path(path, index) if is_list else path,
             item.location,

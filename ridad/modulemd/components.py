@@ -1,4 +1,4 @@
-"""Reader and checks for ``data.components`` (MODULEMD.md section 5).
+"""Reader and checks for ``data.components`` (``docs/modulemd.md`` section 5).
 
 Checks, as libmodulemd's ``validate_components``: a component may not have
 both a non-zero ``buildorder`` and a ``buildafter``; no two rpm components

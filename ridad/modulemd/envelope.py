@@ -9,8 +9,6 @@ the ones after ``data``; ridad deliberately does not).
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -65,15 +63,6 @@ def describe(root: YamlNode) -> str:
     if isinstance(version, YamlScalar):
         return f"{name} version {version.value}"
     return f"{name} without a version"
-
-
-def describe_all(roots: Sequence[YamlNode]) -> str:
-    """Summarise the documents of a stream, counting repeated kinds.
-
-    :return: e.g. ``"48 modulemd version 2, 7 modulemd-defaults version 1"``.
-    """
-    counts = Counter(describe(root) for root in roots)
-    return ", ".join(f"{count} {kind}" for kind, count in counts.items())
 
 
 def _read_type(root: YamlMapping) -> str:

@@ -5,14 +5,16 @@ document of type ``modulemd`` v1/v2 (alias ``modulemd-stream``) or
 ``modulemd-packager`` v2, applies libmodulemd's strict rules plus two
 deliberate extra ones (a duplicate key anywhere, and an unknown root key
 after ``data``, are errors), and returns the domain value. Every failure,
-for any input, is an ``Unprocessable``.
+for any input, is an ``Unprocessable``. The cyclic garbage collector is
+paused while a document is read (``ridad.modulemd.collector``).
 """
 
 from __future__ import annotations
 
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.errors import Unprocessable
-from ridad.modulemd.envelope import describe, describe_all, read_envelope
+from ridad.modulemd.collector import collector_paused
+from ridad.modulemd.envelope import describe, read_envelope
 from ridad.modulemd.problems import Location, Problem, ProblemLog, unprocessable
 from ridad.modulemd.stream import read_stream
 from ridad.modulemd.yamltree import YamlDocument, YamlStream, read_yaml_stream
@@ -44,30 +46,28 @@ def _single_document(stream: YamlStream) -> YamlDocument:
     """Pick the one document of the stream.
 
     :raises Unprocessable: on a YAML failure, or for zero or several
-        documents.
+        documents (the ones after the first are never parsed).
     """
     documents = stream.documents
     failure = stream.failure
     if failure is not None:
         where = ""
         if documents:
-            count = len(documents)
-            counted = f"{count} documents" if count > 1 else "document"
-            kinds = describe_all([doc.root for doc in documents])
-            where = f" after its first {counted} ({kinds})"
+            where = f" after its first document ({describe(documents[0].root)})"
         message = f"the file is not valid YAML{where}: {failure.message}"
         raise unprocessable([Problem("", failure.location, message)])
     if not documents:
         raise unprocessable(
             [Problem("", Location(1, 1), "the file holds no YAML document")]
         )
-    if len(documents) > 1:
-        kinds = describe_all([doc.root for doc in documents])
+    more = stream.more
+    if more is not None:
         message = (
-            f"the file holds {len(documents)} YAML documents ({kinds});"
+            f"the file holds {more.count} YAML documents (the first is"
+            f" {describe(documents[0].root)}; the others were not read);"
             " submit exactly one"
         )
-        raise unprocessable([Problem("", documents[1].root.location, message)])
+        raise unprocessable([Problem("", more.location, message)])
     return documents[0]
 
 
@@ -81,11 +81,11 @@ def load_modulemd(text: str | bytes) -> ModuleStreamDocument:
         each with ``path``, ``line``, ``column`` and ``message``.
     """
     decoded = _decode(text)
-    document = _single_document(read_yaml_stream(decoded))
     log = ProblemLog()
-    log.extend(document.problems)
-    envelope = read_envelope(document.root, log)
-    result = read_stream(envelope, decoded, log)
+    with collector_paused():
+        document = _single_document(read_yaml_stream(decoded, log=log))
+        envelope = read_envelope(document.root, log)
+        result = read_stream(envelope, decoded, log)
     log.raise_if_any()
     if result is None:  # pragma: no cover - read_stream logs why
         raise Unprocessable(f"invalid {describe(document.root)} document")

@@ -1,11 +1,15 @@
 """Typed readers for modulemd values, following libmodulemd's scalar rules.
 
 Every reader takes ``(node, path, log)``, returns the typed value, and on a
-bad value logs a problem and returns None. The rules (MODULEMD.md section 1):
-a boolean is only the literal ``true`` or ``false``; an integer is base 10
-and uses the whole string; unsigned fields reject a leading ``-``; values
-outside int64/uint64 are rejected; where a list of strings is expected, a
-single scalar is a one-element list and an empty scalar an empty list.
+bad value logs a problem and returns None. The rules (``docs/modulemd.md``,
+section 1): a boolean is only the literal ``true`` or ``false``; an integer
+is base 10 as ``strtoll`` reads it: leading whitespace and leading zeros are
+skipped (a 50-digit ``000...042`` is 42), an optional sign, then digits up
+to the end of the string; unsigned fields reject a ``-`` (even after
+whitespace, where libmodulemd wraps the value round 2**64: ridad is stricter
+there); values outside int64/uint64 are rejected; where a list of strings
+is expected, a single scalar is a one-element list, and so is an empty
+scalar (``key:`` is ``[""]``, never an empty list).
 """
 
 from __future__ import annotations
@@ -31,11 +35,12 @@ INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 UINT64_MAX = 2**64 - 1
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# strtoll's grammar: isspace() characters, a sign, digits, and nothing after.
+_INTEGER = re.compile(r"[ \t\n\v\f\r]*([+-]?)0*([0-9]+)")
 _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-# More digits than this cannot fit in 64 bits (and int() would refuse
-# strings past 4300 digits).
-_MAX_DIGITS = 25
+# More significant digits than this cannot fit in 64 bits (and int() would
+# refuse strings past 4300 digits).
+_MAX_DIGITS = 20
 
 
 def read_str(node: YamlNode, path: str, log: ProblemLog) -> str | None:
@@ -69,16 +74,18 @@ def _read_integer(
         log.add(path, node.location, f"expected an integer, found {kind_of(node)}")
         return None
     text = node.value
-    if not _INTEGER.fullmatch(text):
+    match = _INTEGER.fullmatch(text)
+    if match is None:
         log.add(path, node.location, f"{text!r} is not a base-10 integer")
         return None
-    if unsigned and text.startswith("-"):
+    sign, digits = match.groups()
+    if unsigned and sign == "-":
         log.add(path, node.location, "the integer value is negative")
         return None
     low, high, kind = (
         (0, UINT64_MAX, "uint64") if unsigned else (INT64_MIN, INT64_MAX, "int64")
     )
-    value = int(text) if len(text) <= _MAX_DIGITS else None
+    value = int(sign + digits) if len(digits) <= _MAX_DIGITS else None
     if value is None or not low <= value <= high:
         log.add(path, node.location, f"the integer {text} is out of the {kind} range")
         return None
@@ -122,14 +129,16 @@ def read_date(node: YamlNode, path: str, log: ProblemLog) -> datetime.date | Non
 
 
 def read_str_list(node: YamlNode, path: str, log: ProblemLog) -> tuple[str, ...] | None:
-    """Read a list of strings; a scalar is a one-element (or, empty, no) list.
+    """Read a list of strings; a scalar, even an empty one, is a one-element list.
 
-    Repeated entries are kept once, as libmodulemd keeps them in a set.
+    ``key:`` is ``[""]`` as in libmodulemd, so an empty ``buildafter:``
+    names the component ``""``; only ``[]`` is an empty list. Repeated
+    entries are kept once, as libmodulemd keeps them in a set.
 
     :return: the strings in document order, or None if the shape is wrong.
     """
     if isinstance(node, YamlScalar):
-        return (node.value,) if node.value else ()
+        return (node.value,)
     if isinstance(node, YamlMapping):
         log.add(path, node.location, "expected a list of strings, found a mapping")
         return None

@@ -236,7 +236,10 @@ def read_stream(
     _check_static_context(values, envelope.data, log)
     components = values.get("components") or Components()
     buildopts = values.get("buildopts") or BuildOpts()
-    check_components(components, buildopts.arches, log)
+    # libmodulemd checks component arches against buildopts.arches in v2
+    # (and packager v2) only; v1 takes any.
+    module_arches = buildopts.arches if envelope.mdversion >= 2 else ()
+    check_components(components, module_arches, log)
     if log:
         return None
     return _build(envelope, text, values, components)

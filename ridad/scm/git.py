@@ -10,24 +10,28 @@ L{ridad.scm.failures}.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from twisted.internet.defer import DeferredSemaphore
-from twisted.internet.interfaces import IReactorProcess, IReactorTime
+from twisted.internet.interfaces import IReactorProcess
 from twisted.logger import Logger, LogLevel
 
-from ridad.errors import InvalidRequest
-from ridad.process import ProcessResult, run_process
+from ridad.process import ProcessResult
 from ridad.scm.failures import (
     TRANSIENT_REASONS,
     classify_failure,
     describe_failure,
     git_failure,
+)
+from ridad.scm.gitprocess import (
+    SHA_RE,
+    GitRunner,
+    RunBlocking,
+    Workspace,
+    check_commit,
+    check_path,
+    parse_listing,
 )
 from ridad.scm.url import RepoLocation, check_ref
 
@@ -35,40 +39,12 @@ __all__ = [
     "FetchedFile",
     "GitClient",
     "ResolvedRef",
+    "RunBlocking",
 ]
 
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_LISTING_BYTES = 16 * 1024 * 1024
-_SHA_RE = re.compile(r"[0-9a-fA-F]{40}")
 _BRANCH_REF = "refs/ridad/branch"
-
-
-def _check_commit(commit: str) -> str:
-    """
-    Check a full commit hash.
-
-    @return: the hash in lower case.
-    @raise InvalidRequest: it is not 40 hexadecimal digits.
-    """
-    if not isinstance(commit, str) or not _SHA_RE.fullmatch(commit):
-        raise InvalidRequest(f"{commit!r} is not a full 40-digit commit hash")
-    return commit.lower()
-
-
-def _check_path(path: str) -> None:
-    """
-    Check a file path inside a repository.
-
-    @raise InvalidRequest: it is empty, absolute, has C{.}/C{..} or empty
-        segments, starts with C{-}, or holds control characters.
-    """
-    segments = path.split("/")
-    if (
-        path.startswith("-")
-        or any(segment in ("", ".", "..") for segment in segments)
-        or any(ord(char) < 0x20 or ord(char) == 0x7F for char in path)
-    ):
-        raise InvalidRequest(f"{path!r} is not an acceptable path inside a repository")
 
 
 @dataclass(frozen=True)
@@ -93,17 +69,6 @@ class FetchedFile:
     committer_time: int
 
 
-@dataclass(frozen=True)
-class _Workspace:
-    """
-    A temporary directory holding an empty C{HOME} and a bare repository.
-    """
-
-    root: str
-    home: str
-    repository: str
-
-
 class GitClient:
     """
     Run git against remote repositories, at most C{max_concurrent} at once.
@@ -124,23 +89,28 @@ class GitClient:
         max_concurrent: int,
         temp_dir: str | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        run_blocking: RunBlocking,
     ) -> None:
         """
         Keep the collaborators; C{reactor} must provide both
-        L{IReactorProcess} and L{IReactorTime}.
+        L{IReactorProcess} and L{IReactorTime}. C{run_blocking} removes each
+        temporary directory off the reactor thread.
 
         @raise ValueError: C{git_binary} cannot be found on C{PATH}.
         """
         found = shutil.which(git_binary)
         if found is None:
             raise ValueError(f"git binary {git_binary!r} not found")
-        self._reactor = reactor
-        self._clock = IReactorTime(reactor)
-        self._git = os.path.abspath(found)
         self._timeout_seconds = timeout_seconds
-        self._semaphore = DeferredSemaphore(max_concurrent)
-        self._temp_dir = temp_dir
         self._max_file_bytes = max_file_bytes
+        self._runner = GitRunner(
+            reactor=reactor,
+            git=os.path.abspath(found),
+            timeout_seconds=timeout_seconds,
+            max_concurrent=max_concurrent,
+            temp_dir=temp_dir,
+            run_blocking=run_blocking,
+        )
 
     async def resolve_ref(self, location: RepoLocation, ref: str) -> ResolvedRef:
         """
@@ -156,14 +126,14 @@ class GitClient:
             server could not be used.
         """
         check_ref(ref)
-        if _SHA_RE.fullmatch(ref):
+        if SHA_RE.fullmatch(ref):
             candidates = ["HEAD"]
         elif ref.startswith("refs/"):
             candidates = [ref]
         else:
             candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
         patterns = [*candidates, *(c + "^{}" for c in candidates)]
-        with self._workspace() as workspace:
+        async with self._runner.workspace() as workspace:
             result = await self._remote(
                 location,
                 workspace,
@@ -171,9 +141,9 @@ class GitClient:
                 wanted=f"ref {ref!r}",
                 max_stdout_bytes=_MAX_LISTING_BYTES,
             )
-        if _SHA_RE.fullmatch(ref):
+        if SHA_RE.fullmatch(ref):
             return ResolvedRef(commit=ref.lower(), is_branch=False, branch=None)
-        refs = _parse_listing(result.stdout)
+        refs = parse_listing(result.stdout)
         for candidate in candidates:
             commit = refs.get(candidate + "^{}", refs.get(candidate))
             if commit is not None:
@@ -199,9 +169,9 @@ class GitClient:
         @raise Unprocessable: the repository, commit or file is missing, the
             file is over the size limit, or the server could not be used.
         """
-        commit = _check_commit(commit)
-        _check_path(path)
-        with self._workspace() as workspace:
+        commit = check_commit(commit)
+        check_path(path)
+        async with self._runner.workspace() as workspace:
             await self._fetch_commit(location, workspace, commit)
             blob = await self._local(
                 location,
@@ -241,9 +211,9 @@ class GitClient:
         @raise Unprocessable: the repository or commit is missing, or the
             server could not be used.
         """
-        commit = _check_commit(commit)
-        _check_path(path)
-        with self._workspace() as workspace:
+        commit = check_commit(commit)
+        check_path(path)
+        async with self._runner.workspace() as workspace:
             await self._fetch_commit(location, workspace, commit)
             result = await self._local(
                 location,
@@ -267,9 +237,9 @@ class GitClient:
             server could not be used.
         """
         check_ref(branch)
-        commit = _check_commit(commit)
+        commit = check_commit(commit)
         branch = branch.removeprefix("refs/heads/")
-        with self._workspace() as workspace:
+        async with self._runner.workspace() as workspace:
             await self._init(workspace)
             await self._remote(
                 location,
@@ -301,7 +271,7 @@ class GitClient:
         raise RuntimeError(f"git merge-base failed for {commit} in {location}")
 
     async def _fetch_commit(
-        self, location: RepoLocation, workspace: _Workspace, commit: str
+        self, location: RepoLocation, workspace: Workspace, commit: str
     ) -> None:
         """
         Initialise the workspace repository and fetch C{commit} (depth 1).
@@ -327,13 +297,13 @@ class GitClient:
             max_stdout_bytes=64 * 1024,
         )
 
-    async def _init(self, workspace: _Workspace) -> None:
+    async def _init(self, workspace: Workspace) -> None:
         """
         Create the empty bare repository in the workspace.
 
         @raise RuntimeError: git could not create it.
         """
-        result = await self._run(
+        result = await self._runner.run(
             workspace,
             "file",
             ["init", "--quiet", "--bare", "--template=", "--", workspace.repository],
@@ -345,7 +315,7 @@ class GitClient:
     async def _remote(
         self,
         location: RepoLocation,
-        workspace: _Workspace,
+        workspace: Workspace,
         args: Sequence[str],
         *,
         wanted: str,
@@ -358,7 +328,7 @@ class GitClient:
         @return: the result of a successful run.
         @raise Unprocessable: the run failed, classified.
         """
-        result = await self._run(
+        result = await self._runner.run(
             workspace,
             location.git_protocol,
             args,
@@ -391,7 +361,7 @@ class GitClient:
     async def _local(
         self,
         location: RepoLocation,
-        workspace: _Workspace,
+        workspace: Workspace,
         args: Sequence[str],
         *,
         max_stdout_bytes: int = 1024,
@@ -403,7 +373,7 @@ class GitClient:
         @raise Unprocessable: the command timed out (while working on what
             was fetched from C{location}).
         """
-        result = await self._run(
+        result = await self._runner.run(
             workspace,
             "file",
             ["--git-dir=" + workspace.repository, *args],
@@ -416,85 +386,3 @@ class GitClient:
                 describe_failure("timeout", location, "", self._timeout_seconds),
             )
         return result
-
-    async def _run(
-        self,
-        workspace: _Workspace,
-        protocol: str,
-        args: Sequence[str],
-        *,
-        max_stdout_bytes: int,
-    ) -> ProcessResult:
-        """
-        Run git with only C{protocol} allowed, once a concurrency slot is free.
-
-        @return: the result, whatever the exit status.
-        """
-        argv = [
-            "git",
-            "-c",
-            "protocol.allow=never",
-            "-c",
-            f"protocol.{protocol}.allow=always",
-            *args,
-        ]
-        env = {
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_ASKPASS": "/bin/true",
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_CEILING_DIRECTORIES": os.path.dirname(workspace.root),
-            "HOME": workspace.home,
-            "LC_ALL": "C",
-            "PATH": os.defpath,
-        }
-        await self._semaphore.acquire()
-        try:
-            return await run_process(
-                reactor=self._reactor,
-                clock=self._clock,
-                executable=self._git,
-                args=argv,
-                env=env,
-                timeout_seconds=self._timeout_seconds,
-                max_stdout_bytes=max_stdout_bytes,
-                path=workspace.root,
-            )
-        finally:
-            self._semaphore.release()
-
-    @contextmanager
-    def _workspace(self) -> Iterator[_Workspace]:
-        """
-        Make a temporary directory for one question and always remove it.
-
-        @return: the workspace, as the context value.
-        """
-        root = tempfile.mkdtemp(prefix="ridad-git-", dir=self._temp_dir)
-        try:
-            home = os.path.join(root, "home")
-            os.mkdir(home)
-            yield _Workspace(
-                root=root, home=home, repository=os.path.join(root, "repo.git")
-            )
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-            if os.path.exists(root):
-                self.log.emit(
-                    LogLevel.warn,
-                    "Could not remove the temporary git directory {directory}",
-                    directory=root,
-                )
-
-
-def _parse_listing(output: bytes) -> dict[str, str]:
-    """
-    Parse C{git ls-remote} output.
-
-    @return: ref name to commit hash (lower case), for well-formed lines.
-    """
-    refs: dict[str, str] = {}
-    for line in output.decode("utf-8", "replace").splitlines():
-        commit, _, name = line.partition("\t")
-        if _SHA_RE.fullmatch(commit) and name:
-            refs[name] = commit.lower()
-    return refs

@@ -5,8 +5,10 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds] [--modules N]
-[--components M] [--json FILE] ...``
+``python -m tests.bench.run [--only plans|builds|health] [--modules N]
+[--components M] [--json FILE] ...``; each reactor-driven benchmark runs
+the reactor once, so ``health`` runs in a child process of its own when
+every benchmark runs.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg2
 
 from ridad.db.schema import load_migrations
-from tests.bench import list_plans, module_builds
+from tests.bench import health_under_load, list_plans, module_builds
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -56,7 +60,9 @@ def main() -> None:
     """Run each benchmark on a database of its own."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
-        "--only", choices=("plans", "builds"), help="run only this benchmark"
+        "--only",
+        choices=("plans", "builds", "health"),
+        help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
     args = parser.parse_args()
@@ -68,6 +74,12 @@ def main() -> None:
     if args.only in (None, "builds"):
         with migrated_database(server, f"{name}_builds", migrate=False) as dsn:
             module_builds.main(dsn, args)
+    if args.only == "health":
+        with migrated_database(server, f"{name}_health", migrate=False) as dsn:
+            health_under_load.main(dsn)
+    elif args.only is None:
+        command = [sys.executable, "-m", "tests.bench.run", "--only", "health"]
+        subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

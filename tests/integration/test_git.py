@@ -22,6 +22,7 @@ import pytest_twisted
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.internet.protocol import ProcessProtocol
+from twisted.internet.threads import deferToThreadPool
 from twisted.web.server import Site
 from twisted.web.twcgi import CGIScript
 from zope.interface import implementer
@@ -209,6 +210,11 @@ def reactor() -> Any:
     return running_reactor
 
 
+def _threads(reactor: Any) -> Any:
+    """A run_blocking that uses the reactor's thread pool, as production does."""
+    return lambda f: deferToThreadPool(reactor, reactor.getThreadPool(), f)
+
+
 @pytest.fixture
 def work_dir(tmp_path: Path) -> Path:
     """The directory GitClient creates its temporary directories in."""
@@ -226,6 +232,7 @@ def client(reactor: Any, work_dir: Path) -> GitClient:
         max_concurrent=4,
         temp_dir=str(work_dir),
         max_file_bytes=4096,
+        run_blocking=_threads(reactor),
     )
 
 
@@ -454,7 +461,11 @@ async def test_silent_server_times_out_and_git_is_killed(
 ) -> None:
     """A server that accepts but never answers makes git time out; the error is transient."""
     client = GitClient(
-        reactor=reactor, timeout_seconds=0.5, max_concurrent=1, temp_dir=str(work_dir)
+        reactor=reactor,
+        timeout_seconds=0.5,
+        max_concurrent=1,
+        temp_dir=str(work_dir),
+        run_blocking=_threads(reactor),
     )
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
@@ -492,6 +503,7 @@ async def test_option_like_refs_and_paths_never_reach_git(
         timeout_seconds=20.0,
         max_concurrent=1,
         temp_dir=str(work_dir),
+        run_blocking=_threads(reactor),
     )
     location = _daemon_repo(git_daemon)
     pwned = tmp_path / "pwned"
@@ -560,7 +572,11 @@ async def test_concurrency_bound_is_respected(
     """With max_concurrent=2, never more than two git processes run at once."""
     counting = _CountingReactor(reactor)
     client = GitClient(
-        reactor=counting, timeout_seconds=20.0, max_concurrent=2, temp_dir=str(work_dir)
+        reactor=counting,
+        timeout_seconds=20.0,
+        max_concurrent=2,
+        temp_dir=str(work_dir),
+        run_blocking=_threads(reactor),
     )
     location = _daemon_repo(git_daemon)
     calls = [

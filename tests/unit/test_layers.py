@@ -249,25 +249,11 @@ def test_nothing_blocks_the_reactor_thread(path: Path) -> None:
 
 
 def _xmlrpc_cases() -> list[object]:
-    cases: list[object] = []
-    for path in _modules():
-        if _layer(path) in XMLRPC_LAYERS:
-            continue
-        if _id(path) == "ridad/scheduler/driver.py":
-            reason = (
-                "ridad/scheduler/driver.py still imports xmlrpc; the driver's"
-                " rewrite removes it (remove this marker once merged)"
-            )
-            cases.append(
-                pytest.param(
-                    path,
-                    id=_id(path),
-                    marks=pytest.mark.xfail(strict=False, reason=reason),
-                )
-            )
-        else:
-            cases.append(pytest.param(path, id=_id(path)))
-    return cases
+    return [
+        pytest.param(path, id=_id(path))
+        for path in _modules()
+        if _layer(path) not in XMLRPC_LAYERS
+    ]
 
 
 @pytest.mark.parametrize("path", _xmlrpc_cases())

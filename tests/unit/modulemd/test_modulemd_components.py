@@ -146,6 +146,13 @@ def test_component_arches_must_be_within_buildopts_arches() -> None:
     ]
 
 
+def test_v1_component_arches_are_not_checked_against_buildopts_arches() -> None:
+    """A v1 stream's component arches may lie outside buildopts.arches, as libmodulemd allows."""
+    extra = "buildopts: {arches: [x86_64]}\ncomponents: {rpms: {a: {arches: [i686]}}}\n"
+    text = _doc(extra).replace("version: 2", "version: 1")
+    assert load_modulemd(text).rpm_components[0].arches == ("i686",)
+
+
 def test_components_accept_only_rpms_and_modules() -> None:
     """Other keys under components are unknown."""
     assert _messages(_doc("components: {flatpaks: {}}\n"))[0].startswith(

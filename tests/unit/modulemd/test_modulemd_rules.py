@@ -105,9 +105,9 @@ def test_single_scalar_is_a_one_element_list() -> None:
     assert document.module_licenses == ("MIT",)
 
 
-def test_empty_scalar_is_an_empty_list() -> None:
-    """``arches:`` with no value is an empty list."""
-    assert load_modulemd(_doc("buildopts:\n  arches:\n")).arches == ()
+def test_empty_scalar_is_the_one_element_list_of_the_empty_string() -> None:
+    """``arches:`` with no value is the list [""], as libmodulemd reads it."""
+    assert load_modulemd(_doc("buildopts:\n  arches:\n")).arches == ("",)
 
 
 def test_list_of_mappings_where_strings_are_expected_is_rejected() -> None:

@@ -141,15 +141,35 @@ def test_control_characters_are_refused() -> None:
 
 
 def test_several_documents_are_refused_with_their_count() -> None:
-    """A stream of documents is refused, naming how many and of what types."""
+    """A stream of documents is refused, naming how many and the first one's type."""
     error = _refusal(
         VALID + "---\n" + VALID + "...\n---\ndocument: modulemd-defaults\n"
     )
     assert error.message.startswith("the file holds 3 YAML documents")
-    assert (
-        "2 modulemd version 2, 1 modulemd-defaults without a version" in error.message
-    )
+    assert "the first is modulemd version 2" in error.message
     assert error.message.endswith("submit exactly one [line 12 col 1]")
+
+
+def test_second_document_is_refused_without_being_parsed() -> None:
+    """Reading stops where a second document starts: its broken YAML is never seen."""
+    error = _refusal(VALID + "---\nsummary: [unclosed\n" + "x: {\n" * 10000)
+    assert error.message.startswith("the file holds 2 YAML documents")
+    assert "not valid YAML" not in error.message
+    assert error.details["errors"][0]["line"] == 12
+
+
+def test_explicit_first_document_is_counted_once() -> None:
+    """A first document opened with ``---`` is not counted twice."""
+    error = _refusal("---\n" + VALID + "---\n" + VALID)
+    assert error.message.startswith("the file holds 2 YAML documents")
+
+
+def test_garbage_after_the_first_document_is_a_yaml_error() -> None:
+    """Text after ``...`` that starts no document is refused as not YAML."""
+    error = _refusal(VALID + "...\ngarbage\n")
+    assert error.message.startswith(
+        "the file is not valid YAML after its first document (modulemd version 2)"
+    )
 
 
 def test_empty_text_is_refused() -> None:
