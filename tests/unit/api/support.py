@@ -150,7 +150,7 @@ def make_apps(
     """Build the verifier and both apps on ``pool`` with an in-memory git."""
     git = FakeGit()
     builds = ModuleBuildStore(pool=pool)
-    transitions = Transitions(pool=pool, builds=builds, clock=clock)
+    transitions = Transitions(pool=pool, clock=clock)
     submissions = SubmissionVerifier(
         config=LiveConfig(config),
         git=git,  # type: ignore[arg-type]
