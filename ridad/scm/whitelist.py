@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ridad.errors import Forbidden, InvalidRequest
-from ridad.scm.url import RepoLocation, _shown, parse_repository
+from ridad.scm.refs import shown
+from ridad.scm.url import RepoLocation, parse_repository
 
 __all__ = ["Whitelist"]
 
@@ -43,7 +44,7 @@ class Whitelist:
                 locations.append(parse_repository(entry))
             except InvalidRequest as error:
                 raise ValueError(
-                    f"bad whitelist entry {_shown(str(entry))}: {error.message}"
+                    f"bad whitelist entry {shown(str(entry))}: {error.message}"
                 ) from None
         self.entries: tuple[RepoLocation, ...] = tuple(locations)
 
