@@ -27,16 +27,9 @@ from twisted.python import usage
 
 from ridad.devenv.broker import activemq_broker
 from ridad.devenv.content import BROKEN_BRANCH
+from ridad.devenv.daemons import GIT_PORT, git_daemon, kojisim_daemon, ridad_daemon
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare
-from ridad.devenv.services import (
-    GIT_PORT,
-    ChildProcess,
-    DemoReactor,
-    ServiceChain,
-    git_daemon,
-    kojisim_daemon,
-    ridad_daemon,
-)
+from ridad.devenv.services import ChildProcess, DemoReactor, ServiceChain
 
 _T = TypeVar("_T")
 

@@ -29,10 +29,10 @@ from ridad.bus.protocol import StompProtocol
 from ridad.config.parse import parse_config
 from ridad.devenv.broker import write_instance
 from ridad.devenv.content import COMPONENTS
+from ridad.devenv.daemons import start_git_daemon
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare
 from ridad.devenv.listen import describe
 from ridad.devenv.main import instructions, status_command, submit_command
-from ridad.devenv.services import start_git_daemon
 from tests.brokers import ActiveMQ
 from tests.gitrepos import free_port
 from tests.helpers import missing, wait_for
