@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import IO, NoReturn
 
 from ridad.cli.exits import EXIT_STATUS_HELP, UsageError
@@ -121,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"seconds between polls (default {DEFAULT_INTERVAL_SECONDS:g})",
         )
 
+    _add_build_commands(command, interval)
+    command("about", "show what the server is")
+    return parser
+
+
+def _add_build_commands(
+    command: Callable[[str, str], argparse.ArgumentParser],
+    interval: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add the commands that submit, watch, show, list and cancel builds."""
     submit = command("submit", "submit a module build")
     submit.add_argument(
         "scmurl", metavar="SCMURL", help="git://host/path/name.git?#ref"
@@ -156,9 +166,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     cancel = command("cancel", "cancel a module build (it fails)")
     cancel.add_argument("id", metavar="ID", type=_positive_int)
-
-    command("about", "show what the server is")
-    return parser
 
 
 def parse_arguments(argv: Sequence[str], out: IO[str]) -> argparse.Namespace | None:

@@ -222,12 +222,7 @@ async def build_macros_srpm(
             ),
         )
         await _rpmbuild(reactor, executable, top, spec, dist, timeout_seconds)
-        srpm_dir = os.path.join(top, "SRPMS")
-        srpms = os.listdir(srpm_dir) if os.path.isdir(srpm_dir) else []
-        if len(srpms) != 1:
-            raise RidadError(f"rpmbuild wrote {len(srpms)} SRPMs instead of one")
-        with open(os.path.join(srpm_dir, srpms[0]), "rb") as f:
-            content = f.read()
+        filename, content = _read_single_srpm(os.path.join(top, "SRPMS"))
     finally:
         shutil.rmtree(top, ignore_errors=True)
     nvr = f"{MACROS_PACKAGE}-{_VERSION}-{_RELEASE}{dist}"
@@ -236,7 +231,20 @@ async def build_macros_srpm(
         nvr=nvr,
         module_build_id=module_build_id,
     )
-    return MacrosSrpm(filename=srpms[0], content=content, nvr=nvr, dist=dist)
+    return MacrosSrpm(filename=filename, content=content, nvr=nvr, dist=dist)
+
+
+def _read_single_srpm(srpm_dir: str) -> tuple[str, bytes]:
+    """Read the one SRPM rpmbuild wrote into ``srpm_dir``.
+
+    :return: its file name and content.
+    :raises RidadError: there is no SRPM, or more than one.
+    """
+    srpms = os.listdir(srpm_dir) if os.path.isdir(srpm_dir) else []
+    if len(srpms) != 1:
+        raise RidadError(f"rpmbuild wrote {len(srpms)} SRPMs instead of one")
+    with open(os.path.join(srpm_dir, srpms[0]), "rb") as f:
+        return srpms[0], f.read()
 
 
 async def _rpmbuild(
