@@ -144,11 +144,7 @@ echo "%{{name}} %{{version}}-%{{release}}: {component.summary}" \\
 
 
 def config_yaml(state_dir: str) -> str:
-    """Render the commented development configuration.
-
-    :param state_dir: absolute path of the daemon's state directory.
-    :return: YAML text.
-    """
+    """Render the commented development YAML for the absolute ``state_dir``."""
     base = git_base_url()
     return f"""\
 # ridad's development configuration, written once by `make run`

@@ -210,11 +210,9 @@ async def build_macros_srpm(
         raise RidadError(f"Cannot build the module macros: no {rpmbuild_binary}")
     top = tempfile.mkdtemp(prefix="ridad-macros-", dir=work_dir)
     try:
-        spec = os.path.join(top, f"{MACROS_PACKAGE}.spec")
-        os.mkdir(os.path.join(top, "SOURCES"))
-        _write(os.path.join(top, "SOURCES", _SOURCE_NAME), macros)
-        _write(
-            spec,
+        spec = _write_tree(
+            top,
+            macros,
             spec_text(
                 module_build_id=module_build_id,
                 nsvc=nsvc,
@@ -232,6 +230,18 @@ async def build_macros_srpm(
         module_build_id=module_build_id,
     )
     return MacrosSrpm(filename=filename, content=content, nvr=nvr, dist=dist)
+
+
+def _write_tree(top: str, macros: str, spec: str) -> str:
+    """Write the macros source and the SPEC file into the rpmbuild tree ``top``.
+
+    :return: the SPEC file's path.
+    """
+    os.mkdir(os.path.join(top, "SOURCES"))
+    _write(os.path.join(top, "SOURCES", _SOURCE_NAME), macros)
+    path = os.path.join(top, f"{MACROS_PACKAGE}.spec")
+    _write(path, spec)
+    return path
 
 
 def _read_single_srpm(srpm_dir: str) -> tuple[str, bytes]:
