@@ -100,7 +100,7 @@ def _plain(item: Any) -> Any:
 
 
 def test_recordings_are_present() -> None:
-    """The shared folder holds the 94 recorded exchanges these tests replay."""
+    """The recordings folder holds the 94 recorded exchanges these tests replay."""
     assert len(list(recordings_dir().glob("[0-9][0-9][0-9]-*.xml"))) == 94
 
 
