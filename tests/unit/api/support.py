@@ -4,7 +4,7 @@ helper for StubTreq.
 
 ``FakeGit`` answers the four questions ``SubmissionVerifier`` asks of
 ``GitClient`` the way the real client does for the cases used here
-(``tests/integration/test_git.py`` checks the real one): a missing
+(``tests/integration/test_git_fetch.py`` checks the real one): a missing
 repository, ref or file is an ``Unprocessable`` built by ``git_failure``.
 """
 

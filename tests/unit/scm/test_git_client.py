@@ -1,7 +1,8 @@
 """Tests for L{ridad.scm.git.GitClient} against a fake process reactor.
 
 These check what GitClient asks git to do and how it reads git's answers;
-tests/integration/test_git.py runs the same client against real git.
+tests/integration/test_git_fetch.py and test_git_limits.py run the same
+client against real git.
 """
 
 from __future__ import annotations
