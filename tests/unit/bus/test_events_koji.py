@@ -1,10 +1,11 @@
-"""Tests for L{ridad.bus.events}: Koji's protonmsg and Fedora's messages as one
-L{KojiEvent}, and malformed messages as ValueError only."""
+"""Tests for L{ridad.bus.events} with Koji's own format (protonmsg): task,
+build, tag and repo messages as one L{KojiEvent}, and malformed messages as
+ValueError only.
+
+Fedora's messages are in test_events_fedora.py.
+"""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import pytest
 from hypothesis import given
@@ -14,22 +15,18 @@ from ridad.bus.events import (
     BUILD_STATE_NAMES,
     TASK_STATE_NAMES,
     KojiEvent,
-    parse_fedora_message,
     parse_koji_message,
 )
-
-KOJI_PREFIXES = ["/topic/koji.", "topic://koji.", "koji.", ""]
-FEDORA_PREFIXES = [
-    "/queue/Consumer.ridad.VirtualTopic.eng.",
-    "org.fedoraproject.prod.",
-    "/topic/",
-    "",
-]
-
-
-def _body(data: Any) -> bytes:
-    """JSON bytes."""
-    return json.dumps(data).encode()
+from tests.unit.bus.event_messages import (
+    KOJI_PREFIXES,
+    bodies,
+    destinations,
+    header_dicts,
+    ids,
+    json_body,
+    nvrs,
+    tag_names,
+)
 
 
 def _build_info(build_id: int, task_id: int | None, nvr: str = "foo-1.0-1") -> dict:
@@ -58,7 +55,7 @@ def _koji_task(task_id: int, parent: int | None, old: str | None, new: str) -> t
         headers["old"] = old.upper()
     info = {"id": task_id, "parent": parent, "method": "buildArch", "request": []}
     body = {"attribute": "state", "old": old, "new": new.upper(), "info": info}
-    return f"task.{new}", headers, _body(body)
+    return f"task.{new}", headers, json_body(body)
 
 
 def _koji_build(build_id: int, task_id: int | None, nvr: str, new: int) -> tuple:
@@ -74,7 +71,7 @@ def _koji_build(build_id: int, task_id: int | None, nvr: str, new: int) -> tuple
         "info": _build_info(build_id, task_id, nvr),
         "btypes": {"rpm": None},
     }
-    return f"build.{state}", headers, _body(body)
+    return f"build.{state}", headers, json_body(body)
 
 
 def _koji_tagging(action: str, tag: str, build_id: int, nvr: str) -> tuple:
@@ -88,7 +85,7 @@ def _koji_tagging(action: str, tag: str, build_id: int, nvr: str) -> tuple:
         "user": {"id": 1, "name": "kojiadmin", "status": 0, "usertype": 0},
         "force": False,
     }
-    return f"build.{action}", headers, _body(body)
+    return f"build.{action}", headers, json_body(body)
 
 
 def _koji_repo_done(repo_id: int, tag: str, task_id: int) -> tuple:
@@ -97,7 +94,7 @@ def _koji_repo_done(repo_id: int, tag: str, task_id: int) -> tuple:
     headers.update({"task_id": str(task_id), "expire": "false"})
     repo = {"id": repo_id, "tag_name": tag, "state": 0, "task_id": task_id}
     body = {"repo": repo, "data": {}, "expire": False, "task_id": None}
-    return "repo.done", headers, _body(body)
+    return "repo.done", headers, json_body(body)
 
 
 # --- Koji's format -----------------------------------------------------------
@@ -116,7 +113,7 @@ def test_task_free_with_make_task_options_as_info() -> None:
     """On creation ``info`` holds the raw request XML and no times; that parses."""
     info = {"id": 5, "method": "build", "request": "<?xml version='1.0'?>", "state": 0}
     body = {"attribute": "state", "old": None, "new": "FREE", "info": info}
-    event = parse_koji_message("/topic/koji.task.free", {}, _body(body))
+    event = parse_koji_message("/topic/koji.task.free", {}, json_body(body))
     assert event == KojiEvent(
         kind="task", task_id=5, state="free", source_format="koji"
     )
@@ -218,197 +215,10 @@ def test_malformed_koji_messages_say_what_is_wrong(
         parse_koji_message(destination, headers, body)
 
 
-# --- Fedora's format -----------------------------------------------------------
-
-
-def _fedora_build(build_id: int, task_id: int | None, nvr: str, new: int) -> bytes:
-    """A buildsys.build.state.change body."""
-    name, version, release = nvr.rsplit("-", 2)
-    return _body(
-        {
-            "name": name,
-            "version": version,
-            "release": release,
-            "epoch": None,
-            "attribute": "state",
-            "old": 0,
-            "new": new,
-            "build_id": build_id,
-            "task_id": task_id,
-            "owner": "mbs",
-            "instance": "primary",
-        }
-    )
-
-
-def _fedora_task(task_id: int, parent: int | None, new: str) -> bytes:
-    """A buildsys.task.state.change body."""
-    info = {"id": task_id, "parent": parent, "method": "build"}
-    return _body(
-        {
-            "id": task_id,
-            "info": info,
-            "method": "build",
-            "attribute": "state",
-            "old": "OPEN",
-            "new": new.upper(),
-            "owner": "mbs",
-            "instance": "primary",
-        }
-    )
-
-
-def _fedora_tagging(build_id: int, nvr: str, tag: str) -> bytes:
-    """A buildsys.tag or buildsys.untag body."""
-    name, version, release = nvr.rsplit("-", 2)
-    return _body(
-        {
-            "build_id": build_id,
-            "name": name,
-            "version": version,
-            "release": release,
-            "owner": "mbs",
-            "tag": tag,
-            "tag_id": 3,
-            "user": "mbs",
-            "instance": "primary",
-        }
-    )
-
-
-@pytest.mark.parametrize("prefix", FEDORA_PREFIXES)
-def test_fedora_build_state_change(prefix: str) -> None:
-    """buildsys.build.state.change gives the build, its task and the state name."""
-    body = _fedora_build(41, 12, "foo-1.0-1", 3)
-    event = parse_fedora_message(prefix + "buildsys.build.state.change", body)
-    assert event == KojiEvent(
-        kind="build",
-        task_id=12,
-        build_id=41,
-        nvr="foo-1.0-1",
-        state="failed",
-        source_format="fedora",
-    )
-
-
-def test_fedora_task_tag_untag_and_repo_done() -> None:
-    """The other topics ridad uses give task, tag, untag and repo events."""
-    prefix = "/queue/Consumer.ridad.VirtualTopic.eng."
-    task = parse_fedora_message(
-        prefix + "buildsys.task.state.change", _fedora_task(12, 10, "closed")
-    )
-    assert task == KojiEvent(
-        kind="task",
-        task_id=12,
-        parent_task_id=10,
-        state="closed",
-        source_format="fedora",
-    )
-    for kind in ("tag", "untag"):
-        body = _fedora_tagging(41, "foo-1-2", "module-foo")
-        assert parse_fedora_message(
-            f"org.fedoraproject.prod.buildsys.{kind}", body
-        ) == KojiEvent(
-            kind=kind,
-            build_id=41,
-            nvr="foo-1-2",
-            tag="module-foo",
-            source_format="fedora",
-        )
-    body = _body({"instance": "primary", "repo_id": 88, "tag": "t", "tag_id": 3})
-    assert parse_fedora_message(prefix + "buildsys.repo.done", body) == KojiEvent(
-        kind="repo", repo_id=88, tag="t", state="ready", source_format="fedora"
-    )
-
-
-@pytest.mark.parametrize(
-    "topic",
-    ["buildsys.repo.init", "buildsys.rpm.sign", "buildsys.package.list.change"],
-)
-def test_fedora_topics_ridad_does_not_use_are_none(topic: str) -> None:
-    """Fedora topics ridad has no use for parse to None."""
-    assert parse_fedora_message("org.fedoraproject.prod." + topic, b"junk") is None
-
-
-@pytest.mark.parametrize(
-    ("topic", "body", "reason"),
-    [
-        ("buildsys.build.state.change", b'{"build_id": 1}', "no new"),
-        (
-            "buildsys.build.state.change",
-            b'{"new": 7, "build_id": 1}',
-            "not a build state",
-        ),
-        ("buildsys.build.state.change", b'{"new": 1, "build_id": 1}', "name, version"),
-        ("buildsys.task.state.change", b'{"id": 1, "new": "DONE"}', "not a task state"),
-        ("buildsys.task.state.change", b'{"id": "1", "new": "OPEN"}', "body.id"),
-        ("buildsys.tag", b'{"build_id": 1, "name": "a", "version": "1"}', "name"),
-        ("buildsys.repo.done", b'{"tag": "t"}', "repo_id"),
-        ("buildsys.untag", b"\x80", "UTF-8"),
-    ],
-)
-def test_malformed_fedora_messages_say_what_is_wrong(
-    topic: str, body: bytes, reason: str
-) -> None:
-    """Malformed Fedora messages raise ValueError naming the problem."""
-    with pytest.raises(ValueError, match=reason):
-        parse_fedora_message("org.fedoraproject.prod." + topic, body)
-
-
 # --- Hypothesis --------------------------------------------------------------
 
-_json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=10,
-)
-_keys = st.sampled_from(
-    [
-        "id",
-        "parent",
-        "new",
-        "old",
-        "info",
-        "build",
-        "tag",
-        "repo",
-        "task_id",
-        "build_id",
-        "repo_id",
-        "nvr",
-        "name",
-        "version",
-        "release",
-        "tag_name",
-    ]
-)
-_nested = st.dictionaries(_keys, _json_values, max_size=6)
-_bodies = (
-    st.binary(max_size=40)
-    | _json_values.map(_body)
-    | st.dictionaries(_keys, _json_values | _nested, max_size=8).map(_body)
-)
-_suffixes = st.sampled_from(
-    [f"task.{s}" for s in TASK_STATE_NAMES]
-    + [f"build.{s}" for s in BUILD_STATE_NAMES]
-    + ["build.tag", "build.untag", "repo.done", "repo.init", "package.add"]
-    + ["buildsys." + t for t in ("build.state.change", "task.state.change")]
-    + ["buildsys.tag", "buildsys.untag", "buildsys.repo.done", "buildsys.repo.init"]
-)
-_destinations = st.text(max_size=20) | st.builds(
-    lambda p, s: p + s, st.sampled_from(KOJI_PREFIXES + FEDORA_PREFIXES), _suffixes
-)
-_headers = st.dictionaries(
-    _keys,
-    st.text(max_size=6) | st.integers(0, 10**20).map(str) | st.sampled_from(["None"]),
-    max_size=5,
-)
 
-
-@given(destination=_destinations, headers=_headers, body=_bodies)
+@given(destination=destinations, headers=header_dicts, body=bodies)
 def test_any_koji_message_gives_an_event_none_or_value_error(
     destination: str, headers: dict[str, str], body: bytes
 ) -> None:
@@ -421,39 +231,16 @@ def test_any_koji_message_gives_an_event_none_or_value_error(
         assert result is None or isinstance(result, KojiEvent)
 
 
-@given(destination=_destinations, body=_bodies)
-def test_any_fedora_message_gives_an_event_none_or_value_error(
-    destination: str, body: bytes
-) -> None:
-    """Whatever arrives, parse_fedora_message answers or raises ValueError only."""
-    try:
-        result = parse_fedora_message(destination, body)
-    except ValueError as e:
-        assert str(e)
-    else:
-        assert result is None or isinstance(result, KojiEvent)
-
-
-_ids = st.integers(min_value=1, max_value=2**40)
-_nvrs = st.builds(
-    lambda n, v, r: f"{n}-{v}-{r}",
-    st.from_regex(r"[a-z][a-z0-9_+-]{0,8}", fullmatch=True),
-    st.from_regex(r"[0-9][0-9.]{0,5}", fullmatch=True),
-    st.from_regex(r"[0-9][a-z0-9_.]{0,10}", fullmatch=True),
-)
-_tags = st.from_regex(r"[a-z][a-z0-9_.-]{0,15}", fullmatch=True)
-
-
 @given(
     prefix=st.sampled_from(KOJI_PREFIXES),
-    task_id=_ids,
-    parent=st.none() | _ids,
+    task_id=ids,
+    parent=st.none() | ids,
     state=st.sampled_from(TASK_STATE_NAMES),
-    build_id=_ids,
-    nvr=_nvrs,
+    build_id=ids,
+    nvr=nvrs,
     build_state=st.integers(0, len(BUILD_STATE_NAMES) - 1),
-    tag=_tags,
-    repo_id=_ids,
+    tag=tag_names,
+    repo_id=ids,
 )
 def test_well_formed_koji_messages_round_trip_their_ids(
     prefix: str,
@@ -496,57 +283,5 @@ def test_well_formed_koji_messages_round_trip_their_ids(
     assert event is not None and (event.repo_id, event.task_id, event.tag) == (
         repo_id,
         task_id,
-        tag,
-    )
-
-
-@given(
-    prefix=st.sampled_from(FEDORA_PREFIXES),
-    task_id=_ids,
-    parent=st.none() | _ids,
-    state=st.sampled_from(TASK_STATE_NAMES),
-    build_id=_ids,
-    nvr=_nvrs,
-    build_state=st.integers(0, len(BUILD_STATE_NAMES) - 1),
-    tag=_tags,
-)
-def test_well_formed_fedora_messages_round_trip_their_ids(
-    prefix: str,
-    task_id: int,
-    parent: int | None,
-    state: str,
-    build_id: int,
-    nvr: str,
-    build_state: int,
-    tag: str,
-) -> None:
-    """Generated Fedora messages parse back to the ids, names and states they hold."""
-    topic = prefix + "buildsys.task.state.change"
-    event = parse_fedora_message(topic, _fedora_task(task_id, parent, state))
-    assert event is not None
-    assert (event.task_id, event.parent_task_id, event.state) == (
-        task_id,
-        parent,
-        state,
-    )
-    topic = prefix + "buildsys.build.state.change"
-    event = parse_fedora_message(
-        topic, _fedora_build(build_id, task_id, nvr, build_state)
-    )
-    assert event is not None
-    assert (event.build_id, event.task_id, event.nvr, event.state) == (
-        build_id,
-        task_id,
-        nvr,
-        BUILD_STATE_NAMES[build_state],
-    )
-    event = parse_fedora_message(
-        prefix + "buildsys.untag", _fedora_tagging(build_id, nvr, tag)
-    )
-    assert event is not None
-    assert (event.kind, event.build_id, event.nvr, event.tag) == (
-        "untag",
-        build_id,
-        nvr,
         tag,
     )
