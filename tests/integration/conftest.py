@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_twisted
 
 from tests.gitrepos import GitServer, start_git_daemon
 from tests.integration.kojiworld import KojiWorld, start_koji_world
+from tests.integration.openapi_fuzz import SUMMARIES
 from tests.integration.support import (
     GitWorld,
     RunningDaemon,
@@ -59,3 +61,14 @@ async def koji_world() -> AsyncIterator[KojiWorld]:
     world = await start_koji_world(reactor)
     yield world
     await world.close()
+
+
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    """Print what the schemathesis run sent and got, passed or failed."""
+    summaries = config.stash.get(SUMMARIES, [])
+    if summaries:
+        terminalreporter.section("schemathesis against a live ridad")
+        for summary in summaries:
+            terminalreporter.write_line(summary)
