@@ -8,7 +8,9 @@ setup(
     description="Module build orchestrator for Modularity",
     python_requires=">=3.11",
     packages=find_packages(include=["ridad", "ridad.*"]) + ["twisted.plugins"],
-    package_data={"ridad": ["db/migrations/*.sql", "bus/schemas/*.json"]},
+    package_data={
+        "ridad": ["db/migrations/*.sql", "bus/schemas/*.json", "api/openapi.yaml"]
+    },
     install_requires=[
         "twisted>=24.7",
         "klein>=23.5",
@@ -29,6 +31,10 @@ setup(
             "pytest>=8",
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
+            # The API description's check (tests/unit/api/test_openapi.py) and
+            # the fuzz test against a live ridad (tests/integration/).
+            "openapi-spec-validator>=0.7",
+            "schemathesis>=4.0,<5",
             "mypy",
             "ruff",
         ],

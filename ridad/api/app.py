@@ -19,6 +19,7 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.errors import install_error_handlers
+from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.db.builds import BuildFilter, ModuleBuildStore
@@ -73,6 +74,11 @@ class RidadApi:
         return write_json(
             request, body, status=200 if database_ok else 503, headers=headers
         )
+
+    @app.route(RIDA_PATH, methods=["GET"])
+    def openapi(self, request: IRequest) -> bytes:
+        """``GET /rida/openapi.json``: the OpenAPI description of both APIs."""
+        return write_openapi(request)
 
     @app.route("/rida/module-builds/", methods=["POST"], strict_slashes=False)
     @app.route("/rida/module-builds", methods=["POST"], strict_slashes=False)

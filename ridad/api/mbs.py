@@ -30,6 +30,7 @@ from ridad.api.mbs_params import (
     parse_item_detail,
     parse_module_list,
 )
+from ridad.api.openapi import MBS_PATH, write_openapi
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.db.builds import ModuleBuildStore
@@ -100,6 +101,12 @@ class MbsApi:
         self._transitions = transitions
         self._authenticator = authenticator or NoAuthentication()
         self._authorizer = authorizer or Authorizer()
+
+    @app.route(MBS_PATH, methods=["GET"])
+    def openapi(self, request: IRequest) -> bytes:
+        """``GET /module-build-service/openapi.json``: the same description as
+        ``/rida/openapi.json``."""
+        return write_openapi(request)
 
     @app.route(ROOT + "/about/", methods=["GET"], strict_slashes=False)
     @app.route(ROOT + "/about", methods=["GET"], strict_slashes=False)

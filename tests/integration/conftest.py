@@ -28,6 +28,7 @@ from tests.integration.gitservers import (
     run_git,
 )
 from tests.integration.kojiworld import KojiWorld, start_koji_world
+from tests.integration.openapi_fuzz import SUMMARIES
 from tests.integration.support import (
     GitWorld,
     RunningDaemon,
@@ -187,3 +188,14 @@ def client(reactor: Any, work_dir: Path) -> GitClient:
         max_file_bytes=4096,
         run_blocking=reactor_threads(reactor),
     )
+
+
+def pytest_terminal_summary(
+    terminalreporter: Any, exitstatus: int, config: pytest.Config
+) -> None:
+    """Print what the schemathesis run sent and got, passed or failed."""
+    summaries = config.stash.get(SUMMARIES, [])
+    if summaries:
+        terminalreporter.section("schemathesis against a live ridad")
+        for summary in summaries:
+            terminalreporter.write_line(summary)
