@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -19,6 +18,15 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.errors import install_error_handlers
+from ridad.api.inputs import (
+    INT_MAX,
+    decode_args,
+    field_problem,
+    install_converters,
+    json_object_body,
+    shown,
+    whole_number,
+)
 from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_json
 from ridad.api.submission import Submission, SubmissionVerifier
@@ -30,6 +38,7 @@ from ridad.transitions import Transitions
 
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
+MAX_PAGE = INT_MAX
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
 CANCELLABLE = (ModuleState.INIT, ModuleState.WAIT, ModuleState.BUILD)
@@ -40,6 +49,7 @@ class RidadApi:
 
     app = Klein()
     install_error_handlers(app)
+    install_converters(app)
 
     def __init__(
         self,
@@ -108,15 +118,15 @@ class RidadApi:
             headers={b"Location": location},
         )
 
-    @app.route("/rida/module-builds/<int:module_build_id>", methods=["GET"])
-    @app.route("/rida/module-builds/<int:module_build_id>/", methods=["GET"])
+    @app.route("/rida/module-builds/<number:module_build_id>", methods=["GET"])
+    @app.route("/rida/module-builds/<number:module_build_id>/", methods=["GET"])
     async def show(self, request: IRequest, module_build_id: int) -> bytes:
         """``GET /rida/module-builds/N``: one build with its components."""
         build, components = await self._builds.get_with_components(module_build_id)
         return write_json(request, module_build_view(build, components))
 
-    @app.route("/rida/module-builds/<int:module_build_id>", methods=["PATCH"])
-    @app.route("/rida/module-builds/<int:module_build_id>/", methods=["PATCH"])
+    @app.route("/rida/module-builds/<number:module_build_id>", methods=["PATCH"])
+    @app.route("/rida/module-builds/<number:module_build_id>/", methods=["PATCH"])
     async def cancel(self, request: IRequest, module_build_id: int) -> bytes:
         """``PATCH /rida/module-builds/N`` ``{"state": "failed"}``: cancel."""
         identity = await require_identity(request, self._authenticator)
@@ -157,19 +167,15 @@ def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
 
     :raises InvalidRequest: listing every problem.
     """
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise InvalidRequest(f"the body is not valid JSON: {e}") from None
-    if not isinstance(value, dict):
-        raise InvalidRequest("the body must be a JSON object")
+    value = json_object_body(raw)
     problems: dict[str, str] = {}
     for key, member in value.items():
         expected = fields.get(key)
-        if expected is None:
-            problems[key] = "unknown field"
-        elif not isinstance(member, expected):
-            problems[key] = f"must be a {'string' if expected is str else expected}"
+        problem = (
+            "unknown field" if expected is None else field_problem(member, expected)
+        )
+        if problem:
+            problems[shown(key)] = problem
     if problems:
         listing = ", ".join(f"{k}: {v}" for k, v in sorted(problems.items()))
         raise InvalidRequest(
@@ -178,27 +184,13 @@ def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
     return value
 
 
-def decode_args(request: IRequest) -> dict[str, list[str]]:
-    """The query arguments as text.
-
-    :raises InvalidRequest: when they are not UTF-8.
-    """
-    try:
-        return {
-            k.decode("utf-8"): [v.decode("utf-8") for v in vs]
-            for k, vs in (request.args or {}).items()
-        }
-    except UnicodeDecodeError:
-        raise InvalidRequest("query arguments must be UTF-8") from None
-
-
 def parse_list_query(args: dict[str, list[str]]) -> tuple[int, int, BuildFilter]:
     """Parse the list query: page, per_page and the filters.
 
     :raises InvalidRequest: unknown parameters or bad values, all listed.
     """
     problems = {k: "unknown parameter" for k in args if k not in LIST_PARAMETERS}
-    page = _positive(args, "page", 1, None, problems)
+    page = _positive(args, "page", 1, MAX_PAGE, problems)
     per_page = _positive(args, "per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE, problems)
     states = []
     for label in args.get("state", []):
@@ -224,23 +216,20 @@ def _positive(
     args: dict[str, list[str]],
     key: str,
     default: int,
-    maximum: int | None,
+    maximum: int,
     problems: dict[str, str],
 ) -> int:
     values = args.get(key)
     if not values:
         return default
-    text = values[-1]
-    if len(values) > 1 or not text.isascii() or not text.isdigit() or int(text) < 1:
+    if len(values) > 1:
         problems[key] = "must be a positive integer, given once"
         return default
-    if maximum is not None and int(text) > maximum:
-        problems[key] = f"must be at most {maximum}"
+    try:
+        return whole_number(values[0], minimum=1, maximum=maximum)
+    except ValueError as e:
+        problems[key] = str(e)
         return default
-    if int(text) > 2**31:
-        problems[key] = "is too large"
-        return default
-    return int(text)
 
 
 def link_header(

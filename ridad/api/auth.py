@@ -7,15 +7,19 @@ GETs are anonymous. An ``Authenticator`` turns a request into an
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from twisted.web.iweb import IRequest
 
+from ridad.api.inputs import shown, text_problem
 from ridad.errors import Forbidden, Unauthorized
 
 ANONYMOUS = "anonymous"
+#: The longest user name accepted (``owner`` is in an index).
+MAX_USER_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,36 @@ async def require_identity(request: IRequest, authenticator: Authenticator) -> I
             " log in (for example kinit, or a token) and try again",
             details={"www_authenticate": _challenge_text(authenticator)},
         )
+    problem = user_problem(identity.user)
+    if problem:
+        raise Unauthorized(
+            f"the user name given by {authenticator.method} authentication"
+            f" {problem}; ask the administrators of the identity provider",
+            details={
+                "user": shown(identity.user),
+                "www_authenticate": _challenge_text(authenticator),
+            },
+        )
     return identity
+
+
+def user_problem(user: str) -> str | None:
+    """Why ``user`` cannot be a build's owner, or None.
+
+    A user name is recorded (and indexed) and shown: it must be non-empty
+    text of at most ``MAX_USER_LENGTH`` characters without NUL, lone
+    surrogates or other control characters.
+    """
+    if not user:
+        return "is empty"
+    if len(user) > MAX_USER_LENGTH:
+        return f"is {len(user)} characters long; at most {MAX_USER_LENGTH} are allowed"
+    problem = text_problem(user)
+    if problem:
+        return problem
+    if any(unicodedata.category(c) == "Cc" for c in user):
+        return "must not contain control characters"
+    return None
 
 
 def _challenge_text(authenticator: Authenticator) -> str | None:

@@ -74,7 +74,13 @@ class NegotiateAuthenticator:
                 "Negotiate needs more than one round trip here, which ridad"
                 " does not support; use Kerberos"
             )
-        principal = str(context.initiator_name)
+        try:
+            principal = str(context.initiator_name)
+        except UnicodeDecodeError:
+            raise Unauthorized(
+                "the Kerberos principal is not UTF-8; ask the administrators"
+                " of the realm"
+            ) from None
         user, _, realm = principal.rpartition("@")
         if realm != self._realm or not user:
             self.log.info(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +27,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 
 from ridad.api.auth import Identity
+from ridad.api.inputs import load_json
 from ridad.config.model import OidcConfig
 from ridad.errors import Unauthorized, Unavailable
 
@@ -220,8 +220,8 @@ class TokenIntrospectionAuthenticator:
                 f" request (HTTP {code}); retry later"
             )
         try:
-            value = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            value = load_json(body)
+        except ValueError:
             value = None
         if not isinstance(value, dict):
             self.log.error(

@@ -24,7 +24,7 @@ from twisted.web.iweb import IRequest
 
 from ridad.api.auth import Identity
 from ridad.config.model import SslConfig
-from ridad.errors import ConfigError
+from ridad.errors import ConfigError, Unauthorized
 
 
 class ClientCertificateAuthenticator:
@@ -40,7 +40,10 @@ class ClientCertificateAuthenticator:
         return {}
 
     async def authenticate(self, request: IRequest) -> Identity | None:
-        """The CN of the connection's client certificate; None without one."""
+        """The CN of the connection's client certificate; None without one.
+
+        :raises Unauthorized: the certificate's subject is not valid text.
+        """
         channel = getattr(request, "channel", None)
         user = certificate_cn(getattr(channel, "transport", None))
         if user is None:
@@ -51,15 +54,24 @@ class ClientCertificateAuthenticator:
 
 
 def certificate_cn(transport: object) -> str | None:
-    """The CN of the peer certificate TLS verified on ``transport``, or None."""
+    """The CN of the peer certificate TLS verified on ``transport``, or None.
+
+    :raises Unauthorized: the certificate's subject cannot be read as text
+        (OpenSSL accepts a NUL in a PrintableString, ``cryptography`` not).
+    """
     if transport is None or not ISSLTransport.providedBy(transport):
         return None
     certificate = transport.getPeerCertificate()  # type: ignore[attr-defined]
     if certificate is None:
         return None
-    names = certificate.to_cryptography().subject.get_attributes_for_oid(
-        NameOID.COMMON_NAME
-    )
+    try:
+        subject = certificate.to_cryptography().subject
+    except ValueError:
+        raise Unauthorized(
+            "the client certificate's subject is not valid text; ask for a"
+            " certificate whose CN is your user name"
+        ) from None
+    names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cn = names[0].value if names else None
     return str(cn) if cn else None
 

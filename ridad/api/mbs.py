@@ -15,7 +15,7 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 
 from ridad import __version__
-from ridad.api.app import CANCELLABLE, decode_args
+from ridad.api.app import CANCELLABLE
 from ridad.api.auth import (
     Authenticator,
     Authorizer,
@@ -23,6 +23,7 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.errors import install_error_handlers
+from ridad.api.inputs import decode_args, install_converters
 from ridad.api.mbs_bodies import parse_cancel, parse_submission
 from ridad.api.mbs_params import (
     pagination_meta,
@@ -47,7 +48,7 @@ from ridad.transitions import Transitions
 
 API_VERSIONS = (1, 2)
 MAX_API_VERSION = max(API_VERSIONS)
-ROOT = MBS_PREFIX + "/<int:api_version>"
+ROOT = MBS_PREFIX + "/<number:api_version>"
 HOST = re.compile(rb"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -84,6 +85,7 @@ class MbsApi:
 
     app = Klein()
     install_error_handlers(app)
+    install_converters(app)
 
     def __init__(
         self,
@@ -146,8 +148,8 @@ class MbsApi:
         meta = pagination_meta(request_url(request), args, parsed.query, page.total)
         return write_json(request, {"items": items, "meta": meta})
 
-    @app.route(ROOT + "/module-builds/<int:module_build_id>", methods=["GET"])
-    @app.route(ROOT + "/module-builds/<int:module_build_id>/", methods=["GET"])
+    @app.route(ROOT + "/module-builds/<number:module_build_id>", methods=["GET"])
+    @app.route(ROOT + "/module-builds/<number:module_build_id>/", methods=["GET"])
     async def show_module_build(
         self, request: IRequest, api_version: int, module_build_id: int
     ) -> bytes:
@@ -186,8 +188,8 @@ class MbsApi:
             headers={b"Location": location},
         )
 
-    @app.route(ROOT + "/module-builds/<int:module_build_id>", methods=["PATCH"])
-    @app.route(ROOT + "/module-builds/<int:module_build_id>/", methods=["PATCH"])
+    @app.route(ROOT + "/module-builds/<number:module_build_id>", methods=["PATCH"])
+    @app.route(ROOT + "/module-builds/<number:module_build_id>/", methods=["PATCH"])
     async def cancel(
         self, request: IRequest, api_version: int, module_build_id: int
     ) -> bytes:
@@ -232,8 +234,8 @@ class MbsApi:
         meta = pagination_meta(request_url(request), args, parsed.query, total)
         return write_json(request, {"items": items, "meta": meta})
 
-    @app.route(ROOT + "/component-builds/<int:component_build_id>", methods=["GET"])
-    @app.route(ROOT + "/component-builds/<int:component_build_id>/", methods=["GET"])
+    @app.route(ROOT + "/component-builds/<number:component_build_id>", methods=["GET"])
+    @app.route(ROOT + "/component-builds/<number:component_build_id>/", methods=["GET"])
     async def show_component_build(
         self, request: IRequest, api_version: int, component_build_id: int
     ) -> bytes:

@@ -6,10 +6,9 @@ sends none.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any
 
+from ridad.api.inputs import field_problem, json_object_body, shown
 from ridad.api.mbs_params import Problems
 from ridad.errors import Forbidden, InvalidRequest
 
@@ -30,16 +29,16 @@ def parse_submission(raw: bytes) -> SubmitFields:
     :raises InvalidRequest: not a JSON object, missing or unknown fields.
     :raises Forbidden: a scratch build was asked for.
     """
-    body = _json_object(raw)
+    body = json_object_body(raw)
     problems = Problems()
     for key, value in body.items():
         expected = SUBMIT_FIELDS.get(key)
         if expected is None:
-            problems.add(key, "ridad does not support this parameter; remove it")
-        elif not isinstance(value, expected):
-            problems.add(
-                key, f"must be a {'boolean' if expected is bool else 'string'}"
-            )
+            problems.add(shown(key), "ridad does not support this parameter; remove it")
+            continue
+        problem = field_problem(value, expected)
+        if problem:
+            problems.add(key, problem)
     for key, hint in (
         ("scmurl", "the module's location, as in git://host/modules/foo.git?#<commit>"),
         ("branch", "the branch the commit is on"),
@@ -63,21 +62,9 @@ def parse_cancel(raw: bytes) -> None:
 
     :raises InvalidRequest: any other body.
     """
-    body = _json_object(raw)
+    body = json_object_body(raw)
     if set(body) != {"state"} or body["state"] not in ("failed", "4"):
         raise InvalidRequest(
             'the only change a module build accepts is {"state": "failed"} (cancel it)',
             details={"fields": {"state": 'must be "failed"'}},
         )
-
-
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise InvalidRequest(
-            f"the body is not valid JSON ({e}); send a JSON object"
-        ) from None
-    if not isinstance(value, dict):
-        raise InvalidRequest("the body must be a JSON object")
-    return value

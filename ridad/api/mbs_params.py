@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ridad.api.inputs import BIGINT_MAX, INT_MAX, UINT64_MAX, whole_number
 from ridad.db.mbs_queries import Condition, ListQuery
 from ridad.domain.mbs_views import KOJI_BUILD_STATE_NAMES, Detail
 from ridad.domain.states import ComponentState, ModuleState
@@ -17,7 +18,7 @@ from ridad.errors import InvalidRequest
 
 DEFAULT_PER_PAGE = 10
 MAX_PER_PAGE = 100
-MAX_PAGE = 2**31
+MAX_PAGE = INT_MAX
 TRUE_WORDS = frozenset({"true", "1"})
 FALSE_WORDS = frozenset({"false", "0"})
 PAGING = ("page", "per_page", "order_by", "order_desc_by", "verbose", "short")
@@ -69,7 +70,13 @@ COMPONENT_COLUMN_FILTERS = {
     "module_build": "module_build_id",
     "module_id": "module_build_id",
 }
-INTEGER_FILTERS = frozenset({"version", "task_id", "batch", "module_build_id"})
+# Integer column -> the largest value it holds.
+INTEGER_FILTERS = {
+    "version": UINT64_MAX,
+    "task_id": BIGINT_MAX,
+    "batch": INT_MAX,
+    "module_build_id": BIGINT_MAX,
+}
 COMPONENT_ORDERS = {
     "id": "id",
     "package": "name",
@@ -122,17 +129,20 @@ def _one(args: Mapping[str, list[str]], key: str, problems: Problems) -> str | N
 
 
 def _integer(
-    text: str | None, key: str, problems: Problems, *, minimum: int = 0
+    text: str | None,
+    key: str,
+    problems: Problems,
+    *,
+    minimum: int = 0,
+    maximum: int = BIGINT_MAX,
 ) -> int | None:
     if text is None:
         return None
-    if not (text.isascii() and text.isdigit()) or int(text) < minimum:
-        problems.add(key, f"must be a whole number of at least {minimum}")
+    try:
+        return whole_number(text, minimum=minimum, maximum=maximum)
+    except ValueError as e:
+        problems.add(key, str(e))
         return None
-    if int(text) > 2**63 - 1:
-        problems.add(key, "is too large")
-        return None
-    return int(text)
 
 
 def _flag(args: Mapping[str, list[str]], key: str, problems: Problems) -> bool:
@@ -147,26 +157,36 @@ def parse_time(text: str) -> datetime:
     """An ISO 8601 time: ``2026-11-27T10:00:00Z``, with an offset, or a date.
 
     A date is midnight UTC; a time without an offset is UTC, as in MBS.
+    The answer is in UTC: PostgreSQL takes offsets up to 15:59 only, and
+    Python's up to 23:59.
 
-    :raises ValueError: for anything else.
+    :raises ValueError: for anything else, and for a time whose UTC is
+        outside the years 1 to 9999.
     """
     if not ISO_TIME.fullmatch(text):
         raise ValueError(text)
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(text) from None
 
 
 def _paging(
     args: Mapping[str, list[str]], orders: Mapping[str, str], problems: Problems
 ) -> tuple[int, int, tuple[tuple[str, bool], ...], Detail]:
-    page = _integer(_one(args, "page", problems), "page", problems, minimum=1) or 1
-    if page > MAX_PAGE:
-        problems.add("page", "is too large")
-    per_page = _integer(
-        _one(args, "per_page", problems), "per_page", problems, minimum=1
+    page = _integer(
+        _one(args, "page", problems), "page", problems, minimum=1, maximum=MAX_PAGE
     )
-    if per_page is not None and per_page > MAX_PER_PAGE:
-        problems.add("per_page", f"must be at most {MAX_PER_PAGE}")
+    per_page = _integer(
+        _one(args, "per_page", problems),
+        "per_page",
+        problems,
+        minimum=1,
+        maximum=MAX_PER_PAGE,
+    )
     ascending, descending = args.get("order_by", []), args.get("order_desc_by", [])
     if ascending and descending:
         problems.add("order_by", "give order_by or order_desc_by, not both")
@@ -180,9 +200,7 @@ def _paging(
     verbose = _flag(args, "verbose", problems)
     short = _flag(args, "short", problems)
     detail = Detail.VERBOSE if verbose else Detail.SHORT if short else Detail.DEFAULT
-    if per_page is None or per_page > MAX_PER_PAGE:
-        per_page = DEFAULT_PER_PAGE
-    return page, per_page, tuple(order), detail
+    return page or 1, per_page or DEFAULT_PER_PAGE, tuple(order), detail
 
 
 def _unknown(
@@ -256,7 +274,7 @@ def _equal(
     if text is None:
         return []
     if column in INTEGER_FILTERS:
-        number = _integer(text, key, problems)
+        number = _integer(text, key, problems, maximum=INTEGER_FILTERS[column])
         return [] if number is None else [Condition(column, "=", number)]
     return [Condition(column, "=", text)]
 

@@ -41,6 +41,9 @@ from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+#: Name and stream are both in the ``(name, stream, version, context)``
+#: unique index, whose entries PostgreSQL limits to 2704 bytes.
+MAX_IDENTIFIER_LENGTH = 255
 EXPANSION = "stream expansion is not supported yet"
 
 T = TypeVar("T")
@@ -205,6 +208,11 @@ class SubmissionVerifier:
                 ' modulemd, pass "branch", or submit a branch ref'
             )
         for label, value in (("name", name), ("stream", stream)):
+            if len(value) > MAX_IDENTIFIER_LENGTH:
+                raise Unprocessable(
+                    f"module {label} is {len(value)} characters long; at most"
+                    f" {MAX_IDENTIFIER_LENGTH} are allowed"
+                )
             if not IDENTIFIER.match(value):
                 raise Unprocessable(
                     f"module {label} {value!r} may only hold letters, digits"
@@ -276,6 +284,7 @@ class SubmissionVerifier:
             )
         if not document.rpm_components:
             raise Unprocessable("the modulemd lists no rpm components to build")
+        _check_component_names(document.rpm_components)
         batches = assign_batches(
             {c.key: c.buildorder for c in document.rpm_components},
             {c.key: c.buildafter for c in document.rpm_components},
@@ -364,3 +373,14 @@ def _single_stream(section: str, name: str, streams: Sequence[str]) -> str:
             " one stream"
         )
     return streams[0]
+
+
+def _check_component_names(components: Sequence[RpmComponentSpec]) -> None:
+    """:raises Unprocessable: a component name is too long for the index."""
+    long = [c.key for c in components if len(c.key) > MAX_IDENTIFIER_LENGTH]
+    if long:
+        raise Unprocessable(
+            f"components.rpms: {len(long)} component names are longer than"
+            f" {MAX_IDENTIFIER_LENGTH} characters (the first starts with"
+            f" {long[0][:40]!r})"
+        )

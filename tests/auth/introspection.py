@@ -26,6 +26,8 @@ class FakeIdentityProvider:
     userinfo: dict[str, dict[str, Any]] = field(default_factory=dict)
     introspections: list[str] = field(default_factory=list)
     userinfo_calls: list[str] = field(default_factory=list)
+    #: Sent instead of the claims by the introspection endpoint, when set.
+    raw_introspection: bytes | None = None
     app = Klein()
 
     def add_token(
@@ -60,6 +62,8 @@ class FakeIdentityProvider:
             return json.dumps({"error": "invalid_client"}).encode()
         token = (request.args.get(b"token") or [b""])[0].decode()
         self.introspections.append(token)
+        if self.raw_introspection is not None:
+            return self.raw_introspection
         return json.dumps(self.tokens.get(token, {"active": False})).encode()
 
     @app.route("/hang", methods=["POST", "GET"])

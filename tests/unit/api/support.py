@@ -20,6 +20,7 @@ from treq.testing import StubTreq
 from twisted.internet.defer import Deferred, maybeDeferred
 
 from ridad.api.app import RidadApi
+from ridad.api.auth import Authenticator
 from ridad.api.mbs import MbsApi
 from ridad.api.submission import SubmissionVerifier
 from ridad.config.model import ApiConfig, Config, LiveConfig, ScmConfig
@@ -146,8 +147,10 @@ def make_apps(
     clock: Any,
     run_blocking: Callable[[Callable[[], Any]], Deferred[Any]] = maybeDeferred,
     config: Config = CONFIG,
+    authenticator: Authenticator | None = None,
 ) -> Apps:
-    """Build the verifier and both apps on ``pool`` with an in-memory git."""
+    """Build the verifier and both apps on ``pool`` with an in-memory git
+    (anonymous users unless ``authenticator`` is given)."""
     git = FakeGit()
     builds = ModuleBuildStore(pool=pool)
     transitions = Transitions(pool=pool, clock=clock)
@@ -163,12 +166,14 @@ def make_apps(
         submissions=submissions,
         transitions=transitions,
         database_status=pool.ping,
+        authenticator=authenticator,
     )
     mbs = MbsApi(
         builds=builds,
         queries=MbsQueryStore(pool=pool),
         submissions=submissions,
         transitions=transitions,
+        authenticator=authenticator,
     )
     return Apps(
         rida=StubTreq(rida.app.resource()),

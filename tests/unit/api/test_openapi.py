@@ -37,7 +37,7 @@ OPERATION_METHODS = {
     "trace",
 }
 #: werkzeug converter -> the JSON Schema type of its path parameter.
-CONVERTER_TYPES = {"int": "integer", "default": "string"}
+CONVERTER_TYPES = {"int": "integer", "number": "integer", "default": "string"}
 PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
 
