@@ -4,6 +4,7 @@ through Twisted."""
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import psycopg2.extensions
 import pytest
 import pytest_twisted
@@ -19,13 +21,22 @@ import pytest_twisted
 from ridad.db.cluster import (
     choose_data_dir,
     fallback_dir,
+    initdb_argv,
     pg_ctl_argv,
+    pick_free_port,
     prepare_parent,
+)
+from ridad.db.cluster_access import (
+    SOCKET_PORT,
+    choose_socket_dir,
+    make_state_dir,
+    prepare_socket_dir,
+    write_access_files,
 )
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
-from tests.helpers import missing, wait_for
+from tests.helpers import missing, run, wait_for
 
 as_root = pytest.mark.usefixtures("running_as_root")
 
@@ -111,8 +122,10 @@ def test_a_foreign_fallback_directory_is_refused(open_dir: Path) -> None:
         prepare_parent(str(squatted / "postgres"), "postgres", fallback=True)
 
 
-def test_pg_ctl_start_runs_as_postgres_on_loopback_without_unix_socket() -> None:
-    """The start command names the port, loopback only, no Unix socket, a log file."""
+def test_pg_ctl_start_for_tests_runs_as_postgres_on_loopback_without_unix_socket() -> (
+    None
+):
+    """Without a socket directory (the tests' clusters): loopback TCP, no socket."""
     argv = pg_ctl_argv(
         bin_dir="/pg/bin", data_dir="/d", action="start", account="postgres", port=5
     )
@@ -130,6 +143,138 @@ def test_pg_ctl_start_runs_as_postgres_on_loopback_without_unix_socket() -> None
     assert argv[argv.index("-l") + 1] == "/d/server.log"
 
 
+def test_pg_ctl_start_with_a_socket_dir_listens_on_no_tcp_address() -> None:
+    """The embedded cluster's start: no TCP address, the socket in its directory."""
+    argv = pg_ctl_argv(
+        bin_dir="/pg/bin",
+        data_dir="/d",
+        action="start",
+        account=None,
+        port=5432,
+        socket_dir="/s/postgres-socket",
+    )
+    options = argv[argv.index("-o") + 1]
+    assert options.split() == [
+        "-p",
+        "5432",
+        "-c",
+        "listen_addresses=",
+        "-c",
+        "unix_socket_directories=/s/postgres-socket",
+    ]
+
+
+def test_initdb_of_the_embedded_cluster_trusts_nobody() -> None:
+    """local_only: peer authentication on the socket, TCP refused; never trust."""
+    argv = initdb_argv(
+        bin_dir="/pg/bin",
+        data_dir="/d",
+        superuser="ridad",
+        account=None,
+        local_only=True,
+    )
+    assert "--auth-local=peer" in argv and "--auth-host=reject" in argv
+    assert "trust" not in argv
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_a_state_dir_ridad_creates_is_0750_whatever_the_umask(
+    open_dir: Path, umask: int
+) -> None:
+    """make_state_dir makes a missing state_dir (and its parents) 0750."""
+    state_dir = open_dir / "parent" / "state"
+    previous = os.umask(umask)
+    try:
+        make_state_dir(str(state_dir))
+    finally:
+        os.umask(previous)
+    assert state_dir.stat().st_mode & 0o777 == 0o750
+
+
+def test_an_existing_state_dir_is_left_as_it_is(open_dir: Path) -> None:
+    """A state_dir the administrator made keeps its mode."""
+    state_dir = open_dir / "state"
+    state_dir.mkdir(mode=0o711)
+    state_dir.chmod(0o711)
+    make_state_dir(str(state_dir), group_of="postgres")
+    assert state_dir.stat().st_mode & 0o777 == 0o711
+    assert state_dir.stat().st_gid == os.getegid()
+
+
+@as_root
+def test_as_root_the_state_dir_belongs_to_the_postgres_group(open_dir: Path) -> None:
+    """The postgres account may enter a root-owned 0750 state_dir, others may not."""
+    state_dir = open_dir / "state"
+    make_state_dir(str(state_dir), group_of="postgres")
+    info = state_dir.stat()
+    assert (info.st_uid, info.st_mode & 0o777) == (0, 0o750)
+    assert info.st_gid == pwd.getpwnam("postgres").pw_gid
+
+
+def test_the_socket_dir_is_beside_the_data_unless_its_path_cannot_serve() -> None:
+    """Too long for a Unix socket, or unsafe for pg_ctl's shell: the fallback."""
+    assert choose_socket_dir("/var/lib/ridad/postgres", "/tmp/ridad-pg-1") == (
+        "/var/lib/ridad/postgres-socket",
+        False,
+    )
+    long_dir = "/var/lib/" + "x" * 100 + "/postgres"
+    assert choose_socket_dir(long_dir, "/tmp/ridad-pg-1") == (
+        "/tmp/ridad-pg-1/postgres-socket",
+        True,
+    )
+    spaced = "/var/lib/my state/postgres"
+    assert choose_socket_dir(spaced, "/tmp/ridad-pg-1")[1]
+    with pytest.raises(ConfigError):
+        choose_socket_dir(long_dir, "/" + "t" * 100)
+
+
+def test_the_socket_dir_of_a_non_root_ridad_is_its_own_0700(open_dir: Path) -> None:
+    """Not as root: ridad's own directory, 0700, tightened if it was loosened."""
+    socket_dir = open_dir / "postgres-socket"
+    prepare_socket_dir(str(socket_dir), None)
+    assert socket_dir.stat().st_mode & 0o777 == 0o700
+    socket_dir.chmod(0o777)
+    prepare_socket_dir(str(socket_dir), None)
+    assert socket_dir.stat().st_mode & 0o777 == 0o700
+
+
+@as_root
+def test_as_root_the_socket_dir_lets_in_root_and_postgres_only(open_dir: Path) -> None:
+    """As root: owned by postgres (which makes the socket), group root, 0750."""
+    socket_dir = open_dir / "postgres-socket"
+    prepare_socket_dir(str(socket_dir), "postgres")
+    info = socket_dir.stat()
+    assert info.st_uid == pwd.getpwnam("postgres").pw_uid
+    assert (info.st_gid, info.st_mode & 0o777) == (0, 0o750)
+
+
+def test_a_socket_path_that_is_not_a_directory_is_refused(open_dir: Path) -> None:
+    """A file or symlink where the socket directory goes is a ConfigError."""
+    (open_dir / "target").mkdir()
+    (open_dir / "postgres-socket").symlink_to(open_dir / "target")
+    with pytest.raises(ConfigError):
+        prepare_socket_dir(str(open_dir / "postgres-socket"), None)
+
+
+def test_access_files_allow_peer_connections_of_ridads_account_only(
+    open_dir: Path,
+) -> None:
+    """pg_hba.conf: local peer with the map; pg_ident.conf: our account only."""
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    assert write_access_files(str(open_dir), "postgres")
+    hba = [
+        line
+        for line in (open_dir / "pg_hba.conf").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert hba == ["local all all peer map=ridad"]
+    ident = (open_dir / "pg_ident.conf").read_text().splitlines()
+    assert [line for line in ident if not line.startswith("#")] == [
+        f"ridad {me} postgres"
+    ]
+    assert not write_access_files(str(open_dir), "postgres")
+
+
 # Real clusters
 
 
@@ -143,8 +288,11 @@ async def test_start_connect_stop_and_restart_keep_the_data(
     dsn = await cluster.start()
     params = psycopg2.extensions.parse_dsn(dsn)
     assert params["dbname"] == "ridad"
-    assert params["host"] == "127.0.0.1"
+    assert params["host"] == str(open_dir / "state" / "postgres-socket")
+    assert params["port"] == str(SOCKET_PORT)
     assert cluster.data_dir == str(open_dir / "state" / "postgres")
+    listening = await _query(dsn, "SELECT current_setting('listen_addresses') AS a")
+    assert listening == [{"a": ""}]
     await _query(dsn, "CREATE TABLE kept AS SELECT 42 AS answer")
     await cluster.stop()
     assert cluster.port is None
@@ -203,4 +351,75 @@ async def test_start_after_the_server_was_killed_copes_with_the_stale_pid_file(
     assert pid_file.exists()
     dsn = await cluster.start()
     assert await _query(dsn, "SELECT n FROM kept") == [{"n": 1}]
+    await cluster.stop()
+
+
+def _psql_as(
+    account: str, bin_dir: str, socket_dir: str
+) -> subprocess.CompletedProcess[str]:
+    """``runuser -u <account> -- psql`` on the embedded cluster's socket."""
+    argv = ["runuser", "-u", account, "--", os.path.join(bin_dir, "psql"), "-X"]
+    argv += ["-At", "-h", socket_dir, "-p", str(SOCKET_PORT)]
+    argv += ["-U", "postgres", "-d", "ridad", "-c", "SELECT 1"]
+    return subprocess.run(
+        argv, capture_output=True, text=True, cwd="/", timeout=60, check=False
+    )
+
+
+@as_root
+@pytest_twisted.ensureDeferred
+async def test_another_local_user_cannot_connect(
+    open_dir: Path, clusters: list[EmbeddedPostgres], postgres_bin_dir: str
+) -> None:
+    """nobody cannot reach the socket; with the directories opened up it still
+    fails peer authentication; ridad's account connects all along."""
+    state_dir = open_dir / "state"
+    cluster = EmbeddedPostgres(state_dir=str(state_dir), reactor=_reactor())
+    clusters.append(cluster)
+    dsn = await cluster.start()
+    socket_dir = str(cluster.socket_dir)
+    refused = _psql_as("nobody", postgres_bin_dir, socket_dir)
+    assert refused.returncode != 0
+    assert "Permission denied" in refused.stderr, refused.stderr
+    state_dir.chmod(0o755)
+    Path(socket_dir).chmod(0o755)
+    try:
+        refused = _psql_as("nobody", postgres_bin_dir, socket_dir)
+    finally:
+        Path(socket_dir).chmod(0o750)
+        state_dir.chmod(0o750)
+    assert refused.returncode != 0
+    assert "Peer authentication failed" in refused.stderr, refused.stderr
+    assert await _query(dsn, "SELECT 1 AS one") == [{"one": 1}]
+    await cluster.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_server_left_on_tcp_with_trust_is_restarted_on_the_socket(
+    open_dir: Path, clusters: list[EmbeddedPostgres], postgres_bin_dir: str
+) -> None:
+    """A cluster an older ridad left running (TCP, trust) is restarted with
+    ridad's access files, on the socket only."""
+    cluster = EmbeddedPostgres(state_dir=str(open_dir / "state"), reactor=_reactor())
+    clusters.append(cluster)
+    await cluster.start()
+    await cluster.stop()
+    hba = Path(cluster.data_dir, "pg_hba.conf")
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    port = pick_free_port()
+    old = pg_ctl_argv(
+        bin_dir=postgres_bin_dir,
+        data_dir=cluster.data_dir,
+        action="start",
+        account=cluster._account,
+        port=port,
+    )
+    run(old)
+    dsn = await cluster.start()
+    assert "peer map=ridad" in hba.read_text()
+    listening = await _query(dsn, "SELECT current_setting('listen_addresses') AS a")
+    assert listening == [{"a": ""}]
+    tcp = f"host=127.0.0.1 port={port} dbname=ridad user=postgres connect_timeout=5"
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(tcp).close()
     await cluster.stop()
