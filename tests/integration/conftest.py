@@ -12,6 +12,7 @@ import pytest_twisted
 
 from tests.gitrepos import GitServer, start_git_daemon
 from tests.integration.kojiworld import KojiWorld, start_koji_world
+from tests.integration.processes import Processes
 from tests.integration.support import (
     GitWorld,
     RunningDaemon,
@@ -59,3 +60,15 @@ async def koji_world() -> AsyncIterator[KojiWorld]:
     world = await start_koji_world(reactor)
     yield world
     await world.close()
+
+
+@pytest_twisted.async_yield_fixture
+async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
+    """The test's ridad processes; every one still running is killed at the end,
+    and their output's tail printed (pytest shows it when the test fails)."""
+    running = Processes(tmp_path=tmp_path)
+    try:
+        yield running
+    finally:
+        await running.kill_all()
+        print(running.report())
