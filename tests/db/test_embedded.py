@@ -4,11 +4,9 @@ through Twisted."""
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,41 +24,19 @@ from ridad.db.cluster import (
     pick_free_port,
     prepare_parent,
 )
-from ridad.db.cluster_access import (
-    SOCKET_PORT,
-    choose_socket_dir,
-    make_state_dir,
-    prepare_socket_dir,
-    write_access_files,
-)
+from ridad.db.cluster_access import SOCKET_PORT
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
-from tests.helpers import missing, run, wait_for
+from tests.helpers import run, wait_for
 
 as_root = pytest.mark.usefixtures("running_as_root")
-
-
-@pytest.fixture
-def running_as_root() -> None:
-    """The test runs the cluster as the postgres account, which needs root."""
-    if os.geteuid() != 0:
-        missing("the test needs root (it runs initdb as the postgres account)")
 
 
 def _reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """A fresh directory under the temporary directory that everyone may traverse."""
-    path = Path(tempfile.mkdtemp(prefix="ridad-test-embedded-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -175,104 +151,6 @@ def test_initdb_of_the_embedded_cluster_trusts_nobody() -> None:
     )
     assert "--auth-local=peer" in argv and "--auth-host=reject" in argv
     assert "trust" not in argv
-
-
-@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
-def test_a_state_dir_ridad_creates_is_0750_whatever_the_umask(
-    open_dir: Path, umask: int
-) -> None:
-    """make_state_dir makes a missing state_dir (and its parents) 0750."""
-    state_dir = open_dir / "parent" / "state"
-    previous = os.umask(umask)
-    try:
-        make_state_dir(str(state_dir))
-    finally:
-        os.umask(previous)
-    assert state_dir.stat().st_mode & 0o777 == 0o750
-
-
-def test_an_existing_state_dir_is_left_as_it_is(open_dir: Path) -> None:
-    """A state_dir the administrator made keeps its mode."""
-    state_dir = open_dir / "state"
-    state_dir.mkdir(mode=0o711)
-    state_dir.chmod(0o711)
-    make_state_dir(str(state_dir), group_of="postgres")
-    assert state_dir.stat().st_mode & 0o777 == 0o711
-    assert state_dir.stat().st_gid == os.getegid()
-
-
-@as_root
-def test_as_root_the_state_dir_belongs_to_the_postgres_group(open_dir: Path) -> None:
-    """The postgres account may enter a root-owned 0750 state_dir, others may not."""
-    state_dir = open_dir / "state"
-    make_state_dir(str(state_dir), group_of="postgres")
-    info = state_dir.stat()
-    assert (info.st_uid, info.st_mode & 0o777) == (0, 0o750)
-    assert info.st_gid == pwd.getpwnam("postgres").pw_gid
-
-
-def test_the_socket_dir_is_beside_the_data_unless_its_path_cannot_serve() -> None:
-    """Too long for a Unix socket, or unsafe for pg_ctl's shell: the fallback."""
-    assert choose_socket_dir("/var/lib/ridad/postgres", "/tmp/ridad-pg-1") == (
-        "/var/lib/ridad/postgres-socket",
-        False,
-    )
-    long_dir = "/var/lib/" + "x" * 100 + "/postgres"
-    assert choose_socket_dir(long_dir, "/tmp/ridad-pg-1") == (
-        "/tmp/ridad-pg-1/postgres-socket",
-        True,
-    )
-    spaced = "/var/lib/my state/postgres"
-    assert choose_socket_dir(spaced, "/tmp/ridad-pg-1")[1]
-    with pytest.raises(ConfigError):
-        choose_socket_dir(long_dir, "/" + "t" * 100)
-
-
-def test_the_socket_dir_of_a_non_root_ridad_is_its_own_0700(open_dir: Path) -> None:
-    """Not as root: ridad's own directory, 0700, tightened if it was loosened."""
-    socket_dir = open_dir / "postgres-socket"
-    prepare_socket_dir(str(socket_dir), None)
-    assert socket_dir.stat().st_mode & 0o777 == 0o700
-    socket_dir.chmod(0o777)
-    prepare_socket_dir(str(socket_dir), None)
-    assert socket_dir.stat().st_mode & 0o777 == 0o700
-
-
-@as_root
-def test_as_root_the_socket_dir_lets_in_root_and_postgres_only(open_dir: Path) -> None:
-    """As root: owned by postgres (which makes the socket), group root, 0750."""
-    socket_dir = open_dir / "postgres-socket"
-    prepare_socket_dir(str(socket_dir), "postgres")
-    info = socket_dir.stat()
-    assert info.st_uid == pwd.getpwnam("postgres").pw_uid
-    assert (info.st_gid, info.st_mode & 0o777) == (0, 0o750)
-
-
-def test_a_socket_path_that_is_not_a_directory_is_refused(open_dir: Path) -> None:
-    """A file or symlink where the socket directory goes is a ConfigError."""
-    (open_dir / "target").mkdir()
-    (open_dir / "postgres-socket").symlink_to(open_dir / "target")
-    with pytest.raises(ConfigError):
-        prepare_socket_dir(str(open_dir / "postgres-socket"), None)
-
-
-def test_access_files_allow_peer_connections_of_ridads_account_only(
-    open_dir: Path,
-) -> None:
-    """pg_hba.conf: local peer with the map; pg_ident.conf: our account only."""
-    me = pwd.getpwuid(os.geteuid()).pw_name
-    assert write_access_files(str(open_dir), "postgres")
-    hba = [
-        line
-        for line in (open_dir / "pg_hba.conf").read_text().splitlines()
-        if line and not line.startswith("#")
-    ]
-    assert hba == ["local all all peer map=ridad"]
-    ident = (open_dir / "pg_ident.conf").read_text().splitlines()
-    assert [line for line in ident if not line.startswith("#")] == [
-        f"ridad {me} postgres"
-    ]
-    assert not write_access_files(str(open_dir), "postgres")
 
 
 # Real clusters
@@ -423,3 +301,24 @@ async def test_a_server_left_on_tcp_with_trust_is_restarted_on_the_socket(
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(tcp).close()
     await cluster.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_state_dir_too_deep_for_a_socket_puts_it_in_the_temp_dir(
+    open_dir: Path, clusters: list[EmbeddedPostgres]
+) -> None:
+    """A socket path over 107 bytes: the socket directory moves to the private
+    temporary directory; the data stays under state_dir."""
+    state_dir = open_dir / ("d" * 90) / "state"
+    cluster = EmbeddedPostgres(state_dir=str(state_dir), reactor=_reactor())
+    clusters.append(cluster)
+    try:
+        dsn = await cluster.start()
+        assert cluster.data_dir == str(state_dir / "postgres")
+        temp_parent = fallback_dir(str(state_dir))
+        assert cluster.socket_dir == os.path.join(temp_parent, "postgres-socket")
+        assert os.stat(temp_parent).st_mode & 0o777 == 0o700
+        assert await _query(dsn, "SELECT 1 AS one") == [{"one": 1}]
+        await cluster.stop()
+    finally:
+        shutil.rmtree(fallback_dir(str(state_dir)), ignore_errors=True)
