@@ -40,6 +40,7 @@ from ridad.bus.subscriptions import Subscription
 from ridad.config.model import Config, KojiConfig, LiveConfig, MessagingConfig
 from ridad.config.parse import parse_config
 from ridad.db.builds import ModuleBuildStore, SchedulingStore
+from ridad.db.cluster_access import make_state_dir
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.outbox import OutboxRelayStore
@@ -65,7 +66,7 @@ from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scm.git import GitClient
 from ridad.scm.url import parse_repository
 from ridad.scm.whitelist import Whitelist
-from ridad.service import ApiListener, RidadService
+from ridad.service import ApiListener, RidadService, fatal_stopper
 from ridad.transitions import Transitions
 
 OUTBOX_INTERVAL_SECONDS = 1.0
@@ -124,13 +125,14 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
         names cannot be used.
     """
     live = LiveConfig(config)
+    on_fatal = fatal_stopper(reactor)
     stores = make_stores(reactor, config)
     leader = compose_leader(reactor, config, stores.pool, stores.transitions)
     authentication = make_authentication(reactor, config)
     root = RidadService(
         pool=stores.pool,
         clock=reactor,
-        on_fatal=reactor.stop,
+        on_fatal=on_fatal,
         config=live,
         read_config=lambda: read_config(config_path),
         embedded=stores.embedded,
@@ -144,7 +146,7 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
     http = ApiListener(
         endpoint=api_endpoint(reactor, config),
         factory=site,
-        on_fatal=reactor.stop,
+        on_fatal=on_fatal,
         description=config.listen,
     )
     http.setServiceParent(root)
@@ -265,7 +267,8 @@ def make_driver(
     work_dir = str(Path(config.state_dir) / "tmp")
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
-        Path(work_dir).mkdir(parents=True, exist_ok=True)
+        make_state_dir(config.state_dir)
+        Path(work_dir).mkdir(mode=0o750, exist_ok=True)
         return await build_macros_srpm(
             reactor=reactor,
             work_dir=work_dir,

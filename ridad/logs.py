@@ -2,22 +2,27 @@
 vocabulary.
 
 Log events name their values in the format string and pass them as keywords,
-so a JSON observer keeps them as fields. :data:`LOG_KEYS` is the one
+so the JSON observer keeps them as fields. :data:`LOG_KEYS` is the one
 vocabulary of those keys; ``tests/unit/test_logs.py`` checks that every key a
 log event uses is listed there, and that nothing listed is unused.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from datetime import UTC, datetime
+from typing import Any
 
 from twisted.logger import (
     FileLogObserver,
     ILogObserver,
+    LogEvent,
+    formatEvent,
     formatEventAsClassicLogText,
-    jsonFileLogObserver,
 )
+from twisted.python.failure import Failure
 
 #: Every key a log event may use, with what its value is.
 LOG_KEYS: dict[str, str] = {
@@ -48,7 +53,6 @@ LOG_KEYS: dict[str, str] = {
     "nvr": "a build's name-version-release",
     "path": "a URL path or a file path",
     "pid": "a process id",
-    "port": "a TCP port",
     "principal": "an authenticated Kerberos or certificate principal",
     "realm": "a Kerberos realm",
     "reason": "why something happened, for a person",
@@ -64,6 +68,11 @@ LOG_KEYS: dict[str, str] = {
 }
 
 
+#: The fields every JSON record has; an event's own key of the same name
+#: (Twisted's legacy events carry ``time`` and ``message``) is left out.
+RECORD_FIELDS = ("time", "level", "namespace", "message", "exception")
+
+
 def observer() -> ILogObserver:
     """JSON lines on stdout in production, text on a terminal.
 
@@ -73,5 +82,56 @@ def observer() -> ILogObserver:
     if chosen is None:
         chosen = "text" if sys.stdout.isatty() else "json"
     if chosen == "json":
-        return jsonFileLogObserver(sys.stdout)
+        return FileLogObserver(sys.stdout, lambda event: event_as_json(event) + "\n")
     return FileLogObserver(sys.stdout, formatEventAsClassicLogText)
+
+
+def event_as_json(event: LogEvent) -> str:
+    """One log event as one line of plain JSON (no newline at the end).
+
+    The record holds ``time`` (ISO 8601, UTC), ``level``, ``namespace``, the
+    formatted ``message`` and the event's own keys; a failure's exception is
+    ``exception``: its ``type``, ``message`` and ``traceback``. A value JSON
+    cannot hold is written as its ``str()``.
+    """
+    when = datetime.fromtimestamp(event.get("log_time", 0), tz=UTC)
+    level = event.get("log_level")
+    record: dict[str, Any] = {
+        "time": when.isoformat(timespec="milliseconds"),
+        "level": getattr(level, "name", None),
+        "namespace": event.get("log_namespace"),
+        "message": formatEvent(event),
+    }
+    failure = event.get("log_failure")
+    if isinstance(failure, Failure):
+        record["exception"] = exception_fields(failure)
+    for key, value in event.items():
+        if key.startswith("log_") or key in RECORD_FIELDS:
+            continue
+        if not isinstance(value, Failure):  # legacy events repeat log_failure
+            record[key] = value
+    try:
+        return json.dumps(record, default=_as_text, ensure_ascii=False, skipkeys=True)
+    except ValueError:  # a circular structure: every value as text instead
+        plain = {key: _as_text(value) for key, value in record.items()}
+        return json.dumps(plain, ensure_ascii=False)
+
+
+def exception_fields(failure: Failure) -> dict[str, str]:
+    """A failure's exception type (module-qualified), message and traceback."""
+    kind = failure.type
+    name = getattr(kind, "__qualname__", str(kind))
+    module = getattr(kind, "__module__", "builtins")
+    return {
+        "type": name if module == "builtins" else f"{module}.{name}",
+        "message": str(failure.value),
+        "traceback": failure.getTraceback(),
+    }
+
+
+def _as_text(value: object) -> Any:
+    if isinstance(value, str | int | float | bool | None):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

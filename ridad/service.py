@@ -7,14 +7,18 @@ starts; the HTTP port is the last child, so the API opens only then.
 
 from __future__ import annotations
 
+import atexit
+import os
 import random
 import signal
+import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.error import ReactorNotRunning
 from twisted.internet.interfaces import (
     IListeningPort,
     IProtocolFactory,
@@ -33,6 +37,8 @@ from ridad.db.schema import migrate
 from ridad.errors import ConfigError, DatabaseUnavailable
 
 START_BACKOFF_MAX_SECONDS = 30.0
+#: The exit status of a process stopped by a fatal start-up error.
+FATAL_EXIT_STATUS = 1
 
 
 def start_backoff_seconds(
@@ -46,6 +52,55 @@ def start_backoff_seconds(
     """
     ceiling = min(START_BACKOFF_MAX_SECONDS, 0.5 * 2**attempt)
     return ceiling / 2 + rand() * ceiling / 2
+
+
+def fatal_stopper(
+    reactor: Any,
+    *,
+    at_exit: Callable[..., object] = atexit.register,
+    status: int = FATAL_EXIT_STATUS,
+) -> Callable[[], None]:
+    """The ``on_fatal`` of the daemon: stop, then exit with ``status``.
+
+    The reactor stops now, or as soon as it runs (a failure may come before
+    twistd starts it, when ``reactor.stop()`` alone would raise and leave the
+    process running without listening). twistd shuts the services down as
+    usual; once it has finished, the process exits with ``status`` rather than
+    twistd's 0, so that a supervisor (systemd's ``Restart=on-failure``) sees
+    the failure.
+
+    :param at_exit: registers the final exit (``atexit.register``).
+    :returns: the function to call on a fatal error; later calls do nothing.
+    """
+    called: list[bool] = []
+
+    def stop() -> None:
+        try:
+            reactor.stop()
+        except ReactorNotRunning:
+            pass  # already stopping
+
+    def on_fatal() -> None:
+        if called:
+            return
+        called.append(True)
+        at_exit(exit_now, status)
+        reactor.callWhenRunning(stop)
+
+    return on_fatal
+
+
+def exit_now(status: int) -> None:
+    """Flush stdout and stderr, then end the process with ``status``.
+
+    Run at interpreter exit, after twistd and the threads are done.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(status)
 
 
 class RidadService(MultiService):

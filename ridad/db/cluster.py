@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import stat
@@ -98,20 +99,29 @@ def prepare_parent(data_dir: str, account: str | None, fallback: bool) -> None:
         directory of ``account`` (someone may be tampering with it).
     """
     parent = os.path.dirname(data_dir)
-    if not fallback:
-        os.makedirs(parent, exist_ok=True)
-        if account is not None and not can_traverse(account, parent):
-            raise ConfigError([f"state_dir: {account} cannot reach {parent} (umask?)"])
+    if fallback:
+        prepare_fallback_dir(parent, account)
         return
+    os.makedirs(parent, exist_ok=True)
+    if account is not None and not can_traverse(account, parent):
+        raise ConfigError([f"state_dir: {account} cannot reach {parent} (umask?)"])
+
+
+def prepare_fallback_dir(path: str, account: str | None) -> None:
+    """Create the temporary-directory fallback ``path``, mode 0700, for ``account``.
+
+    :raises ConfigError: it exists but is not a private directory of
+        ``account`` (someone may be tampering with it).
+    """
     owner = pwd.getpwnam(account or superuser_name(None))
     try:
-        os.mkdir(parent, 0o700)
-        os.chown(parent, owner.pw_uid, owner.pw_gid)
+        os.mkdir(path, 0o700)
+        os.chown(path, owner.pw_uid, owner.pw_gid)
     except FileExistsError:
-        info = os.lstat(parent)
+        info = os.lstat(path)
         private = info.st_uid == owner.pw_uid and not info.st_mode & 0o077
         if not (stat.S_ISDIR(info.st_mode) and private):
-            problem = f"{parent} exists but is not private to {owner.pw_name}"
+            problem = f"{path} exists but is not private to {owner.pw_name}"
             raise ConfigError([f"state_dir: {problem}"]) from None
 
 
@@ -144,17 +154,35 @@ def initdb_argv(
     superuser: str,
     account: str | None,
     no_sync: bool = False,
+    local_only: bool = False,
 ) -> list[str]:
-    """The initdb command: trust auth, UTF8, C locale."""
+    """The initdb command: UTF8, C locale, and trust auth.
+
+    ``local_only`` (the embedded cluster) makes it peer auth on the Unix
+    socket and refuses TCP instead.
+    """
     argv = [os.path.join(bin_dir, "initdb"), "-D", data_dir, "-U", superuser]
-    argv += ["-A", "trust", "--encoding=UTF8", "--locale=C"]
+    auth = (
+        ["--auth-local=peer", "--auth-host=reject"] if local_only else ["-A", "trust"]
+    )
+    argv += [*auth, "--encoding=UTF8", "--locale=C"]
     return as_account(account, argv + (["--no-sync"] if no_sync else []))
 
 
-def server_options(port: int, extra: tuple[str, ...] = ()) -> str:
-    """The ``pg_ctl -o`` string: our port, loopback TCP only, no Unix sockets."""
-    settings = ["listen_addresses=127.0.0.1", "unix_socket_directories=", *extra]
-    return " ".join([f"-p {port}", *(f"-c {s}" for s in settings)])
+def server_options(
+    port: int, extra: tuple[str, ...] = (), socket_dir: str | None = None
+) -> str:
+    """The ``pg_ctl -o`` string (which pg_ctl hands to a shell).
+
+    With ``socket_dir``: no TCP, a Unix socket in ``socket_dir`` only. Without
+    (the tests' clusters): loopback TCP only, no Unix socket.
+    """
+    if socket_dir is None:
+        settings = ["listen_addresses=127.0.0.1", "unix_socket_directories="]
+    else:
+        settings = ["listen_addresses=", f"unix_socket_directories={socket_dir}"]
+    settings += extra
+    return " ".join([f"-p {port}", *(f"-c {shlex.quote(s)}" for s in settings)])
 
 
 def pg_ctl_argv(
@@ -167,11 +195,13 @@ def pg_ctl_argv(
     port: int | None = None,
     mode: str = "fast",
     extra_options: tuple[str, ...] = (),
+    socket_dir: str | None = None,
 ) -> list[str]:
     """A ``pg_ctl start|stop|status`` command for ``data_dir``.
 
     ``start`` logs to ``<data_dir>/server.log`` (so the server does not hold our
-    pipes open) and needs ``port``.
+    pipes open) and needs ``port``; ``socket_dir`` is as for
+    :func:`server_options`.
     """
     argv = [os.path.join(bin_dir, "pg_ctl"), action, "-D", data_dir]
     if action in ("start", "stop"):
@@ -180,27 +210,42 @@ def pg_ctl_argv(
         if port is None:
             raise ValueError("pg_ctl start needs a port")
         log_file = os.path.join(data_dir, SERVER_LOG_NAME)
-        argv += ["-l", log_file, "-o", server_options(port, extra_options)]
+        options = server_options(port, extra_options, socket_dir)
+        argv += ["-l", log_file, "-o", options]
     if action == "stop":
         argv += ["-m", mode]
     return as_account(account, argv)
 
 
 def psql_argv(
-    *, bin_dir: str, port: int, user: str, dbname: str, sql: str
+    *,
+    bin_dir: str,
+    port: int,
+    user: str,
+    dbname: str,
+    sql: str,
+    host: str = "127.0.0.1",
 ) -> list[str]:
-    """A psql command running ``sql`` over TCP and printing bare values."""
-    flags = f"-X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p {port}".split()
+    """A psql command running ``sql`` and printing bare values.
+
+    ``host`` is an address, or a socket directory (an absolute path).
+    """
+    flags = f"-X -q -At -v ON_ERROR_STOP=1 -h {host} -p {port}".split()
     return [os.path.join(bin_dir, "psql"), *flags, "-U", user, "-d", dbname, "-c", sql]
 
 
-def recorded_port(data_dir: str) -> int | None:
-    """The port in ``postmaster.pid`` (its fourth line), or None."""
+def pid_file_listening(data_dir: str) -> tuple[str, str] | None:
+    """The socket directory and TCP address ``postmaster.pid`` records, or None.
+
+    They are its fifth and sixth lines; an empty address means no TCP.
+    """
     try:
         lines = Path(data_dir, "postmaster.pid").read_text().splitlines()
-        return int(lines[3])
-    except (OSError, IndexError, ValueError):
+    except OSError:
         return None
+    if len(lines) < 6:
+        return None
+    return lines[4].strip(), lines[5].strip()
 
 
 def log_size(data_dir: str) -> int:
@@ -222,9 +267,11 @@ def log_since(data_dir: str, offset: int, limit: int = 4000) -> str:
         return ""
 
 
-def dsn_for(port: int, user: str, dbname: str = DATABASE_NAME) -> str:
-    """The DSN of a database of the embedded cluster."""
-    return f"host=127.0.0.1 port={port} dbname={dbname} user={user}"
+def dsn_for(
+    port: int, user: str, dbname: str = DATABASE_NAME, host: str = "127.0.0.1"
+) -> str:
+    """The DSN of a database of a cluster (``host`` may be a socket directory)."""
+    return f"host={host} port={port} dbname={dbname} user={user}"
 
 
 def child_env() -> dict[str, str]:

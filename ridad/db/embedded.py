@@ -2,7 +2,8 @@
 
 :class:`EmbeddedPostgres` creates, starts and stops it, running initdb,
 pg_ctl and psql through :func:`ridad.process.run_process`, each with a time
-limit; the commands and the layout come from :mod:`ridad.db.cluster`.
+limit; the commands and the layout come from :mod:`ridad.db.cluster`, who
+may connect from :mod:`ridad.db.cluster_access`.
 """
 
 from __future__ import annotations
@@ -20,17 +21,25 @@ from ridad.db.cluster import (
     choose_data_dir,
     cluster_account,
     dsn_for,
+    fallback_dir,
     find_bin_dir,
     initdb_argv,
     log_since,
     log_size,
     make_private_dir,
     pg_ctl_argv,
-    pick_free_port,
+    pid_file_listening,
+    prepare_fallback_dir,
     prepare_parent,
     psql_argv,
-    recorded_port,
     superuser_name,
+)
+from ridad.db.cluster_access import (
+    SOCKET_PORT,
+    choose_socket_dir,
+    make_state_dir,
+    prepare_socket_dir,
+    write_access_files,
 )
 from ridad.errors import ConfigError, DatabaseUnavailable
 from ridad.process import run_process
@@ -41,10 +50,16 @@ _MAX_OUTPUT_BYTES = 1024 * 1024  # of stdout and of stderr, per tool run
 class EmbeddedPostgres:
     """A PostgreSQL cluster of our own under ``<state_dir>/postgres``.
 
+    It listens on no TCP port: only on a Unix socket in
+    ``<state_dir>/postgres-socket``, a directory that ridad's account alone
+    may enter (and, as root, the ``postgres`` account running the server),
+    with peer authentication for ridad's account alone behind it.
+
     As root the cluster runs as the ``postgres`` account; when that account
     cannot reach ``state_dir`` (a 0700 parent such as /root), the cluster lives
     in a private directory under the system temporary directory instead (see
-    :attr:`data_dir`). ``reactor`` must provide IReactorProcess and IReactorTime.
+    :attr:`data_dir`), and so does a socket whose path would be too long.
+    ``reactor`` must provide IReactorProcess and IReactorTime.
     """
 
     log = Logger()
@@ -63,6 +78,7 @@ class EmbeddedPostgres:
         self._timeout_seconds = timeout_seconds
         self._account = cluster_account()
         self._placement: tuple[str, bool] | None = None
+        self.socket_dir: str | None = None
         self.port: int | None = None
 
     @property
@@ -76,38 +92,36 @@ class EmbeddedPostgres:
     async def start(self) -> str:
         """Create the cluster if needed, start it and return the ``ridad`` DSN.
 
-        A server still running from before (the daemon was killed) is reused;
+        A server still running from before (the daemon was killed) is reused,
+        or restarted when it listens otherwise than this code asks (TCP);
         PostgreSQL itself clears a stale ``postmaster.pid`` of a killed server.
 
         :raises ConfigError: no PostgreSQL binaries, no ``postgres`` account, or
-            an untrustworthy fallback directory.
+            an untrustworthy fallback or socket directory.
         :raises DatabaseUnavailable: initdb, pg_ctl or psql failed or timed out.
         """
-        data_dir, fallback = self._place()
-        if fallback:
-            self.log.warn(  # noqa: G010 (twisted.logger has no .warning)
-                "The {account} account cannot reach {state_dir}; the embedded "
-                "PostgreSQL cluster lives in {data_dir} instead",
-                account=self._account,
-                state_dir=self._state_dir,
-                data_dir=data_dir,
-            )
-        prepare_parent(data_dir, self._account, fallback)
+        make_state_dir(self._state_dir, group_of=self._account)
+        data_dir = self._prepare_dirs()
         if not os.path.exists(os.path.join(data_dir, "PG_VERSION")):
             await self._initdb(data_dir)
-        port = await self._running_port(data_dir)
-        if port is None:
-            port = await self._start_server(data_dir)
+        changed = write_access_files(data_dir, superuser_name(self._account))
+        if await self._reuse_running(data_dir, restart=changed):
+            self.log.info("Reusing the running embedded PostgreSQL")
+        else:
+            await self._start_server(data_dir)
         exists = f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'"
-        if (await self._psql(port, exists)).strip() != "1":
-            await self._psql(port, f"CREATE DATABASE {DATABASE_NAME}")
-        self.port = port
+        if (await self._psql(exists)).strip() != "1":
+            await self._psql(f"CREATE DATABASE {DATABASE_NAME}")
+        self.port = SOCKET_PORT
         self.log.info(
-            "Embedded PostgreSQL runs on port {port} in {data_dir}",
-            port=port,
+            "Embedded PostgreSQL listens on a Unix socket in {directory} only;"
+            " its data is in {data_dir}",
+            directory=self.socket_dir,
             data_dir=data_dir,
         )
-        return dsn_for(port, superuser_name(self._account))
+        return dsn_for(
+            SOCKET_PORT, superuser_name(self._account), host=self._socket_dir()
+        )
 
     async def stop(self) -> None:
         """Stop the cluster (``pg_ctl stop -m fast``) if it is running.
@@ -123,6 +137,27 @@ class EmbeddedPostgres:
         self.port = None
         self.log.info("Embedded PostgreSQL stopped")
 
+    def _prepare_dirs(self) -> str:
+        """Make the data directory's parent and the socket directory; return
+        the data directory."""
+        data_dir, fallback = self._place()
+        if fallback:
+            self.log.warn(  # noqa: G010 (twisted.logger has no .warning)
+                "The {account} account cannot reach {state_dir}; the embedded "
+                "PostgreSQL cluster lives in {data_dir} instead",
+                account=self._account,
+                state_dir=self._state_dir,
+                data_dir=data_dir,
+            )
+        prepare_parent(data_dir, self._account, fallback)
+        temp_parent = fallback_dir(self._state_dir)
+        socket_dir, socket_fallback = choose_socket_dir(data_dir, temp_parent)
+        if socket_fallback and not fallback:
+            prepare_fallback_dir(temp_parent, self._account)
+        prepare_socket_dir(socket_dir, self._account)
+        self.socket_dir = socket_dir
+        return data_dir
+
     def _place(self) -> tuple[str, bool]:
         if self._placement is None:
             try:
@@ -137,24 +172,34 @@ class EmbeddedPostgres:
             self._bin_dir = find_bin_dir()
         return self._bin_dir
 
-    def _pg_ctl(self, data_dir: str, action: str, port: int | None = None) -> list[str]:
+    def _socket_dir(self) -> str:
+        if self.socket_dir is None:
+            raise RuntimeError("the socket directory is chosen by start()")
+        return self.socket_dir
+
+    def _pg_ctl(self, data_dir: str, action: str) -> list[str]:
         return pg_ctl_argv(
             bin_dir=self._bin(),
             data_dir=data_dir,
             action=action,
             account=self._account,
             timeout_seconds=self._timeout_seconds,
-            port=port,
+            port=SOCKET_PORT,
+            socket_dir=self._socket_dir() if action == "start" else None,
         )
 
-    def _psql_argv(self, port: int, sql: str) -> list[str]:
-        user = superuser_name(self._account)
+    def _psql_argv(self, sql: str) -> list[str]:
         return psql_argv(
-            bin_dir=self._bin(), port=port, user=user, dbname="postgres", sql=sql
+            bin_dir=self._bin(),
+            host=self._socket_dir(),
+            port=SOCKET_PORT,
+            user=superuser_name(self._account),
+            dbname="postgres",
+            sql=sql,
         )
 
-    async def _psql(self, port: int, sql: str) -> str:
-        return await self._check("psql", self._psql_argv(port, sql))
+    async def _psql(self, sql: str) -> str:
+        return await self._check("psql", self._psql_argv(sql))
 
     async def _initdb(self, data_dir: str) -> None:
         """initdb into a staging directory, then rename it: no half-made cluster."""
@@ -167,8 +212,10 @@ class EmbeddedPostgres:
             data_dir=staging,
             superuser=superuser_name(self._account),
             account=self._account,
+            local_only=True,
         )
         await self._check("initdb", argv)
+        write_access_files(staging, superuser_name(self._account))
         try:
             os.rename(staging, data_dir)
         except OSError as e:
@@ -176,35 +223,42 @@ class EmbeddedPostgres:
             raise ConfigError([f"state_dir: {problem}"]) from e
         self.log.info("Created a PostgreSQL cluster in {data_dir}", data_dir=data_dir)
 
-    async def _running_port(self, data_dir: str) -> int | None:
-        """The port of a server already running on ``data_dir``, or None."""
+    async def _reuse_running(self, data_dir: str, *, restart: bool) -> bool:
+        """Whether a server already runs on ``data_dir`` as asked, ready for use.
+
+        One listening otherwise (an older ridad's, on TCP), or any when
+        ``restart`` (its access files changed), is stopped and False returned.
+
+        :raises DatabaseUnavailable: ``postmaster.pid`` names a live process
+            that does not answer on our socket.
+        """
         if (await self._run(self._pg_ctl(data_dir, "status")))[0] != 0:
-            return None
-        port = recorded_port(data_dir)
-        probe = None if port is None else self._psql_argv(port, "SELECT 1")
-        if probe is not None and (await self._run(probe))[0] == 0:
-            self.log.info("Reusing the running PostgreSQL on port {port}", port=port)
-            return port
+            return False
+        if restart or pid_file_listening(data_dir) != (self._socket_dir(), ""):
+            self.log.info(
+                "Restarting the embedded PostgreSQL in {data_dir} with ridad's"
+                " access settings",
+                data_dir=data_dir,
+            )
+            await self._check("pg_ctl stop", self._pg_ctl(data_dir, "stop"))
+            return False
+        if (await self._run(self._psql_argv("SELECT 1")))[0] == 0:
+            return True
         raise DatabaseUnavailable(
             f"{data_dir}/postmaster.pid names a live process but no server answers "
-            f"on port {port}; if no PostgreSQL uses {data_dir}, remove that file"
+            f"in {self.socket_dir}; if no PostgreSQL uses {data_dir}, remove that file"
         )
 
-    async def _start_server(self, data_dir: str) -> int:
-        """pg_ctl start on a free port, with a new port when another took it."""
-        for _ in range(3):
-            port = pick_free_port()
-            offset = log_size(data_dir)
-            code, out, err = await self._run(self._pg_ctl(data_dir, "start", port))
-            if code == 0:
-                return port
+    async def _start_server(self, data_dir: str) -> None:
+        """pg_ctl start; a failure carries what the server logged."""
+        offset = log_size(data_dir)
+        code, out, err = await self._run(self._pg_ctl(data_dir, "start"))
+        if code != 0:
+            output = (err or out).strip()
             logged = log_since(data_dir, offset)
-            if "Address already in use" not in logged:
-                output = (err or out).strip()
-                raise DatabaseUnavailable(
-                    f"pg_ctl start failed (exit {code}): {output}\n{logged}"
-                )
-        raise DatabaseUnavailable("pg_ctl start failed: no free port after 3 tries")
+            raise DatabaseUnavailable(
+                f"pg_ctl start failed (exit {code}): {output}\n{logged}"
+            )
 
     async def _check(self, what: str, argv: list[str]) -> str:
         """Run ``argv``; return its output, or raise if it failed."""

@@ -7,11 +7,11 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg2
 import psycopg2.extensions
 import pytest
 import pytest_twisted
@@ -19,37 +19,24 @@ import pytest_twisted
 from ridad.db.cluster import (
     choose_data_dir,
     fallback_dir,
+    initdb_argv,
     pg_ctl_argv,
+    pick_free_port,
     prepare_parent,
 )
+from ridad.db.cluster_access import SOCKET_PORT
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.pool import Pool
 from ridad.errors import ConfigError
-from tests.helpers import missing, wait_for
+from tests.helpers import run, wait_for
 
 as_root = pytest.mark.usefixtures("running_as_root")
-
-
-@pytest.fixture
-def running_as_root() -> None:
-    """The test runs the cluster as the postgres account, which needs root."""
-    if os.geteuid() != 0:
-        missing("the test needs root (it runs initdb as the postgres account)")
 
 
 def _reactor() -> Any:
     from twisted.internet import reactor
 
     return reactor
-
-
-@pytest.fixture
-def open_dir() -> Iterator[Path]:
-    """A fresh directory under the temporary directory that everyone may traverse."""
-    path = Path(tempfile.mkdtemp(prefix="ridad-test-embedded-"))
-    path.chmod(0o755)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
@@ -111,8 +98,10 @@ def test_a_foreign_fallback_directory_is_refused(open_dir: Path) -> None:
         prepare_parent(str(squatted / "postgres"), "postgres", fallback=True)
 
 
-def test_pg_ctl_start_runs_as_postgres_on_loopback_without_unix_socket() -> None:
-    """The start command names the port, loopback only, no Unix socket, a log file."""
+def test_pg_ctl_start_for_tests_runs_as_postgres_on_loopback_without_unix_socket() -> (
+    None
+):
+    """Without a socket directory (the tests' clusters): loopback TCP, no socket."""
     argv = pg_ctl_argv(
         bin_dir="/pg/bin", data_dir="/d", action="start", account="postgres", port=5
     )
@@ -130,6 +119,40 @@ def test_pg_ctl_start_runs_as_postgres_on_loopback_without_unix_socket() -> None
     assert argv[argv.index("-l") + 1] == "/d/server.log"
 
 
+def test_pg_ctl_start_with_a_socket_dir_listens_on_no_tcp_address() -> None:
+    """The embedded cluster's start: no TCP address, the socket in its directory."""
+    argv = pg_ctl_argv(
+        bin_dir="/pg/bin",
+        data_dir="/d",
+        action="start",
+        account=None,
+        port=5432,
+        socket_dir="/s/postgres-socket",
+    )
+    options = argv[argv.index("-o") + 1]
+    assert options.split() == [
+        "-p",
+        "5432",
+        "-c",
+        "listen_addresses=",
+        "-c",
+        "unix_socket_directories=/s/postgres-socket",
+    ]
+
+
+def test_initdb_of_the_embedded_cluster_trusts_nobody() -> None:
+    """local_only: peer authentication on the socket, TCP refused; never trust."""
+    argv = initdb_argv(
+        bin_dir="/pg/bin",
+        data_dir="/d",
+        superuser="ridad",
+        account=None,
+        local_only=True,
+    )
+    assert "--auth-local=peer" in argv and "--auth-host=reject" in argv
+    assert "trust" not in argv
+
+
 # Real clusters
 
 
@@ -143,8 +166,11 @@ async def test_start_connect_stop_and_restart_keep_the_data(
     dsn = await cluster.start()
     params = psycopg2.extensions.parse_dsn(dsn)
     assert params["dbname"] == "ridad"
-    assert params["host"] == "127.0.0.1"
+    assert params["host"] == str(open_dir / "state" / "postgres-socket")
+    assert params["port"] == str(SOCKET_PORT)
     assert cluster.data_dir == str(open_dir / "state" / "postgres")
+    listening = await _query(dsn, "SELECT current_setting('listen_addresses') AS a")
+    assert listening == [{"a": ""}]
     await _query(dsn, "CREATE TABLE kept AS SELECT 42 AS answer")
     await cluster.stop()
     assert cluster.port is None
@@ -204,3 +230,95 @@ async def test_start_after_the_server_was_killed_copes_with_the_stale_pid_file(
     dsn = await cluster.start()
     assert await _query(dsn, "SELECT n FROM kept") == [{"n": 1}]
     await cluster.stop()
+
+
+def _psql_as(
+    account: str, bin_dir: str, socket_dir: str
+) -> subprocess.CompletedProcess[str]:
+    """``runuser -u <account> -- psql`` on the embedded cluster's socket."""
+    argv = ["runuser", "-u", account, "--", os.path.join(bin_dir, "psql"), "-X"]
+    argv += ["-At", "-h", socket_dir, "-p", str(SOCKET_PORT)]
+    argv += ["-U", "postgres", "-d", "ridad", "-c", "SELECT 1"]
+    return subprocess.run(
+        argv, capture_output=True, text=True, cwd="/", timeout=60, check=False
+    )
+
+
+@as_root
+@pytest_twisted.ensureDeferred
+async def test_another_local_user_cannot_connect(
+    open_dir: Path, clusters: list[EmbeddedPostgres], postgres_bin_dir: str
+) -> None:
+    """nobody cannot reach the socket; with the directories opened up it still
+    fails peer authentication; ridad's account connects all along."""
+    state_dir = open_dir / "state"
+    cluster = EmbeddedPostgres(state_dir=str(state_dir), reactor=_reactor())
+    clusters.append(cluster)
+    dsn = await cluster.start()
+    socket_dir = str(cluster.socket_dir)
+    refused = _psql_as("nobody", postgres_bin_dir, socket_dir)
+    assert refused.returncode != 0
+    assert "Permission denied" in refused.stderr, refused.stderr
+    state_dir.chmod(0o755)
+    Path(socket_dir).chmod(0o755)
+    try:
+        refused = _psql_as("nobody", postgres_bin_dir, socket_dir)
+    finally:
+        Path(socket_dir).chmod(0o750)
+        state_dir.chmod(0o750)
+    assert refused.returncode != 0
+    assert "Peer authentication failed" in refused.stderr, refused.stderr
+    assert await _query(dsn, "SELECT 1 AS one") == [{"one": 1}]
+    await cluster.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_server_left_on_tcp_with_trust_is_restarted_on_the_socket(
+    open_dir: Path, clusters: list[EmbeddedPostgres], postgres_bin_dir: str
+) -> None:
+    """A cluster an older ridad left running (TCP, trust) is restarted with
+    ridad's access files, on the socket only."""
+    cluster = EmbeddedPostgres(state_dir=str(open_dir / "state"), reactor=_reactor())
+    clusters.append(cluster)
+    await cluster.start()
+    await cluster.stop()
+    hba = Path(cluster.data_dir, "pg_hba.conf")
+    hba.write_text("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+    port = pick_free_port()
+    old = pg_ctl_argv(
+        bin_dir=postgres_bin_dir,
+        data_dir=cluster.data_dir,
+        action="start",
+        account=cluster._account,
+        port=port,
+    )
+    run(old)
+    dsn = await cluster.start()
+    assert "peer map=ridad" in hba.read_text()
+    listening = await _query(dsn, "SELECT current_setting('listen_addresses') AS a")
+    assert listening == [{"a": ""}]
+    tcp = f"host=127.0.0.1 port={port} dbname=ridad user=postgres connect_timeout=5"
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(tcp).close()
+    await cluster.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_state_dir_too_deep_for_a_socket_puts_it_in_the_temp_dir(
+    open_dir: Path, clusters: list[EmbeddedPostgres]
+) -> None:
+    """A socket path over 107 bytes: the socket directory moves to the private
+    temporary directory; the data stays under state_dir."""
+    state_dir = open_dir / ("d" * 90) / "state"
+    cluster = EmbeddedPostgres(state_dir=str(state_dir), reactor=_reactor())
+    clusters.append(cluster)
+    try:
+        dsn = await cluster.start()
+        assert cluster.data_dir == str(state_dir / "postgres")
+        temp_parent = fallback_dir(str(state_dir))
+        assert cluster.socket_dir == os.path.join(temp_parent, "postgres-socket")
+        assert os.stat(temp_parent).st_mode & 0o777 == 0o700
+        assert await _query(dsn, "SELECT 1 AS one") == [{"one": 1}]
+        await cluster.stop()
+    finally:
+        shutil.rmtree(fallback_dir(str(state_dir)), ignore_errors=True)

@@ -29,6 +29,7 @@ from tests.integration.gitservers import (
 )
 from tests.integration.kojiworld import KojiWorld, start_koji_world
 from tests.integration.openapi_fuzz import SUMMARIES
+from tests.integration.processes import Processes
 from tests.integration.support import (
     GitWorld,
     RunningDaemon,
@@ -199,3 +200,15 @@ def pytest_terminal_summary(
         terminalreporter.section("schemathesis against a live ridad")
         for summary in summaries:
             terminalreporter.write_line(summary)
+
+
+@pytest_twisted.async_yield_fixture
+async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
+    """The test's ridad processes; every one still running is killed at the end,
+    and their output's tail printed (pytest shows it when the test fails)."""
+    running = Processes(tmp_path=tmp_path)
+    try:
+        yield running
+    finally:
+        await running.kill_all()
+        print(running.report())

@@ -161,7 +161,13 @@ class Processes:
                 )
         raise AssertionError(f"{name} found no free port")
 
-    def _spawn(self, name: str, config: dict[str, Any], port: int) -> RidadProcess:
+    def _spawn(
+        self,
+        name: str,
+        config: dict[str, Any],
+        port: int,
+        log_format: str = "text",
+    ) -> RidadProcess:
         config_path = self.tmp_path / f"{name}.yaml"
         config_path.write_text(yaml.safe_dump(config))
         log = self.tmp_path / f"{name}.log"
@@ -171,7 +177,7 @@ class Processes:
         ]  # fmt: skip
         env = {
             **os.environ,
-            "RIDAD_LOG_FORMAT": "text",
+            "RIDAD_LOG_FORMAT": log_format,
             "PYTHONPATH": str(REPO),
         }
         protocol = _Output(log.open("wb"))

@@ -17,6 +17,7 @@ import psycopg2
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
+from twisted.internet.error import ProcessTerminated
 from twisted.web.server import Site
 
 from ridad.kojisim.hub import KojiHub
@@ -91,18 +92,6 @@ def _build_sources(body: bytes) -> list[str]:
         for call in calls
         if isinstance(call, dict) and call.get("methodName") == "build"
     ]
-
-
-@pytest_twisted.async_yield_fixture
-async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
-    """The test's ridad processes; every one still running is killed at the end,
-    and their output's tail printed (pytest shows it when the test fails)."""
-    running = Processes(tmp_path=tmp_path)
-    try:
-        yield running
-    finally:
-        await running.kill_all()
-        print(running.report())
 
 
 @pytest_twisted.async_yield_fixture
@@ -303,7 +292,9 @@ async def test_daemon_whose_port_is_taken_stops_instead_of_running_without_api(
         processes.started.append(process)
         ended = process.protocol.when_ended()
         ended.addTimeout(60, reactor)
-        await ended
+        reason = await ended
         assert b"Cannot listen on" in process.log.read_bytes(), process.tail()
+        assert isinstance(reason, ProcessTerminated), process.tail()
+        assert reason.exitCode == 1
     finally:
         holder.close()

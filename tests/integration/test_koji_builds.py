@@ -81,15 +81,22 @@ async def sleep(seconds: float) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_three_batches_reach_ready_with_the_expected_koji_layout(
-    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld, pool
+    koji_built: RunningDaemon,
+    git_world: GitWorld,
+    koji_world: KojiWorld,
+    pool,
+    tmp_path: Path,
 ) -> None:
     """A three-batch module reaches ready; Koji holds its tags, target, groups,
-    inheritance and tagged builds."""
+    inheritance and tagged builds. The state_dir ridad made for it is 0750."""
     for name in THREE_BATCHES:
         git_world.rpm(name)
     build = await submit(koji_built, git_world, modulemd_text(THREE_BATCHES))
     done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
     assert done["state"] == "ready", done
+    state_dir = tmp_path / "ridad-state"
+    for made in (state_dir, state_dir / "tmp"):
+        assert made.stat().st_mode & 0o777 == 0o750, made
     tag = done["koji_tag"]
     assert tag == f"module-demo-main-{done['version']}-{done['context']}"
     assert [c["name"] for c in done["components"]] == [
