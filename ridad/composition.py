@@ -193,6 +193,10 @@ def make_api_site(
         run_blocking=run_blocking,
     )
     service = leader.service
+
+    def public_url() -> str | None:
+        return live.current.api.public_url
+
     api = RidadApi(
         builds=stores.builds,
         submissions=submissions,
@@ -201,6 +205,7 @@ def make_api_site(
         scheduler_status=(lambda: service.role) if service else (lambda: "n/a"),
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
+        public_url=public_url,
     )
     mbs = MbsApi(
         builds=stores.builds,
@@ -209,10 +214,12 @@ def make_api_site(
         transitions=stores.transitions,
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
+        public_url=public_url,
     )
     return make_site(
         api_resource=api.app.resource(),
         config=live,
+        reactor=reactor,
         by_prefix={b"/module-build-service": mbs.app.resource()},
     )
 

@@ -42,6 +42,7 @@ MAX_PAGE = INT_MAX
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
 CANCELLABLE = (ModuleState.INIT, ModuleState.WAIT, ModuleState.BUILD)
+LIST_PATH = "/rida/module-builds/"
 
 
 class RidadApi:
@@ -61,8 +62,10 @@ class RidadApi:
         scheduler_status: Callable[[], str] = lambda: "n/a",
         authenticator: Authenticator | None = None,
         authorizer: Authorizer | None = None,
+        public_url: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._builds = builds
+        self._public_url = public_url
         self._submissions = submissions
         self._transitions = transitions
         self._database_status = database_status
@@ -155,7 +158,9 @@ class RidadApi:
         )
         headers = {
             b"X-Total-Count": str(total).encode("ascii"),
-            b"Link": link_header(request, args, page, per_page, total),
+            b"Link": link_header(
+                f"{self._public_url() or ''}{LIST_PATH}", args, page, per_page, total
+            ),
         }
         return write_json(
             request, [module_list_item(b) for b in builds], headers=headers
@@ -233,21 +238,22 @@ def _positive(
 
 
 def link_header(
-    request: IRequest,
+    base: str,
     args: dict[str, list[str]],
     page: int,
     per_page: int,
     total: int,
 ) -> bytes:
-    """RFC 8288 ``Link`` header with first, prev, next and last pages."""
+    """RFC 8288 ``Link`` header with first, prev, next and last pages of the
+    listing at ``base`` (a path, or an absolute URL under ``api.public_url``;
+    never the request's ``Host``)."""
     last = max(1, -(-total // per_page))
-    path = request.path.decode("utf-8", "replace")
 
     def url(target: int) -> str:
         query = {k: v for k, v in args.items() if k not in ("page", "per_page")}
         query["page"] = [str(target)]
         query["per_page"] = [str(per_page)]
-        return f"{path}?{urlencode(query, doseq=True)}"
+        return f"{base}?{urlencode(query, doseq=True)}"
 
     links = [f'<{url(1)}>; rel="first"']
     if page > 1:

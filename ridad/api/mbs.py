@@ -9,7 +9,7 @@ a submission (v1: the build, v2: a list of builds) and in ``state_url``.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -49,7 +49,6 @@ from ridad.transitions import Transitions
 API_VERSIONS = (1, 2)
 MAX_API_VERSION = max(API_VERSIONS)
 ROOT = MBS_PREFIX + "/<number:api_version>"
-HOST = re.compile(rb"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
 def checked_version(api_version: int) -> int:
@@ -65,19 +64,11 @@ def checked_version(api_version: int) -> int:
     return api_version
 
 
-def request_url(request: IRequest) -> str:
-    """The absolute URL of the request's path, for MBS's paging links.
-
-    The host is the request's ``Host`` header when it is a plain host name
-    or address, else the address the request came in on.
-    """
-    scheme = "https" if request.isSecure() else "http"
-    host = request.getHeader(b"host")
-    if host is None or not HOST.fullmatch(host):
-        address = request.getHost()
-        host = f"{address.host}:{address.port}".encode("ascii")
-    path = request.path.decode("ascii", "replace")
-    return f"{scheme}://{host.decode('ascii')}{path}"
+def listing_url(public_url: str | None, api_version: int, listing: str) -> str:
+    """The URL of a listing for MBS's paging links: the path alone, or
+    under ``api.public_url`` when set. Never built from the request's
+    ``Host`` header or path, which the client chooses."""
+    return f"{public_url or ''}{MBS_PREFIX}/{api_version}/{listing}/"
 
 
 class MbsApi:
@@ -96,9 +87,11 @@ class MbsApi:
         transitions: Transitions,
         authenticator: Authenticator | None = None,
         authorizer: Authorizer | None = None,
+        public_url: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._builds = builds
         self._queries = queries
+        self._public_url = public_url
         self._submissions = submissions
         self._transitions = transitions
         self._authenticator = authenticator or NoAuthentication()
@@ -145,7 +138,8 @@ class MbsApi:
             )
             for build in page.builds
         ]
-        meta = pagination_meta(request_url(request), args, parsed.query, page.total)
+        base = listing_url(self._public_url(), version, "module-builds")
+        meta = pagination_meta(base, args, parsed.query, page.total)
         return write_json(request, {"items": items, "meta": meta})
 
     @app.route(ROOT + "/module-builds/<number:module_build_id>", methods=["GET"])
@@ -231,7 +225,8 @@ class MbsApi:
             )
             for component in components
         ]
-        meta = pagination_meta(request_url(request), args, parsed.query, total)
+        base = listing_url(self._public_url(), version, "component-builds")
+        meta = pagination_meta(base, args, parsed.query, total)
         return write_json(request, {"items": items, "meta": meta})
 
     @app.route(ROOT + "/component-builds/<number:component_build_id>", methods=["GET"])

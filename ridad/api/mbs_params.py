@@ -357,8 +357,8 @@ def pagination_meta(
     query: ListQuery,
     total: int,
 ) -> dict[str, Any]:
-    """MBS's ``meta``: page, pages, per_page, total and absolute links that
-    keep the other query arguments."""
+    """MBS's ``meta``: page, pages, per_page, total and links to
+    ``base_url`` that keep the other query arguments."""
     page, per_page = query.page, query.per_page
     pages = -(-total // per_page)
     kept = [

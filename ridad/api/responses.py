@@ -67,3 +67,22 @@ def write_error(
         status=status,
         headers=headers,
     )
+
+
+def raw_error_response(
+    status: int,
+    message: str,
+    headers: Mapping[bytes, bytes] | None = None,
+) -> bytes:
+    """A whole HTTP/1.1 error response, for answers written straight to the
+    connection (before or instead of a request): a JSON error body, its
+    length, and ``Connection: close``."""
+    body = json_bytes(error_document(status, message))
+    lines = [
+        f"HTTP/1.1 {status} {reason_phrase(status)}".encode("ascii"),
+        b"Content-Type: " + JSON_TYPE,
+        b"Content-Length: %d" % len(body),
+        b"Connection: close",
+    ]
+    lines.extend(name + b": " + value for name, value in (headers or {}).items())
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body

@@ -1,50 +1,96 @@
-"""The web site around the Klein app: body size limit, maintenance mode and
-JSON errors for what Klein answers in plain text."""
+"""The web site around the Klein app: connection and body limits,
+maintenance mode, and JSON errors for what Twisted and Klein would answer
+in plain text or with an empty body.
+
+``ApiSite`` builds an ``ApiChannel`` (``ridad/api/channel.py``) per
+connection, up to ``api.max_connections`` open at once; a connection over
+the cap is answered 503 and closed at once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from twisted.internet.interfaces import IAddress
+from twisted.internet.protocol import Protocol
+from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
-from ridad.api.responses import write_error
-from ridad.config.model import LiveConfig
+from ridad.api.channel import ApiChannel
+from ridad.api.errors import unexpected_error
+from ridad.api.responses import raw_error_response, write_error
+from ridad.config.model import ApiConfig, LiveConfig
 from ridad.errors import MaintenanceMode
 
 HEALTH_PATH = b"/health"
+OVERLOADED_RETRY_AFTER_SECONDS = 5
+
+log = Logger(namespace="ridad.api.site")
 
 
-class BoundedRequest(Request):
-    """A request that stops storing its body once it passes the limit."""
+class ApiRequest(Request):
+    """A request whose body stops at the limit and whose own failures
+    (Twisted's, not a route's) are answered in JSON."""
 
-    body_too_large = False
     _body_bytes = 0
 
-    def _limit(self) -> int:
-        site = getattr(self.channel, "site", None)
-        limit: Callable[[], int] | None = getattr(site, "max_body_bytes", None)
-        return limit() if limit else 2**63
-
-    def gotLength(self, length: int | None) -> None:
-        """Refuse at once a declared length over the limit."""
-        if length is not None and length > self._limit():
-            self.body_too_large = True
-            length = 0
-        super().gotLength(length)
-
     def handleContentChunk(self, data: bytes) -> None:
-        """Store a body chunk unless the body is over the limit."""
-        if self.body_too_large:
-            return
+        """Store a body chunk; past the limit, answer 413 and close."""
         self._body_bytes += len(data)
-        if self._body_bytes > self._limit():
-            self.body_too_large = True
-            self.content.seek(0)
-            self.content.truncate()
+        limit: int = self.channel.site.api.max_body_bytes
+        if self._body_bytes > limit:
+            self.channel.refuse_body(limit)
             return
         super().handleContentChunk(data)
+
+    def process(self) -> None:
+        """Answer ``<method> *`` in JSON (405) but for ``OPTIONS *``."""
+        if self.path == b"*" and self.method != b"OPTIONS":
+            self.site = self.channel.site
+            method = self.method.decode("ascii", "replace")
+            body = write_error(
+                self,
+                405,
+                f"{method} * is not allowed; only OPTIONS applies to *",
+                headers={b"Allow": b"OPTIONS"},
+            )
+            self._finish_with(body)
+            return
+        super().process()
+
+    def processingFailed(self, reason: Failure) -> Failure:
+        """An exception escaping the resources: a JSON 500 with an error id."""
+        if self.startedWriting:  # too late for a status: log and cut the answer
+            log.failure("Unexpected error while answering", reason)
+            self.loseConnection()
+            return reason
+        self._finish_with(unexpected_error(self, reason))
+        return reason
+
+    def _finish_with(self, body: bytes) -> None:
+        self.setHeader(b"Content-Length", b"%d" % len(body))
+        self.write(body)
+        self.finish()
+
+
+class Overloaded(Protocol):
+    """The answer to a connection over ``api.max_connections``: 503, closed."""
+
+    def connectionMade(self) -> None:
+        """Answer 503 with ``Retry-After`` without reading, and close."""
+        assert self.transport is not None
+        self.transport.write(
+            raw_error_response(
+                503,
+                "ridad has too many open connections; retry later",
+                {b"Retry-After": b"%d" % OVERLOADED_RETRY_AFTER_SECONDS},
+            )
+        )
+        self.transport.loseConnection()
 
 
 class GuardResource(Resource):
@@ -58,10 +104,7 @@ class GuardResource(Resource):
         self._config = config
 
     def render(self, request: Request) -> bytes | int:
-        """Answer 413, 503 or 400 in JSON, else hand the request on."""
-        if getattr(request, "body_too_large", False):
-            limit = self._config.current.api.max_body_bytes
-            return write_error(request, 413, f"the request body is over {limit} bytes")
+        """Answer 503 or 400 in JSON, else hand the request on."""
         try:
             unquote_to_bytes(request.path).decode("utf-8")
         except UnicodeDecodeError:
@@ -81,17 +124,54 @@ class GuardResource(Resource):
 
 
 class ApiSite(Site):
-    """A ``Site`` whose requests enforce the configured body size limit."""
+    """A ``Site`` of ``ApiChannel`` connections and ``ApiRequest`` requests,
+    with at most ``api.max_connections`` connections open."""
 
-    requestFactory = BoundedRequest
+    protocol = ApiChannel  # type: ignore[assignment]
+    requestFactory = ApiRequest
 
-    def __init__(self, resource: IResource, *, config: LiveConfig) -> None:
-        super().__init__(resource)
+    def __init__(
+        self, resource: IResource, *, config: LiveConfig, reactor: Any = None
+    ) -> None:
+        super().__init__(resource, reactor=reactor)
         self._config = config
+        self.open_connections = 0
+        self._refusing = False
 
-    def max_body_bytes(self) -> int:
-        """The body size limit in force."""
-        return self._config.current.api.max_body_bytes
+    @property
+    def api(self) -> ApiConfig:
+        """The ``api`` settings in force (SIGHUP changes them)."""
+        return self._config.current.api
+
+    def buildProtocol(self, addr: IAddress | None) -> Any:
+        """An ``ApiChannel``, or ``Overloaded`` when the cap is reached."""
+        cap = self.api.max_connections
+        if self.open_connections >= cap:
+            if not self._refusing:
+                self._refusing = True
+                log.warn(
+                    "{count} API connections are open, the cap"
+                    " (api.max_connections); refusing new ones with 503",
+                    count=self.open_connections,
+                )
+            overloaded = Overloaded()
+            overloaded.factory = self  # type: ignore[assignment]
+            return overloaded
+        return super().buildProtocol(addr)
+
+    def connection_opened(self) -> None:
+        """A channel's connection opened."""
+        self.open_connections += 1
+
+    def connection_closed(self) -> None:
+        """A channel's connection closed."""
+        self.open_connections -= 1
+        if self._refusing and self.open_connections < self.api.max_connections:
+            self._refusing = False
+            log.info(
+                "API connections below the cap again ({count} open)",
+                count=self.open_connections,
+            )
 
 
 class PrefixDispatch(Resource):
@@ -119,10 +199,14 @@ def make_site(
     api_resource: IResource,
     config: LiveConfig,
     by_prefix: Mapping[bytes, IResource] | None = None,
+    reactor: Any = None,
 ) -> ApiSite:
     """The site serving the API; paths under a ``by_prefix`` key (such as
-    ``/module-build-service``) go to that resource instead."""
+    ``/module-build-service``) go to that resource instead. ``reactor``
+    (the global one if None) runs the connections' timers."""
     wrapped = api_resource
     if by_prefix:
         wrapped = PrefixDispatch(default=api_resource, by_prefix=by_prefix)
-    return ApiSite(GuardResource(wrapped=wrapped, config=config), config=config)
+    return ApiSite(
+        GuardResource(wrapped=wrapped, config=config), config=config, reactor=reactor
+    )

@@ -42,10 +42,17 @@ class ScmConfig:
 
 @dataclass(frozen=True)
 class ApiConfig:
-    """``api``: limits and maintenance mode of the HTTP API."""
+    """``api``: limits, maintenance mode and public address of the HTTP API.
+
+    ``public_url`` is the absolute URL clients reach ridad at (no trailing
+    slash), or None: paging links are then relative.
+    """
 
     max_body_bytes: int = 1048576
     maintenance: bool = False
+    request_timeout_seconds: float = 30.0
+    max_connections: int = 512
+    public_url: str | None = None
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -19,6 +19,7 @@ from ridad.config.reader import (
     check_boolean,
     check_positive_int,
     check_positive_number,
+    check_public_url,
     check_string,
     check_strings,
 )
@@ -135,8 +136,21 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
 
 def _api(reader: Reader, data: Any) -> ApiConfig:
     """The ``api`` section."""
-    section = reader.section(data, "api", {"max_body_bytes", "maintenance"})
+    section = reader.section(
+        data,
+        "api",
+        {
+            "max_body_bytes",
+            "maintenance",
+            "request_timeout_seconds",
+            "max_connections",
+            "public_url",
+        },
+    )
     d = ApiConfig()
+    public_url = reader.value(
+        section, "api.", "public_url", d.public_url, check_public_url
+    )
     return ApiConfig(
         max_body_bytes=reader.value(
             section, "api.", "max_body_bytes", d.max_body_bytes, check_positive_int
@@ -144,6 +158,19 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         maintenance=reader.value(
             section, "api.", "maintenance", d.maintenance, check_boolean
         ),
+        request_timeout_seconds=float(
+            reader.value(
+                section,
+                "api.",
+                "request_timeout_seconds",
+                d.request_timeout_seconds,
+                check_positive_number,
+            )
+        ),
+        max_connections=reader.value(
+            section, "api.", "max_connections", d.max_connections, check_positive_int
+        ),
+        public_url=public_url.rstrip("/") if public_url else None,
     )
 
 

@@ -105,9 +105,32 @@ def check_http_url(value: Any) -> str | None:
     """A problem unless ``value`` is an http:// or https:// URL."""
     if check_string(value) is not None:
         return "must be a non-empty string"
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # such as an unclosed [IPv6 address
+        return "must be an http:// or https:// URL"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return "must be an http:// or https:// URL"
+    return None
+
+
+def check_public_url(value: Any) -> str | None:
+    """A problem unless ``value`` is an absolute http(s) base URL: a host,
+    maybe a port and a path; no user, query or fragment."""
+    problem = check_http_url(value)
+    if problem is not None:
+        return problem
+    if not value.isascii() or any(c.isspace() or not c.isprintable() for c in value):
+        return "must be ASCII without spaces or control characters"
+    parts = urlsplit(value)
+    if "@" in parts.netloc or "?" in value or "#" in value:
+        return "must be a base URL (https://host[:port][/path]) without user, query or fragment"
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if not parts.hostname or port == 0:
+        return "must name a host and, if any, a port from 1 to 65535"
     return None
 
 

@@ -20,6 +20,9 @@ def test_minimal_config_takes_defaults() -> None:
     assert config.listen == "tcp:8080:interface=127.0.0.1"
     assert config.database.embedded
     assert config.api.max_body_bytes == 1048576
+    assert config.api.request_timeout_seconds == 30.0
+    assert config.api.max_connections == 512
+    assert config.api.public_url is None
     assert config.base_module_names == ("platform",)
 
 
@@ -47,6 +50,55 @@ def test_every_problem_is_reported_with_its_path() -> None:
         "scm.allowed: must be a list of non-empty strings",
         "api.maintenance: must be true or false",
     ]
+
+
+def test_api_limits_and_public_url_are_read() -> None:
+    """The api section's deadline, connection cap and public URL (its
+    trailing slash dropped)."""
+    config = parse_config(
+        MINIMAL + "\napi: {request_timeout_seconds: 7.5, max_connections: 64,"
+        ' public_url: "https://mbs.example.org/ridad/"}'
+    )
+    assert config.api.request_timeout_seconds == 7.5
+    assert config.api.max_connections == 64
+    assert config.api.public_url == "https://mbs.example.org/ridad"
+
+
+def test_bad_api_limits_are_reported_with_their_paths() -> None:
+    """A deadline or cap that is not positive is a problem naming its key."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + "\napi: {request_timeout_seconds: 0, max_connections: true}"
+        )
+    assert caught.value.messages == [
+        "api.request_timeout_seconds: must be a positive number",
+        "api.max_connections: must be a positive integer",
+    ]
+
+
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("mbs.example.org", "must be an http:// or https:// URL"),
+        ("ftp://mbs.example.org", "must be an http:// or https:// URL"),
+        ("http://[::1", "must be an http:// or https:// URL"),
+        ("https://user@mbs.example.org", "without user, query or fragment"),
+        ("https://mbs.example.org/?a=1", "without user, query or fragment"),
+        ("https://mbs.example.org/#top", "without user, query or fragment"),
+        ("https://mbs.example.org:0", "a port from 1 to 65535"),
+        ("https://mbs.example.org:99999", "a port from 1 to 65535"),
+        ("https://:8080", "must name a host"),
+        ("https://mbs.example.org/a b", "without spaces or control characters"),
+        ("https://mbs.exämple.org", "must be ASCII"),
+        ("", "must be a non-empty string"),
+    ],
+)
+def test_bad_public_url_is_refused(url: str, problem: str) -> None:
+    """api.public_url must be an absolute http(s) base URL."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + f"\napi: {{public_url: {url!r}}}")
+    [message] = caught.value.messages
+    assert message.startswith("api.public_url: ") and problem in message
 
 
 def test_invalid_yaml_is_a_config_error() -> None:

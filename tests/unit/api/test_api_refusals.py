@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionDone
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 
 from ridad.api.site import make_site
 from ridad.config.model import LiveConfig
@@ -123,11 +125,13 @@ def test_missing_module_repository_is_422_saying_so(apps: Apps) -> None:
 
 
 def test_body_over_the_limit_is_413_from_the_site(apps: Apps) -> None:
-    """The site answers 413 in JSON for a body over api.max_body_bytes, before any route."""
+    """The site answers 413 in JSON for a body over api.max_body_bytes, before
+    any route (tests/unit/api/test_channel.py has the details)."""
     site = make_site(
-        api_resource=apps.rida_api.app.resource(), config=LiveConfig(CONFIG)
+        api_resource=apps.rida_api.app.resource(),
+        config=LiveConfig(CONFIG),
+        reactor=Clock(),
     )
-    site.timeOut = None  # no idle timer on the global reactor
     channel = site.buildProtocol(None)
     transport = StringTransport()
     channel.makeConnection(transport)
@@ -140,7 +144,7 @@ def test_body_over_the_limit_is_413_from_the_site(apps: Apps) -> None:
     head, _, payload = transport.value().partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413 ")
     assert json.loads(payload)["message"] == "the request body is over 4096 bytes"
-    channel.connectionLost(None)
+    channel.connectionLost(Failure(ConnectionDone()))
 
 
 @pytest.mark.parametrize("app, url", [("rida", RIDA), ("mbs", MBS)])
