@@ -117,6 +117,11 @@ class Dispatcher:
         in a multicall; ``rawUpload`` for a fast upload), after it ran."""
         self._lose.append((method, how))
 
+    @property
+    def answers_to_lose(self) -> int:
+        """How many ``lose_answer`` requests have not met their request yet."""
+        return len(self._lose)
+
     def handle_rpc(self, body: bytes, info: RequestInfo) -> Answer:
         """Answer an XML-RPC request body with a response document.
 

@@ -226,6 +226,11 @@ class KojiHub:
             raise ValueError(f"lose_answer how must be 502 or close, not {how!r}")
         self._dispatcher.lose_answer(method, how)
 
+    @property
+    def answers_to_lose(self) -> int:
+        """How many answers ``lose_answer`` was asked to lose are not lost yet."""
+        return self._dispatcher.answers_to_lose
+
     def open_sessions(self, user: str | None = None) -> int:
         """How many sessions are not logged out (expired ones count), those of
         ``user`` only if given; the build host's own session is not counted."""

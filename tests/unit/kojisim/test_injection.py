@@ -192,7 +192,9 @@ def test_lost_answer_only_hits_requests_calling_that_method(
     hub.lose_answer("newRepo")
     admin.call("createTag", "t")
     assert admin.call("getTag", "t")["name"] == "t"
+    assert hub.answers_to_lose == 1
     assert admin.raw_call("newRepo", "t").code == 502
+    assert hub.answers_to_lose == 0
     assert [t.method for t in hub.tasks.values()] == ["newRepo"]
     assert isinstance(admin.call("newRepo", "t"), int)
 
