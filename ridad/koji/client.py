@@ -230,14 +230,14 @@ class KojiClient:
             await self._logout_once(replaced)
         except KojiError as e:
             self.log.warn(
-                "Could not log out the replaced Koji session {session_id}: {reason}",
-                session_id=replaced,
+                "Could not log out the replaced Koji session {koji_session_id}: {reason}",
+                koji_session_id=replaced,
                 reason=e.message,
             )
         else:
             self.log.info(
-                "Logged out the replaced Koji session {session_id}",
-                session_id=replaced,
+                "Logged out the replaced Koji session {koji_session_id}",
+                koji_session_id=replaced,
             )
 
     def _forget_session(self) -> None:
@@ -247,7 +247,8 @@ class KojiClient:
         self._session = None
 
     async def _send(self, request: HubRequest) -> Any:
-        """Send one logical request: log in first, renew an expired session."""
+        """Send one logical request: log in first, renew an expired session
+        (or, if Koji refuses the renewal, replace it by a new one)."""
         if self._auth is None:
             return await self._sender.send(request, {})
         async with self._lock:
@@ -264,7 +265,16 @@ class KojiClient:
                 "Koji session expired during {method}; renewing it",
                 method=request.method,
             )
-            await self._log_in(renew=True)
+            try:
+                await self._log_in(renew=True)
+            except KojiFault as fault:
+                if fault.fault_code != AUTH_ERROR:
+                    raise
+                self.log.warn(
+                    "Koji refused to renew the session ({reason}); logging in anew",
+                    reason=fault.message,
+                )
+                await self._log_in(renew=False)
             return await self._send_numbered(request)
 
     async def _log_in(self, *, renew: bool) -> None:

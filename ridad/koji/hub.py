@@ -176,14 +176,14 @@ class KojiHub(TagOperations):
             found = await self.find_repo_task(tag, since=since, min_event=min_event)
         if found is not None:
             self.log.info(
-                "Adopting newRepo task {koji_task_id} of {tag}, whose answer was lost",
+                "Adopting newRepo task {koji_task_id} of {koji_tag}, whose answer was lost",
                 koji_task_id=found,
-                tag=tag,
+                koji_tag=tag,
             )
             return found
         self.log.warn(
-            "Koji ran newRepo on {tag} but no task of it was found; starting one",
-            tag=tag,
+            "Koji ran newRepo on {koji_tag} but no task of it was found; starting one",
+            koji_tag=tag,
         )
         return _task_id(await self._client.call("newRepo", tag))
 
@@ -304,6 +304,14 @@ class KojiHub(TagOperations):
         """
         await self._client.upload(data, path=path, name=name)
         return f"{path}/{name}"
+
+    async def log_out(self) -> None:
+        """Close ridad's Koji session (one short attempt); nothing if none.
+
+        :raises KojiUnavailable: the hub did not answer.
+        :raises KojiFault: when Koji refused.
+        """
+        await self._client.logout()
 
     async def logged_in_user(self) -> str | None:
         """The name ridad is logged in as, or None when anonymous.

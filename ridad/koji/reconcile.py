@@ -52,9 +52,9 @@ async def write_multicall(
             answers = await client.multicall(pending)
         except KojiAnswerLost as lost:
             log.warn(
-                "Koji ran {what} but its answer was lost ({reason});"
+                "Koji ran {operation} but its answer was lost ({reason});"
                 " reading what it did",
-                what=what,
+                operation=what,
                 reason=lost.message,
             )
             pending = list(await remaining())

@@ -65,6 +65,14 @@ class BuildDriver:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
 
+    async def close(self) -> None:
+        """Log out of Koji, when the scheduler stops (the next cycle logs in
+        again); a hub that does not answer is logged, not raised."""
+        try:
+            await self._koji.log_out()
+        except KojiError as e:
+            self.log.warn("Could not log out of Koji: {reason}", reason=e.message)
+
     async def cycle(self, epoch: int) -> None:
         """Poll Koji once, then advance every active build.
 

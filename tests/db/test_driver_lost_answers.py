@@ -19,6 +19,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred
+from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.task import deferLater
 
 from ridad.domain.builds import BuildSnapshot
@@ -182,3 +183,24 @@ async def test_intent_whose_new_repo_never_reached_koji_starts_one(
     tasks = [t.id for t in rig.world.sim.tasks.values() if t.method == "newRepo"]
     assert tasks == [after.build.repo_task_id]
     assert after.build.repo_requested_at is None
+
+
+@pytest_twisted.ensureDeferred
+async def test_close_logs_out_of_koji_and_the_next_cycle_logs_in(rig: Rig) -> None:
+    """The driver's close() (when the scheduler stops) closes its Koji
+    session; a later cycle opens a new one; a hub that does not answer is
+    only logged."""
+    module_build_id, _ = await rig.transitions.create_module_build(platform_build())
+    await rig.cycle_until(module_build_id, ModuleState.BUILD)
+    sim = rig.world.sim
+    opened = sim.open_sessions()
+    assert opened == 2  # the fixture's admin client, and ridad
+    await rig.driver.close()
+    assert sim.open_sessions() == opened - 1
+    await rig.driver.close()
+    assert sim.open_sessions() == opened - 1
+    await rig.cycle()
+    assert sim.open_sessions() == opened
+    rig.world.agent.refusals.append(ConnectionRefusedError())
+    await rig.driver.close()
+    assert (await rig.read(module_build_id)).build.state is not ModuleState.FAILED

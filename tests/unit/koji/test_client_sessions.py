@@ -169,12 +169,31 @@ def test_second_auth_expired_is_raised() -> None:
     assert len(world.hub.received) == 4
 
 
-def test_failed_renewal_forgets_the_session() -> None:
-    """When renewing fails the fault is raised and the next call logs in afresh."""
+def test_refused_renewal_is_replaced_by_a_new_login_and_the_call_sent() -> None:
+    """When Koji refuses the renewal (AuthError), the client logs in afresh,
+    closes the old session by id and sends the call, numbered from 0 again."""
+    world = make_world(auth=PASSWORD)
+    _second_login(world)
+    result_of(_run(world.client.login()))
+    world.hub.script(fault(1007, "expired"), fault(1002, "Invalid session"))
+    assert result_of(_run(world.client.call("getAPIVersion"))) == 1
+    assert [(r.method, r.session[0], r.callnum) for r in world.hub.received] == [
+        ("login", None, None),
+        ("getAPIVersion", "7", 0),
+        ("login", "7", 1),
+        ("login", None, None),
+        ("logout", "8", 0),
+        ("getAPIVersion", "8", 1),
+    ]
+    assert world.hub.received[4].kwargs == {"session_id": 7}
+
+
+def test_renewal_failing_otherwise_is_raised_and_forgets_the_session() -> None:
+    """A renewal that fails for another reason raises; the next call logs in."""
     world = make_world(auth=PASSWORD)
     world.hub.methods["getAPIVersion"] = lambda: 1
     result_of(_run(world.client.login()))
-    world.hub.script(fault(1007, "expired"), fault(1002, "Invalid session"))
+    world.hub.script(fault(1007, "expired"), fault(1000, "database trouble"))
     failure_of(_run(world.client.call("getAPIVersion")), KojiFault)
     assert result_of(_run(world.client.call("getAPIVersion"))) == 1
     login, call = world.hub.received[-2:]
@@ -303,18 +322,6 @@ def test_session_given_up_after_auth_error_is_logged_out_by_the_next() -> None:
         ("getAPIVersion", "8", 1),
     ]
     assert world.hub.received[3].kwargs == {"session_id": 7}
-
-
-def test_session_whose_renewal_failed_is_logged_out_by_the_next() -> None:
-    """An expired session whose renewal was refused is closed by id too."""
-    world = make_world(auth=PASSWORD)
-    _second_login(world)
-    result_of(_run(world.client.login()))
-    world.hub.script(fault(1007, "expired"), fault(1002, "Invalid session"))
-    failure_of(_run(world.client.call("getAPIVersion")), KojiFault)
-    assert result_of(_run(world.client.call("getAPIVersion"))) == 1
-    logout = world.hub.calls("logout")
-    assert [(r.session[0], r.kwargs) for r in logout] == [("8", {"session_id": 7})]
 
 
 def test_refused_logout_of_a_replaced_session_does_not_fail_the_call() -> None:

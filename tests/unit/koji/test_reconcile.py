@@ -272,3 +272,27 @@ def test_answers_lost_again_and_again_give_up(world: SimWorld) -> None:
         world.clock.advance(1.0)
     failure = failure_of(pending, KojiAnswerLost)
     assert failure.value.message == f"The answer to x was lost {MAX_ROUNDS} times"
+
+
+def test_lost_answer_to_a_renewal_replaces_the_session_and_closes_the_old(
+    world: SimWorld,
+) -> None:
+    """The session expired; the renewal ran (new key) but its answer was lost,
+    so the resend with the old key is refused (AuthError). The client logs in
+    anew, logs the renewed session out by id and sends the call: no session
+    is left open behind it."""
+    _run(world.client.login())
+    opened = world.sim.open_sessions()
+    world.sim.expire_sessions()
+    world.sim.lose_answer("login")
+    pending = Deferred.fromCoroutine(world.koji.logged_in_user())
+    world.clock.advance(1.0)
+    assert result_of(pending) == "admin"
+    assert world.sim.open_sessions() == opened
+    assert world.agent.sent[-5:] == [
+        ("login",),
+        ("login",),
+        ("login",),
+        ("logout",),
+        ("getLoggedInUser",),
+    ]
