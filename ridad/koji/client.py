@@ -68,6 +68,8 @@ __all__ = [
 DEFAULT_RETRY = RetryPolicy()
 #: How long the one attempt of a logout may take (it runs at shutdown).
 LOGOUT_TIMEOUT_SECONDS = 10.0
+#: How many numbers a request of reads may use when its answers keep getting lost.
+READ_REPEATS = 3
 
 
 class KojiClient:
@@ -318,16 +320,18 @@ class KojiClient:
 
     async def _send_numbered(self, request: HubRequest) -> Any:
         """Send with the session headers and the next call number (lock held);
-        a repeatable request whose answer was lost goes again, numbered anew."""
-        try:
-            return await self._sender.send(request, self._next_headers())
-        except KojiAnswerLost:
-            if not request.repeatable:
-                raise
-        self.log.info(
-            "The answer to {method} was lost; it only reads, so it is sent again",
-            method=request.method,
-        )
+        a repeatable request whose answer was lost goes again, numbered anew
+        (``READ_REPEATS`` times in all)."""
+        for _ in range(READ_REPEATS - 1):
+            try:
+                return await self._sender.send(request, self._next_headers())
+            except KojiAnswerLost:
+                if not request.repeatable:
+                    raise
+            self.log.info(
+                "The answer to {method} was lost; it only reads, so it is sent again",
+                method=request.method,
+            )
         return await self._sender.send(request, self._next_headers())
 
     def _next_headers(self) -> dict[str, str]:

@@ -304,3 +304,18 @@ def test_lost_answer_of_a_multicall_with_a_write_is_raised() -> None:
     world.clock.advance(1.0)
     failure_of(d, KojiAnswerLost)
     assert len(world.hub.received) == 3
+
+
+def test_reads_whose_answers_keep_getting_lost_give_up_after_three_numbers() -> None:
+    """A multicall of reads is numbered anew at most twice; then the loss is raised."""
+    from ridad.koji.client import READ_REPEATS, KojiCall
+
+    world = make_world(auth=PASSWORD, retry=SHORT)
+    result_of(_run(world.client.login()))
+    lost = (status(502), fault(1009, "unable to retry call (method multiCall)"))
+    world.hub.script(*lost * READ_REPEATS)
+    d = _run(world.client.multicall([KojiCall("getTag", ("a",))]))
+    for _ in range(READ_REPEATS):
+        world.clock.advance(1.0)
+    failure_of(d, KojiAnswerLost)
+    assert [r.callnum for r in world.hub.received[1:]] == [0, 0, 1, 1, 2, 2]
