@@ -328,6 +328,7 @@ def compose_leader(
             interval_seconds=config.koji.poll_interval_seconds,
             run=driver.cycle,
             clock=reactor,
+            on_stop=driver.close,
         )
         jobs.append(builds)
         # A state change (a submission, a cancel, or the driver's own step)

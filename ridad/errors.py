@@ -103,6 +103,14 @@ class KojiFault(KojiError):
         self.fault_name = fault_name
 
 
+class KojiAnswerLost(KojiFault):
+    """The answer of a request was lost and the hub refused its resend
+    (RetryError 1009): the request ran, what it did must be read back."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fault_code=1009, fault_name="RetryError")
+
+
 class NotLeader(RidadError):
     """This process no longer holds the scheduler lease."""
 

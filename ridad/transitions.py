@@ -344,10 +344,10 @@ class Transitions:
         return await self._note(module_build_id, epoch, write, ids, tag_event)
 
     async def record_repo_task(
-        self, module_build_id: int, repo_task_id: int, *, epoch: int
+        self, module_build_id: int, repo_task_id: int | None, *, epoch: int
     ) -> BuildSnapshot:
-        """Note the newRepo task regenerating the build's buildroot."""
-        args = (writes.set_repo_task, module_build_id, repo_task_id)
+        """Note the newRepo task of the buildroot (None: before starting one)."""
+        args = (writes.set_repo_task, module_build_id, repo_task_id, self._now())
         return await self._note(module_build_id, epoch, *args)
 
     async def record_repo_progress(

@@ -97,7 +97,7 @@ async def update_for_resubmit(
         " owner = %s, scmurl = %s, scm_commit = %s, branch = %s,"
         " modulemd = %s, buildrequires = %s, requires = %s, rpm_macros = %s,"
         " time_submitted = %s, time_modified = %s, time_completed = NULL,"
-        " repo_task_id = NULL, repo_attempts = 0"
+        " repo_task_id = NULL, repo_requested_at = NULL, repo_attempts = 0"
         " WHERE id = %s",
         (
             new.owner,

@@ -90,10 +90,13 @@ async def set_module_state(
 
 
 async def set_repo_task(
-    cursor: Any, module_build_id: int, repo_task_id: int
+    cursor: Any, module_build_id: int, repo_task_id: int | None, now: datetime
 ) -> ModuleBuild:
-    """Remember the newRepo task in flight."""
-    return await _update_module(cursor, module_build_id, {"repo_task_id": repo_task_id})
+    """Remember the newRepo task in flight; None: the intent to start one, now."""
+    if repo_task_id is None:
+        return await _update_module(cursor, module_build_id, {"repo_requested_at": now})
+    assignments = {"repo_task_id": repo_task_id, "repo_requested_at": None}
+    return await _update_module(cursor, module_build_id, assignments)
 
 
 async def set_repo_progress(

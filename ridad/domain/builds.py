@@ -53,6 +53,7 @@ class ModuleBuild:
     repo_task_id: int | None = None
     repo_attempts: int = 0
     rpm_macros: str | None = None
+    repo_requested_at: datetime | None = None
 
     @property
     def nsvc(self) -> str:

@@ -9,9 +9,15 @@ retries and waits included. The number goes up by exactly one per request
 across a session renewal, which keeps the session id; a new login starts
 again at 0. A retry after transport trouble RESENDS THE SAME number, so the
 hub refuses (1009) to run a second time a call whose reply was lost after it
-committed: that KojiFault 1009 reaches the caller, who must look up whether
-the call happened. An anonymous client sends no session headers and its
-requests run concurrently.
+committed: that becomes KojiAnswerLost (a KojiFault 1009) for the caller,
+who reads Koji's state to learn what the call did (``ridad.koji.reconcile``).
+A request of reads only (``READ_METHODS``; the hub stores the number of every
+multicall, reads too) is sent again under the next number instead. An
+anonymous client sends no session headers and its requests run concurrently.
+
+Sessions are closed on the hub: ``logout()`` (at shutdown) makes one short
+attempt, and a session the client gives up (AuthError, a refused renewal) is
+logged out by id from the session that replaces it.
 
 Retried: transport trouble, timeouts, HTTP 5xx and 408, and ServerOffline
 (1014), with capped exponential backoff and jitter until the policy gives
@@ -22,29 +28,26 @@ retried.
 from __future__ import annotations
 
 import random as _random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from treq.client import HTTPClient
 from twisted.internet.defer import DeferredLock
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import deferLater
-from twisted.logger import Logger, LogLevel
-from twisted.python.failure import Failure
+from twisted.logger import Logger
 
-from ridad.errors import KojiError, KojiFault, KojiUnavailable
+from ridad.errors import KojiAnswerLost, KojiError, KojiFault
 from ridad.koji import upload as fast_upload
 from ridad.koji.auth import GssapiAuth, KojiAuth, PasswordAuth, SslAuth
 from ridad.koji.gssapi import negotiate_for
-from ridad.koji.retry import RetryPolicy, retry_delay_seconds
-from ridad.koji.transport import OCTET_STREAM, TEXT_XML, HubRequest, post
+from ridad.koji.retry import RetryPolicy
+from ridad.koji.sender import HubSender
+from ridad.koji.transport import OCTET_STREAM, TEXT_XML, HubRequest
 from ridad.koji.wire import (
     AUTH_ERROR,
     AUTH_EXPIRED,
-    RETRY_ERROR,
-    SERVER_OFFLINE,
+    READ_METHODS,
     KojiCall,
-    decode_response,
     encode_call,
     encode_multicall,
     multicall_results,
@@ -63,6 +66,10 @@ __all__ = [
 
 #: The retry policy of a client built without one.
 DEFAULT_RETRY = RetryPolicy()
+#: How long the one attempt of a logout may take (it runs at shutdown).
+LOGOUT_TIMEOUT_SECONDS = 10.0
+#: How many numbers a request of reads may use when its answers keep getting lost.
+READ_REPEATS = 3
 
 
 class KojiClient:
@@ -85,35 +92,41 @@ class KojiClient:
         random: Callable[[], float] = _random.random,
         timeout_seconds: float = 120.0,
     ) -> None:
-        self._http = http
         self._hub_url = hub_url.rstrip("/")
-        self._clock = clock
         self._auth = auth
-        self._retry = retry
-        self._random = random
-        self._timeout_seconds = timeout_seconds
+        self._sender = HubSender(
+            http=http,
+            clock=clock,
+            retry=retry,
+            random=random,
+            timeout_seconds=timeout_seconds,
+        )
         self._lock = DeferredLock()
         self._session: tuple[int, str] | None = None
+        self._replaced: int | None = None
         self._callnum = 0
-        self._round_trips = 0
 
     @property
     def round_trips(self) -> int:
         """How many HTTP requests the client has made, retries and logins included."""
-        return self._round_trips
+        return self._sender.round_trips
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call hub method ``method``; keyword arguments go the ``__starstar`` way.
 
         :returns: the decoded result (``None`` for ``<nil/>``).
-        :raises KojiFault: when Koji refuses the call (1009 after a resend: the
-            call may have run before its reply was lost).
+        :raises KojiAnswerLost: the answer was lost and Koji refused the
+            resend: the call ran (not raised for ``READ_METHODS``).
+        :raises KojiFault: when Koji refuses the call.
         :raises KojiUnavailable: when the hub stayed unreachable or offline
             for the whole retry policy.
         :raises KojiError: for a login failure or a malformed answer.
         """
         body = encode_call(method, args, kwargs)
-        return await self._send(HubRequest(self._hub_url, body, TEXT_XML, method))
+        repeatable = method in READ_METHODS
+        return await self._send(
+            HubRequest(self._hub_url, body, TEXT_XML, method, repeatable=repeatable)
+        )
 
     async def multicall(
         self, calls: Sequence[KojiCall], *, batch: int = 500
@@ -125,6 +138,7 @@ class KojiClient:
 
         :returns: one item per call, in order: its value, or a KojiFault
             instance (not raised) for a failed call.
+        :raises KojiAnswerLost: as for ``call`` (unless every call is a read).
         :raises KojiFault: when the whole multiCall request is refused.
         :raises KojiUnavailable: as for ``call``.
         :raises KojiError: for a malformed answer.
@@ -135,7 +149,11 @@ class KojiClient:
         for start in range(0, len(calls), batch):
             part = calls[start : start + batch]
             request = HubRequest(
-                self._hub_url, encode_multicall(part), TEXT_XML, "multiCall"
+                self._hub_url,
+                encode_multicall(part),
+                TEXT_XML,
+                "multiCall",
+                repeatable=all(c.method in READ_METHODS for c in part),
             )
             results.extend(multicall_results(await self._send(request), len(part)))
         return results
@@ -178,24 +196,63 @@ class KojiClient:
     async def logout(self) -> None:
         """Close the session on the hub and forget it; nothing if not logged in.
 
+        One attempt of at most ``LOGOUT_TIMEOUT_SECONDS``, not retried; a
+        session the hub no longer knows (AuthError) counts as closed. The
+        next call logs in again.
+
         :raises KojiFault: when Koji refuses (the session is forgotten anyway).
-        :raises KojiUnavailable: as for ``call``.
+        :raises KojiUnavailable: when the hub did not answer.
         """
         async with self._lock:
             if self._session is None:
                 return
-            body = encode_call("logout", (), {"session_id": None})
             try:
-                await self._send_numbered(
-                    HubRequest(self._hub_url, body, TEXT_XML, "logout")
-                )
+                await self._logout_once(None)
             finally:
                 self._session = None
 
+    async def _logout_once(self, session_id: int | None) -> None:
+        """Send one ``logout`` (of ``session_id``, default this one); lock held."""
+        body = encode_call("logout", (), {"session_id": session_id})
+        request = HubRequest(self._hub_url, body, TEXT_XML, "logout")
+        try:
+            await self._sender.attempt(
+                request, self._next_headers(), 1, LOGOUT_TIMEOUT_SECONDS
+            )
+        except KojiFault as fault:
+            if fault.fault_code != AUTH_ERROR:
+                raise
+
+    async def _close_replaced(self) -> None:
+        """Log out, from the new session, the session given up before it."""
+        replaced, self._replaced = self._replaced, None
+        if replaced is None or self._session is None or replaced == self._session[0]:
+            return
+        try:
+            await self._logout_once(replaced)
+        except KojiError as e:
+            self.log.warn(
+                "Could not log out the replaced Koji session {koji_session_id}: {reason}",
+                koji_session_id=replaced,
+                reason=e.message,
+            )
+        else:
+            self.log.info(
+                "Logged out the replaced Koji session {koji_session_id}",
+                koji_session_id=replaced,
+            )
+
+    def _forget_session(self) -> None:
+        """Give the session up; the next login logs it out by id."""
+        if self._session is not None:
+            self._replaced = self._session[0]
+        self._session = None
+
     async def _send(self, request: HubRequest) -> Any:
-        """Send one logical request: log in first, renew an expired session."""
+        """Send one logical request: log in first, renew an expired session
+        (or, if Koji refuses the renewal, replace it by a new one)."""
         if self._auth is None:
-            return await self._send_with_retries(request, {})
+            return await self._sender.send(request, {})
         async with self._lock:
             if self._session is None:
                 await self._log_in(renew=False)
@@ -203,14 +260,23 @@ class KojiClient:
                 return await self._send_numbered(request)
             except KojiFault as fault:
                 if fault.fault_code == AUTH_ERROR:
-                    self._session = None  # the hub no longer knows it
+                    self._forget_session()  # the hub no longer takes it
                 if fault.fault_code != AUTH_EXPIRED:
                     raise
             self.log.info(
                 "Koji session expired during {method}; renewing it",
                 method=request.method,
             )
-            await self._log_in(renew=True)
+            try:
+                await self._log_in(renew=True)
+            except KojiFault as fault:
+                if fault.fault_code != AUTH_ERROR:
+                    raise
+                self.log.warn(
+                    "Koji refused to renew the session ({reason}); logging in anew",
+                    reason=fault.message,
+                )
+                await self._log_in(renew=False)
             return await self._send_numbered(request)
 
     async def _log_in(self, *, renew: bool) -> None:
@@ -226,15 +292,17 @@ class KojiClient:
             if renew:
                 answer = await self._send_numbered(request)
             else:
-                answer = await self._send_with_retries(request, {})
+                answer = await self._sender.send(request, {})
             session = session_from_login(answer)
         except KojiError:
-            self._session = None
+            self._forget_session()
             raise
         if not renew:
             self._callnum = 0
         self._session = session
         self.log.info("Logged in to Koji with {method}", method=request.method)
+        if not renew:
+            await self._close_replaced()
 
     def _login_request(self, *, renew: bool) -> HubRequest:
         """The ``login`` or ``sslLogin`` request, encoded as the koji client does."""
@@ -251,7 +319,23 @@ class KojiClient:
         return HubRequest(url, body, TEXT_XML, "sslLogin")
 
     async def _send_numbered(self, request: HubRequest) -> Any:
-        """Send with the session headers and the next call number (lock held)."""
+        """Send with the session headers and the next call number (lock held);
+        a repeatable request whose answer was lost goes again, numbered anew
+        (``READ_REPEATS`` times in all)."""
+        for _ in range(READ_REPEATS - 1):
+            try:
+                return await self._sender.send(request, self._next_headers())
+            except KojiAnswerLost:
+                if not request.repeatable:
+                    raise
+            self.log.info(
+                "The answer to {method} was lost; it only reads, so it is sent again",
+                method=request.method,
+            )
+        return await self._sender.send(request, self._next_headers())
+
+    def _next_headers(self) -> dict[str, str]:
+        """The session headers with the next call number (which is used up)."""
         if self._session is None:
             raise KojiError("Not logged in to Koji")
         session_id, key = self._session
@@ -261,74 +345,4 @@ class KojiClient:
             "Koji-Session-Callnum": str(self._callnum),
         }
         self._callnum += 1
-        return await self._send_with_retries(request, headers)
-
-    async def _send_with_retries(
-        self, request: HubRequest, session: Mapping[str, str]
-    ) -> Any:
-        """Send the same bytes and headers until an answer or the policy gives up.
-
-        :raises KojiUnavailable: once the next attempt would start later than
-            ``give_up_after_seconds`` after the first.
-        """
-        started = self._clock.seconds()
-        attempt = 1
-        while True:
-            try:
-                return await self._attempt(request, session, attempt)
-            except KojiUnavailable as trouble:
-                delay = retry_delay_seconds(attempt, self._retry, self._random())
-                elapsed = self._clock.seconds() - started
-                if elapsed + delay > self._retry.give_up_after_seconds:
-                    raise KojiUnavailable(
-                        f"Giving up on Koji call {request.method} after {attempt} "
-                        f"attempts in {elapsed:.0f} s: {trouble.message}",
-                        details={**trouble.details, "attempts": attempt},
-                    ) from trouble
-                self.log.failure(
-                    "Koji call {method} failed (attempt {attempt}); "
-                    "retrying in {duration_seconds:.1f} s",
-                    Failure(trouble),
-                    level=LogLevel.warn,
-                    method=request.method,
-                    attempt=attempt,
-                    duration_seconds=delay,
-                )
-                await deferLater(self._clock, delay)
-                attempt += 1
-
-    async def _attempt(
-        self, request: HubRequest, session: Mapping[str, str], attempt: int
-    ) -> Any:
-        """One HTTP round trip; ServerOffline becomes KojiUnavailable."""
-        self._round_trips += 1
-        started = self._clock.seconds()
-        body = await post(
-            self._http,
-            request,
-            session,
-            clock=self._clock,
-            timeout_seconds=self._timeout_seconds,
-        )
-        try:
-            value = decode_response(body)
-        except KojiFault as fault:
-            if fault.fault_code == SERVER_OFFLINE:
-                raise KojiUnavailable(
-                    f"Koji hub is offline: {fault.message}",
-                    details={"fault_code": SERVER_OFFLINE},
-                ) from fault
-            if fault.fault_code == RETRY_ERROR and attempt > 1:
-                self.log.warn(
-                    "Koji refused to repeat {method} after a lost reply "
-                    "(attempt {attempt}): it may have run",
-                    method=request.method,
-                    attempt=attempt,
-                )
-            raise
-        self.log.debug(
-            "Koji call {method} took {duration_seconds:.3f} s",
-            method=request.method,
-            duration_seconds=self._clock.seconds() - started,
-        )
-        return value
+        return headers

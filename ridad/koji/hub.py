@@ -6,6 +6,11 @@ hub's method names, argument shapes and answer pairing stay here. Answers
 become ``ridad.domain.koji`` values; a refused call inside a multicall
 becomes a ``KojiRefusal`` where the caller decides, or a KojiFault whose
 message says what was refused.
+
+Every write survives a lost answer (``ridad.koji.reconcile``): tagging reads
+the tags' builds back, ``new_repo`` adopts the newRepo task Koji made,
+cancelling reads the tasks' states; a lost ``build`` answer is left to the
+scheduler, which looks its tasks up (``find_build_tasks``).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import xmlrpc.client
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+from twisted.logger import Logger
 
 from ridad.domain.koji import (
     BuildSubmission,
@@ -24,16 +31,17 @@ from ridad.domain.koji import (
     RepoReport,
     TaskReport,
 )
-from ridad.errors import KojiError, KojiFault
+from ridad.errors import KojiAnswerLost, KojiError, KojiFault
 from ridad.koji.client import KojiClient
-from ridad.koji.tags import TagOperations, refusal_of
+from ridad.koji.reconcile import write_multicall
+from ridad.koji.tags import TagOperations, checked, refusal_of
 from ridad.koji.values import (
     build_from_info,
     event_from_info,
     repo_from_info,
     task_from_info,
 )
-from ridad.koji.wire import RETRY_ERROR, KojiCall
+from ridad.koji.wire import KojiCall
 
 __all__ = ["KojiHub", "poll_calls", "refusal_of"]
 
@@ -55,6 +63,8 @@ def poll_calls(
 
 class KojiHub(TagOperations):
     """The hub operations ridad uses, over one ``KojiClient``."""
+
+    log = Logger()
 
     def __init__(self, *, client: KojiClient) -> None:
         self._client = client
@@ -112,32 +122,100 @@ class KojiHub(TagOperations):
     async def tag_builds(self, pairs: Sequence[tuple[str, str]]) -> KojiEvent:
         """Tag each ``(tag, nvr)`` at once, and answer the event after, in one multicall.
 
-        A build tagged already counts as tagged.
+        A build tagged already counts as tagged; after a lost answer the
+        tags' builds are read and only the missing taggings made.
 
         :raises KojiFault: when Koji refused a tagging (or the event).
         :raises KojiUnavailable: Koji stayed unreachable.
         """
         calls = [KojiCall("tagBuildBypass", pair) for pair in pairs]
-        answers = await self._client.multicall(calls + [KojiCall("getLastEvent")])
-        for (tag, nvr), answer in zip(pairs, answers, strict=False):
+        last_event = KojiCall("getLastEvent")
+
+        async def remaining() -> list[KojiCall]:
+            tags = list(dict.fromkeys(tag for tag, _ in pairs))
+            found = await self._client.multicall(
+                [KojiCall("listTagged", (tag,)) for tag in tags]
+            )
+            checked(found, "read the builds of the module's tags")
+            tagged = {
+                (tag, info["nvr"])
+                for tag, builds in zip(tags, found, strict=True)
+                for info in builds
+            }
+            return [c for c in calls if tuple(c.args) not in tagged] + [last_event]
+
+        answers = await write_multicall(
+            self._client, calls + [last_event], remaining, what="the tagging"
+        )
+        for call, answer in answers[:-1]:
             if isinstance(answer, KojiFault) and "already tagged" not in answer.message:
+                tag, nvr = call.args
                 raise KojiFault(
                     f"Koji refused to tag {nvr} into {tag}: {answer.message}",
                     fault_code=answer.fault_code,
                     fault_name=answer.fault_name,
                 )
-        event = answers[-1]
+        event = answers[-1][1]
         if isinstance(event, KojiFault):
             raise event
         return event_from_info(event)
 
-    async def new_repo(self, tag: str) -> int:
+    async def new_repo(self, tag: str, *, since: datetime, min_event: int) -> int:
         """Start regenerating ``tag``'s repo; answer the newRepo task's id.
+
+        When the answer was lost, the task Koji made is looked up
+        (``find_repo_task`` with ``since`` and ``min_event``) and adopted;
+        only if none is found is another one started.
 
         :raises KojiFault: when Koji refuses.
         :raises KojiUnavailable: Koji stayed unreachable.
         """
+        try:
+            return _task_id(await self._client.call("newRepo", tag))
+        except KojiAnswerLost:
+            found = await self.find_repo_task(tag, since=since, min_event=min_event)
+        if found is not None:
+            self.log.info(
+                "Adopting newRepo task {koji_task_id} of {koji_tag}, whose answer was lost",
+                koji_task_id=found,
+                koji_tag=tag,
+            )
+            return found
+        self.log.warn(
+            "Koji ran newRepo on {koji_tag} but no task of it was found; starting one",
+            koji_tag=tag,
+        )
         return _task_id(await self._client.call("newRepo", tag))
+
+    async def find_repo_task(
+        self, tag: str, *, since: datetime, min_event: int
+    ) -> int | None:
+        """The newest newRepo task of ``tag`` created after ``since`` that is
+        running, or closed with a repo at ``min_event`` or later; None if none.
+
+        :raises KojiUnavailable: Koji stayed unreachable.
+        :raises KojiFault: when Koji refuses the query.
+        """
+        tasks = await self._client.call(
+            "listTasks",
+            opts={
+                "method": "newRepo",
+                "createdAfter": since.timestamp(),
+                "decode": True,
+            },
+            queryOpts={"order": "-id"},
+        )
+        for info in tasks or []:
+            request = _decoded_request(info.get("request"))
+            if not request or request[0] != tag:
+                continue
+            task = task_from_info(info)
+            if not task.finished:
+                return task.id
+            event = _repo_event(info.get("result"))
+            if task.state == "closed" and event is not None and event >= min_event:
+                return task.id
+        return None
 
     async def submit_builds(
         self, builds: Sequence[tuple[str, str]]
@@ -156,10 +234,8 @@ class KojiHub(TagOperations):
         ]
         try:
             answers = await self._client.multicall(calls)
-        except KojiFault as e:
-            if e.fault_code == RETRY_ERROR:
-                return None
-            raise
+        except KojiAnswerLost:
+            return None
         outcomes = []
         for (source, _), answer in zip(builds, answers, strict=True):
             if isinstance(answer, KojiFault):
@@ -191,14 +267,34 @@ class KojiHub(TagOperations):
     async def cancel_tasks(self, task_ids: Sequence[int]) -> list[KojiRefusal | None]:
         """Cancel each task in one multicall; answer Koji's refusal of each, if any.
 
+        After a lost answer the tasks are read, and only those not finished
+        are canceled again.
+
         :raises KojiUnavailable: Koji stayed unreachable.
         """
         if not task_ids:
             return []
-        answers = await self._client.multicall(
-            [KojiCall("cancelTask", (t,)) for t in task_ids]
+        calls = [KojiCall("cancelTask", (t,)) for t in task_ids]
+
+        async def remaining() -> list[KojiCall]:
+            infos = await self._client.multicall(
+                [KojiCall("getTaskInfo", (t,)) for t in task_ids]
+            )
+            return [
+                call
+                for call, info in zip(calls, infos, strict=True)
+                if isinstance(info, dict) and not task_from_info(info).finished
+            ]
+
+        answers = await write_multicall(
+            self._client, calls, remaining, what="the cancelling of tasks"
         )
-        return [refusal_of(a) if isinstance(a, KojiFault) else None for a in answers]
+        refused = {
+            call.args[0]: refusal_of(answer)
+            for call, answer in answers
+            if isinstance(answer, KojiFault)
+        }
+        return [refused.get(t) for t in task_ids]
 
     async def upload(self, data: bytes, *, path: str, name: str) -> str:
         """Upload a file to the hub's work area; answer its ``path/name``.
@@ -208,6 +304,14 @@ class KojiHub(TagOperations):
         """
         await self._client.upload(data, path=path, name=name)
         return f"{path}/{name}"
+
+    async def log_out(self) -> None:
+        """Close ridad's Koji session (one short attempt); nothing if none.
+
+        :raises KojiUnavailable: the hub did not answer.
+        :raises KojiFault: when Koji refused.
+        """
+        await self._client.logout()
 
     async def logged_in_user(self) -> str | None:
         """The name ridad is logged in as, or None when anonymous.
@@ -232,6 +336,16 @@ def _task_id(answer: Any) -> int:
     if type(answer) is not int:
         raise KojiError(f"Koji answered {answer!r:.100} where a task id belongs")
     return answer
+
+
+def _repo_event(result: Any) -> int | None:
+    """The event of the repo a closed newRepo task made, from its decoded
+    ``listTasks`` result ``[[repo_id, event_id]]``; None if not there."""
+    if isinstance(result, list) and result and isinstance(result[0], list):
+        values = result[0]
+        if len(values) >= 2 and type(values[1]) is int:
+            return values[1]
+    return None
 
 
 def _decoded_request(request: Any) -> list[Any]:

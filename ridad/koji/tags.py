@@ -2,7 +2,9 @@
 operations (the part of ``KojiHub`` that builds a module's environment).
 
 Each method is one request to the hub; "already exists" counts as done
-where creating is meant to be idempotent.
+where creating is meant to be idempotent. A write whose answer was lost is
+reconciled (``ridad.koji.reconcile``): its method reads back what exists and
+sends again only the calls whose effect is missing.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from ridad.domain.koji import InheritanceLink, KojiRefusal, KojiTag, KojiTarget
 from ridad.errors import KojiError, KojiFault
 from ridad.koji.client import KojiClient
+from ridad.koji.reconcile import write_multicall
 from ridad.koji.wire import KojiCall
 
 __all__ = ["TagOperations", "checked", "refusal_of"]
@@ -61,6 +64,14 @@ def _target(info: Any) -> KojiTarget | None:
         raise KojiError(f"Malformed Koji target info: {info!r:.100}") from None
 
 
+def _in_groups(call: KojiCall, present: Mapping[str, frozenset[str]]) -> bool:
+    """Whether a ``groupListAdd`` or ``groupPackageListAdd`` is in effect."""
+    group = call.args[1]
+    if call.method == "groupListAdd":
+        return group in present
+    return call.args[2] in present.get(group, frozenset())
+
+
 class TagOperations:
     """Tag, target, inheritance, group and package-list operations."""
 
@@ -95,13 +106,22 @@ class TagOperations:
         common: dict[str, Any] = {"arches": " ".join(arches)}
         if perm:
             common["perm"] = perm
-        created = await self._client.multicall(
-            [
-                KojiCall("createTag", (name,), {**common, "extra": dict(extra)})
-                for name, extra in tags
-            ]
+        calls = [
+            KojiCall("createTag", (name,), {**common, "extra": dict(extra)})
+            for name, extra in tags
+        ]
+
+        async def remaining() -> list[KojiCall]:
+            found = await self._client.multicall(
+                [KojiCall("getTag", c.args) for c in calls]
+            )
+            checked(found, "look up the module's tags")
+            return [c for c, info in zip(calls, found, strict=True) if info is None]
+
+        created = await write_multicall(
+            self._client, calls, remaining, what="the creation of the module's tags"
         )
-        checked(created, "create the module's tags", exists_ok=True)
+        checked([a for _, a in created], "create the module's tags", exists_ok=True)
         found = await self._client.multicall(
             [KojiCall("getTag", (name,), {"strict": True}) for name, _ in tags]
         )
@@ -144,10 +164,16 @@ class TagOperations:
             }
             for link in links
         ]
-        answers = await self._client.multicall(
-            [KojiCall("setInheritanceData", (tag_id, data), {"clear": True})]
+        call = KojiCall("setInheritanceData", (tag_id, data), {"clear": True})
+
+        async def remaining() -> list[KojiCall]:
+            _, current = await self.parents_and_inheritance([], tag)
+            return [] if current == set(links) else [call]
+
+        answers = await write_multicall(
+            self._client, [call], remaining, what=f"the inheritance of {tag}"
         )
-        checked(answers, f"set the inheritance of {tag}")
+        checked([a for _, a in answers], f"set the inheritance of {tag}")
 
     async def tag_groups(self, tag: str) -> dict[str, frozenset[str]]:
         """The groups of ``tag`` itself (not inherited), with their packages.
@@ -175,8 +201,16 @@ class TagOperations:
             KojiCall("groupPackageListAdd", (tag, group, package))
             for group, package in packages
         ]
+
+        async def remaining() -> list[KojiCall]:
+            present = await self.tag_groups(tag)
+            return [c for c in calls if not _in_groups(c, present)]
+
         if calls:
-            checked(await self._client.multicall(calls), f"fill the groups of {tag}")
+            answers = await write_multicall(
+                self._client, calls, remaining, what=f"the groups of {tag}"
+            )
+            checked([a for _, a in answers], f"fill the groups of {tag}")
 
     async def package_lists(self, tags: Sequence[str]) -> list[frozenset[str]]:
         """The package names listed in each tag, in one multicall.
@@ -196,21 +230,36 @@ class TagOperations:
 
         :raises KojiFault: when Koji refused one.
         """
-        if entries:
-            answers = await self._client.multicall(
-                [
-                    KojiCall("packageListAdd", (tag, name), {"owner": owner})
-                    for tag, name in entries
-                ]
+        calls = [
+            KojiCall("packageListAdd", (tag, name), {"owner": owner})
+            for tag, name in entries
+        ]
+
+        async def remaining() -> list[KojiCall]:
+            tags = list(dict.fromkeys(tag for tag, _ in entries))
+            listed = dict(zip(tags, await self.package_lists(tags), strict=True))
+            return [c for c in calls if c.args[1] not in listed[c.args[0]]]
+
+        if calls:
+            answers = await write_multicall(
+                self._client, calls, remaining, what="the package lists"
             )
-            checked(answers, "add the packages to the tags")
+            checked([a for _, a in answers], "add the packages to the tags")
 
     async def create_target(self, name: str, build_tag: str, dest_tag: str) -> None:
         """Create a build target (an existing one is fine).
 
         :raises KojiFault: when Koji refused.
         """
-        answers = await self._client.multicall(
-            [KojiCall("createBuildTarget", (name, build_tag, dest_tag))]
+        call = KojiCall("createBuildTarget", (name, build_tag, dest_tag))
+
+        async def remaining() -> list[KojiCall]:
+            _, target = await self.find_tags_and_target([], name)
+            return [] if target is not None else [call]
+
+        answers = await write_multicall(
+            self._client, [call], remaining, what=f"the build target {name}"
         )
-        checked(answers, f"create the build target {name}", exists_ok=True)
+        checked(
+            [a for _, a in answers], f"create the build target {name}", exists_ok=True
+        )

@@ -65,6 +65,7 @@ class HubRequest:
     """One POST to the hub: where, what, and the method name for logs.
 
     ``authorize``, when set, makes a fresh ``Authorization`` for each attempt.
+    ``repeatable`` marks a request that changes nothing on the hub.
     """
 
     url: str
@@ -72,6 +73,7 @@ class HubRequest:
     content_type: bytes
     method: str
     authorize: Callable[[], Awaitable[Authorization]] | None = None
+    repeatable: bool = False
 
 
 @implementer(IBodyProducer)

@@ -26,6 +26,31 @@ RETRY_ERROR = 1009
 SERVER_OFFLINE = 1014
 
 
+#: Hub methods ridad calls that change nothing: a request made only of these
+#: may be sent again under a new call number when its answer was lost.
+READ_METHODS = frozenset(
+    {
+        "checkUpload",
+        "getAPIVersion",
+        "getBuild",
+        "getBuildTarget",
+        "getInheritanceData",
+        "getKojiVersion",
+        "getLastEvent",
+        "getLoggedInUser",
+        "getRepo",
+        "getTag",
+        "getTagGroups",
+        "getTaskInfo",
+        "getTaskResult",
+        "listBuilds",
+        "listPackages",
+        "listTagged",
+        "listTasks",
+    }
+)
+
+
 @dataclass(frozen=True)
 class KojiCall:
     """One entry of a multicall: a hub method with its arguments."""

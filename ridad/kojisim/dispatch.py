@@ -6,11 +6,16 @@ HTTP request; then the arguments. A call that writes runs on a copy of the
 state, which becomes live only if the call succeeds (and its reply could be
 encoded). A multicall is one transaction in which each entry that writes
 gets a savepoint, so a failed entry is undone alone.
+
+A test may ask that the answer of the next request calling some method (by
+itself or inside a multicall) be lost: the request runs and commits as
+usual, and the HTTP layer then answers as a failing proxy would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import koji
@@ -39,12 +44,20 @@ from ridad.kojisim.wire import (
     parse_call,
 )
 
-__all__ = ["MULTICALL_METHODS", "Dispatcher", "all_exports"]
+__all__ = ["MULTICALL_METHODS", "Answer", "Dispatcher", "all_exports"]
 
 #: The names the hub handles as multicall (not listed by ``_listapi``).
 MULTICALL_METHODS = frozenset({"multiCall", "system.multicall"})
 
 Commit = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response document; ``lost`` says how a test asked to lose it (or None)."""
+
+    document: str
+    lost: str | None = None
 
 
 def all_exports() -> dict[str, Export]:
@@ -65,6 +78,18 @@ def all_exports() -> dict[str, Export]:
     return merged
 
 
+def _methods_of(method: str | None, params: tuple[Any, ...]) -> set[str]:
+    """The method of a request, and those of its entries if it is a multicall."""
+    names = {method} if isinstance(method, str) else set()
+    if method in MULTICALL_METHODS and params and isinstance(params[0], list):
+        names.update(
+            entry["methodName"]
+            for entry in params[0]
+            if isinstance(entry, dict) and isinstance(entry.get("methodName"), str)
+        )
+    return names
+
+
 def _multi_call(self: Any, calls: Any) -> Any:
     """Stands for the hub's ``multiCall(calls)``, for its argument errors."""
     return calls
@@ -81,34 +106,57 @@ class Dispatcher:
         self._core = core
         self._exports = all_exports()
         self._injected: list[tuple[str, int, str]] = []
+        self._lose: list[tuple[str, str]] = []
 
     def fail_next(self, method: str, fault_code: int, message: str) -> None:
         """Make the next call of ``method`` fail with this fault."""
         self._injected.append((method, fault_code, message))
 
-    def handle_rpc(self, body: bytes, info: RequestInfo) -> str:
+    def lose_answer(self, method: str, how: str) -> None:
+        """Lose the answer of the next request calling ``method`` (alone or
+        in a multicall; ``rawUpload`` for a fast upload), after it ran."""
+        self._lose.append((method, how))
+
+    @property
+    def answers_to_lose(self) -> int:
+        """How many ``lose_answer`` requests have not met their request yet."""
+        return len(self._lose)
+
+    def handle_rpc(self, body: bytes, info: RequestInfo) -> Answer:
         """Answer an XML-RPC request body with a response document.
 
         :raises BadRequest: the body is empty or not XML (HTTP 400).
         """
         params, method = parse_call(body)
+        lost = self._take_lost(_methods_of(method, params))
         try:
             result, commit = self._top_level(method, params, info)
             document = dump_result(result)
         except Exception as error:
-            return dump_fault(*fault_for(error))
+            return Answer(dump_fault(*fault_for(error)), lost)
         if commit is not None:
             commit()
-        return document
+        return Answer(document, lost)
 
-    def handle_upload(self, body: bytes, info: RequestInfo) -> str:
+    def handle_upload(self, body: bytes, info: RequestInfo) -> Answer:
         """Answer a fast (octet-stream) upload with a response document."""
+        lost = self._take_lost({"rawUpload"})
         try:
             credentials = self._identify(info, None)
             call = Call(self._core, self._core.state, "rawUpload", credentials, info)
-            return dump_result(uploads.fast_upload(call, info.query, body))
+            return Answer(
+                dump_result(uploads.fast_upload(call, info.query, body)), lost
+            )
         except Exception as error:
-            return dump_fault(*fault_for(error))
+            return Answer(dump_fault(*fault_for(error)), lost)
+
+    def _take_lost(self, methods: set[str]) -> str | None:
+        """How a request calling ``methods`` is to lose its answer, if it is."""
+        for index, (name, how) in enumerate(self._lose):
+            if name in methods:
+                del self._lose[index]
+                return how
+        return None
 
     def _identify(self, info: RequestInfo, method: str | None) -> Credentials:
         """Check the request's session for ``method``."""

@@ -32,13 +32,25 @@ from ridad.kojisim.sources import RpmSourceInspector, SourceInspector
 from ridad.kojisim.state import CHANNELS, HubState, User
 from ridad.kojisim.wire import BadRequest, dump_fault
 
-__all__ = ["DEFAULT_EVENT_PREFIX", "HOST_NAME", "KojiHub", "UserSpec"]
+__all__ = [
+    "DEFAULT_EVENT_PREFIX",
+    "HOST_NAME",
+    "LOSE_BY_502",
+    "LOSE_BY_CLOSING",
+    "KojiHub",
+    "UserSpec",
+]
 
 #: The name of the simulated build host (a HOST user).
 HOST_NAME = "kojisim-builder"
 #: What comes before a bus message's address (``task.open``, ...).
 DEFAULT_EVENT_PREFIX = "/topic/koji."
 
+#: How ``lose_answer`` loses an answer: a proxy's 502, or a closed connection.
+LOSE_BY_502 = "502"
+LOSE_BY_CLOSING = "close"
+
+_BAD_GATEWAY = "<html><body><h1>502 Bad Gateway</h1></body></html>\n"
 _NOT_ALLOWED = (
     "Method Not Allowed\nThis is an XML-RPC server. Only POST requests are accepted.\n"
 )
@@ -151,14 +163,17 @@ class KojiHub:
             fault = dump_fault(koji.ServerOffline.faultCode, self._offline)
             return Reply(200, "text/xml", fault.encode())
         if content_type == "application/octet-stream":
-            return Reply(
-                200, "text/xml", self._dispatcher.handle_upload(body, info).encode()
-            )
-        try:
-            document = self._dispatcher.handle_rpc(body, info)
-        except BadRequest as error:
-            return Reply(400, "text/plain", f"{error}\n".encode())
-        return Reply(200, "text/xml", document.encode())
+            handled = self._dispatcher.handle_upload(body, info)
+        else:
+            try:
+                handled = self._dispatcher.handle_rpc(body, info)
+            except BadRequest as error:
+                return Reply(400, "text/plain", f"{error}\n".encode())
+        if handled.lost == LOSE_BY_CLOSING:
+            return Reply(0, "", b"", abort=True)
+        if handled.lost is not None:
+            return Reply(502, "text/html", _BAD_GATEWAY.encode(), from_hub=False)
+        return Reply(200, "text/xml", handled.document.encode())
 
     def take_dropped_connection(self) -> bool:
         """Whether to drop this request's connection (see L{drop_connections})."""
@@ -197,6 +212,37 @@ class KojiHub:
     def fail_next(self, method: str, fault_code: int, message: str) -> None:
         """Make the next call of ``method`` fail with this fault."""
         self._dispatcher.fail_next(method, fault_code, message)
+
+    def lose_answer(self, method: str, *, how: str = LOSE_BY_502) -> None:
+        """Run the next request calling ``method`` (alone or inside a
+        multicall; ``rawUpload``: a fast upload) and commit what it did, then
+        lose its answer: a proxy's 502 (``LOSE_BY_502``) or a closed
+        connection (``LOSE_BY_CLOSING``). Resent with the same call number, a
+        request that committed gets RetryError 1009, as from the real hub.
+
+        :raises ValueError: for another ``how``.
+        """
+        if how not in (LOSE_BY_502, LOSE_BY_CLOSING):
+            raise ValueError(f"lose_answer how must be 502 or close, not {how!r}")
+        self._dispatcher.lose_answer(method, how)
+
+    @property
+    def answers_to_lose(self) -> int:
+        """How many answers ``lose_answer`` was asked to lose are not lost yet."""
+        return self._dispatcher.answers_to_lose
+
+    def open_sessions(self, user: str | None = None) -> int:
+        """How many sessions are not logged out (expired ones count), those of
+        ``user`` only if given; the build host's own session is not counted."""
+        state = self._core.state
+        wanted = None if user is None else state.user_by_name(user)
+        return sum(
+            1
+            for session in self._core.sessions.all()
+            if not session.closed
+            and session.id != self._core.host_session_id
+            and (user is None or (wanted is not None and session.user_id == wanted.id))
+        )
 
     @property
     def fail_packages(self) -> set[str]:

@@ -29,12 +29,18 @@ __all__ = ["HubFront", "Reply", "hub_root"]
 
 @dataclass(frozen=True)
 class Reply:
-    """An HTTP response: status, content type, body and extra headers."""
+    """An HTTP response: status, content type, body and extra headers.
+
+    ``from_hub`` False marks a reply a proxy in front made (no
+    ``Koji-Version``); ``abort`` closes the connection instead of answering.
+    """
 
     status: int
     content_type: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = field(default=())
+    from_hub: bool = True
+    abort: bool = False
 
 
 class HubFront(Protocol):
@@ -140,9 +146,14 @@ def _client_cn(transport: object) -> str | None:
 
 
 def _deliver(request: Request, reply: Reply) -> None:
-    """Write a reply and finish the request."""
+    """Write a reply and finish the request (or abort the connection)."""
+    if reply.abort:
+        if request.channel is not None and request.channel.transport is not None:
+            request.channel.transport.abortConnection()
+        return
     request.setResponseCode(reply.status)
-    request.setHeader(b"Koji-Version", HUB_VERSION.encode())
+    if reply.from_hub:
+        request.setHeader(b"Koji-Version", HUB_VERSION.encode())
     request.setHeader(b"Content-Type", reply.content_type.encode())
     request.setHeader(b"Content-Length", str(len(reply.body)).encode())
     for name, value in reply.headers:

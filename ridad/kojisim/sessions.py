@@ -125,6 +125,10 @@ class SessionStore:
         """The session with this id."""
         return self._sessions.get(session_id)
 
+    def all(self) -> list[Session]:
+        """Every session ever opened, logged out or not, by id."""
+        return [self._sessions[i] for i in sorted(self._sessions)]
+
     def expire_all(self, *, keep: int | None = None) -> None:
         """Expire every open session (but ``keep``), as a timeout would."""
         for session in self._sessions.values():

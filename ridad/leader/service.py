@@ -27,7 +27,11 @@ LockFactory = Callable[..., SchedulerLock]
 
 class LeaderJob:
     """A loop the active scheduler runs: ``run(epoch)`` every interval, or
-    sooner when poked, only while this process holds the lock."""
+    sooner when poked, only while this process holds the lock.
+
+    ``on_stop``, if given, runs each time the loop has stopped (the lock was
+    lost, or the process stops): to let go of what the job held open.
+    """
 
     def __init__(
         self,
@@ -36,9 +40,11 @@ class LeaderJob:
         interval_seconds: float,
         run: Callable[[int], Awaitable[object]],
         clock: IReactorTime,
+        on_stop: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.name = name
         self._run = run
+        self._on_stop = on_stop
         self._epoch: int | None = None
         self.poller = CyclePoller(
             clock=clock, interval_seconds=interval_seconds, run=self._cycle, name=name
@@ -60,9 +66,12 @@ class LeaderJob:
         self.poller.start()
 
     async def stop(self) -> None:
-        """Stop the loop; return once the cycle in flight has ended."""
+        """Stop the loop; return once the cycle in flight has ended and
+        ``on_stop`` has run."""
         self._epoch = None
         await self.poller.stop()
+        if self._on_stop is not None:
+            await self._on_stop()
 
     async def _cycle(self) -> None:
         epoch = self._epoch

@@ -65,6 +65,14 @@ class BuildDriver:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
 
+    async def close(self) -> None:
+        """Log out of Koji, when the scheduler stops (the next cycle logs in
+        again); a hub that does not answer is logged, not raised."""
+        try:
+            await self._koji.log_out()
+        except KojiError as e:
+            self.log.warn("Could not log out of Koji: {reason}", reason=e.message)
+
     async def cycle(self, epoch: int) -> None:
         """Poll Koji once, then advance every active build.
 
@@ -233,11 +241,25 @@ class BuildDriver:
     async def _request_repo(
         self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
     ) -> None:
+        """Start (or, after a crash or a lost answer, adopt) the newRepo task
+        of a buildroot that lacks a tagging; the intent is written first."""
         if build.repo_task_id is not None:
             return
-        if repo_needed_event(build, components) is None:
+        needed = repo_needed_event(build, components)
+        if needed is None:
             return
-        task_id = await self._koji.new_repo(environment_of(build).build_tag)
+        tag = environment_of(build).build_tag
+        slack = timedelta(seconds=LOOKUP_SLACK_SECONDS)
+        task_id = None
+        if build.repo_requested_at is not None:
+            since = build.repo_requested_at - slack
+            task_id = await self._koji.find_repo_task(
+                tag, since=since, min_event=needed
+            )
+        if task_id is None:
+            await self._transitions.record_repo_task(build.id, None, epoch=epoch)
+            since = self._now() - slack
+            task_id = await self._koji.new_repo(tag, since=since, min_event=needed)
         self.log.info(
             "Regenerating the buildroot of module build {module_build_id}"
             " (task {koji_task_id})",

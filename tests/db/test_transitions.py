@@ -119,6 +119,7 @@ INTENTS: dict[str, Callable[[Transitions, BuildSnapshot], Awaitable[BuildSnapsho
         s.build.id, [s.components[0].id], 12, epoch=0
     ),
     "record_repo_task": lambda t, s: t.record_repo_task(s.build.id, 90, epoch=0),
+    "record_repo_intent": lambda t, s: t.record_repo_task(s.build.id, None, epoch=0),
     "record_repo_progress": lambda t, s: t.record_repo_progress(
         s.build.id, repo_event=5, task_finished=False, task_failed=True, epoch=0
     ),
@@ -245,6 +246,20 @@ async def test_refused_move_writes_nothing(
             snapshot.build.id, ModuleState.WAIT, None, epoch=0
         )
     assert await fresh(pool, snapshot.build.id) == before
+
+
+@pytest_twisted.ensureDeferred
+async def test_repo_intent_is_written_before_the_task_and_cleared_by_it(
+    pool: Pool, transitions: Transitions
+) -> None:
+    """record_repo_task(None) notes when a newRepo is being started; the task
+    id, once known, replaces that intent."""
+    snapshot = await building(transitions, pool)
+    intent = await transitions.record_repo_task(snapshot.build.id, None, epoch=0)
+    assert intent.build.repo_requested_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert intent.build.repo_task_id is None
+    task = await transitions.record_repo_task(snapshot.build.id, 90, epoch=0)
+    assert (task.build.repo_task_id, task.build.repo_requested_at) == (90, None)
 
 
 @pytest_twisted.ensureDeferred

@@ -14,6 +14,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -191,16 +192,23 @@ def _decode(request: Request) -> Received:
 
 @implementer(IAgent)
 class FlakyAgent:
-    """Wraps an agent: refuses the next requests, or loses their replies."""
+    """Wraps an agent: refuses the next requests, or loses their replies.
+
+    ``sent`` lists the hub methods of each request let through: its method,
+    or the methods of its entries for a multicall (``rawUpload`` for a fast
+    upload).
+    """
 
     def __init__(self, agent: IAgent) -> None:
         self._agent = agent
         self.refusals: list[BaseException] = []
         self.lost_replies = 0
+        self.sent: list[tuple[str, ...]] = []
 
     def request(
         self, method: bytes, uri: bytes, headers: Any = None, bodyProducer: Any = None
     ) -> Deferred[Any]:
+        self.sent.append(_methods_of(_body_of(bodyProducer)))
         if self.refusals:
             return fail(self.refusals.pop(0))
         d = self._agent.request(method, uri, headers, bodyProducer)
@@ -208,6 +216,23 @@ class FlakyAgent:
             self.lost_replies -= 1
             d.addCallback(_lose)
         return d
+
+
+def _body_of(producer: Any) -> bytes:
+    """The bytes a body producer that writes at once (ridad's) produces."""
+    written: list[bytes] = []
+    if producer is not None:
+        producer.startProducing(SimpleNamespace(write=written.append))
+    return b"".join(written)
+
+
+def _methods_of(body: bytes) -> tuple[str, ...]:
+    if not body.startswith(b"<?xml"):
+        return ("rawUpload",)
+    params, method = xmlrpcplus.loads(body)
+    if method == "multiCall":
+        return tuple(entry["methodName"] for entry in params[0])
+    return (method,)
 
 
 def _lose(response: Any) -> Any:

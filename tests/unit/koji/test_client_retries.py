@@ -13,7 +13,7 @@ from twisted.logger import LogLevel, capturedLogs
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseNeverReceived
 
-from ridad.errors import KojiError, KojiFault, KojiUnavailable
+from ridad.errors import KojiAnswerLost, KojiError, KojiFault, KojiUnavailable
 from ridad.koji.auth import PasswordAuth
 from ridad.koji.retry import RetryPolicy
 from tests.helpers import failure_of, result_of
@@ -203,8 +203,12 @@ def test_resend_after_lost_reply_keeps_the_call_number_and_surfaces_retry_error(
     with capturedLogs() as events:
         d = _run(world.client.call(method, *args, **kwargs))
         world.clock.advance(1.0)
-    failure = failure_of(d, KojiFault)
+    failure = failure_of(d, KojiAnswerLost)
     assert (failure.value.fault_code, failure.value.fault_name) == (1009, "RetryError")
+    assert failure.value.message == (
+        "The answer to packageListAdd was lost and Koji refused to run it again:"
+        " unable to retry call 71 (method packageListAdd) for session 2"
+    )
     first, resent = world.hub.received[1:]
     assert first.body == resent.body == write.request_body == refused.request_body
     assert first.session == resent.session == ("2", "1-MaskedKey01xxxxxxxx", "0")
@@ -255,3 +259,63 @@ def test_successful_result_is_returned_unchanged() -> None:
     world = make_world()
     world.hub.script(result({"a": None}))
     assert result_of(_run(world.client.call("x"))) == {"a": None}
+
+
+def test_retry_error_on_a_first_attempt_is_a_plain_fault() -> None:
+    """1009 without a resend is not a lost answer (nothing of this call ran)."""
+    world = make_world(auth=PASSWORD, retry=SHORT)
+    result_of(_run(world.client.login()))
+    world.hub.script(fault(1009, "unable to retry call 0 (method x) for session 7"))
+    failure = failure_of(_run(world.client.call("createTag", "t")), KojiFault)
+    assert not isinstance(failure.value, KojiAnswerLost)
+
+
+def test_lost_answer_of_reads_only_is_sent_again_under_the_next_number() -> None:
+    """A multicall of reads whose resend got 1009 goes once more, numbered anew."""
+    from ridad.koji.client import KojiCall
+
+    world = make_world(auth=PASSWORD, retry=SHORT)
+    world.hub.methods["getTag"] = lambda name: {"id": 1, "name": name}
+    result_of(_run(world.client.login()))
+    world.hub.script(
+        status(502), fault(1009, "unable to retry call 0 (method multiCall)")
+    )
+    d = _run(world.client.multicall([KojiCall("getTag", ("a",))]))
+    world.clock.advance(1.0)
+    assert result_of(d) == [{"id": 1, "name": "a"}]
+    assert [(r.method, r.callnum) for r in world.hub.received[1:]] == [
+        ("multiCall", 0),
+        ("multiCall", 0),
+        ("multiCall", 1),
+    ]
+
+
+def test_lost_answer_of_a_multicall_with_a_write_is_raised() -> None:
+    """One write among reads makes the multicall's lost answer the caller's."""
+    from ridad.koji.client import KojiCall
+
+    world = make_world(auth=PASSWORD, retry=SHORT)
+    result_of(_run(world.client.login()))
+    world.hub.script(
+        status(502), fault(1009, "unable to retry call 0 (method multiCall)")
+    )
+    calls = [KojiCall("getTag", ("a",)), KojiCall("createTag", ("a",))]
+    d = _run(world.client.multicall(calls))
+    world.clock.advance(1.0)
+    failure_of(d, KojiAnswerLost)
+    assert len(world.hub.received) == 3
+
+
+def test_reads_whose_answers_keep_getting_lost_give_up_after_three_numbers() -> None:
+    """A multicall of reads is numbered anew at most twice; then the loss is raised."""
+    from ridad.koji.client import READ_REPEATS, KojiCall
+
+    world = make_world(auth=PASSWORD, retry=SHORT)
+    result_of(_run(world.client.login()))
+    lost = (status(502), fault(1009, "unable to retry call (method multiCall)"))
+    world.hub.script(*lost * READ_REPEATS)
+    d = _run(world.client.multicall([KojiCall("getTag", ("a",))]))
+    for _ in range(READ_REPEATS):
+        world.clock.advance(1.0)
+    failure_of(d, KojiAnswerLost)
+    assert [r.callnum for r in world.hub.received[1:]] == [0, 0, 1, 1, 2, 2]

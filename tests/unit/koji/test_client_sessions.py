@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from twisted.internet.defer import Deferred
 
-from ridad.errors import KojiError, KojiFault
+from ridad.errors import KojiError, KojiFault, KojiUnavailable
 from ridad.koji.auth import PasswordAuth, SslAuth
 from ridad.koji.client import KojiCall
 from tests.helpers import failure_of, result_of
-from tests.unit.koji.fakehub import HANG, fault, make_world, result
+from tests.unit.koji.fakehub import HANG, fault, make_world, result, status
 
 PASSWORD = PasswordAuth("mbs", "secret")
 
@@ -169,12 +169,31 @@ def test_second_auth_expired_is_raised() -> None:
     assert len(world.hub.received) == 4
 
 
-def test_failed_renewal_forgets_the_session() -> None:
-    """When renewing fails the fault is raised and the next call logs in afresh."""
+def test_refused_renewal_is_replaced_by_a_new_login_and_the_call_sent() -> None:
+    """When Koji refuses the renewal (AuthError), the client logs in afresh,
+    closes the old session by id and sends the call, numbered from 0 again."""
+    world = make_world(auth=PASSWORD)
+    _second_login(world)
+    result_of(_run(world.client.login()))
+    world.hub.script(fault(1007, "expired"), fault(1002, "Invalid session"))
+    assert result_of(_run(world.client.call("getAPIVersion"))) == 1
+    assert [(r.method, r.session[0], r.callnum) for r in world.hub.received] == [
+        ("login", None, None),
+        ("getAPIVersion", "7", 0),
+        ("login", "7", 1),
+        ("login", None, None),
+        ("logout", "8", 0),
+        ("getAPIVersion", "8", 1),
+    ]
+    assert world.hub.received[4].kwargs == {"session_id": 7}
+
+
+def test_renewal_failing_otherwise_is_raised_and_forgets_the_session() -> None:
+    """A renewal that fails for another reason raises; the next call logs in."""
     world = make_world(auth=PASSWORD)
     world.hub.methods["getAPIVersion"] = lambda: 1
     result_of(_run(world.client.login()))
-    world.hub.script(fault(1007, "expired"), fault(1002, "Invalid session"))
+    world.hub.script(fault(1007, "expired"), fault(1000, "database trouble"))
     failure_of(_run(world.client.call("getAPIVersion")), KojiFault)
     assert result_of(_run(world.client.call("getAPIVersion"))) == 1
     login, call = world.hub.received[-2:]
@@ -254,3 +273,67 @@ def test_round_trips_count_every_http_request() -> None:
     result_of(_run(world.client.call("getAPIVersion")))
     result_of(_run(world.client.call("getAPIVersion")))
     assert world.client.round_trips == 3
+
+
+def test_logout_is_one_attempt_and_forgets_the_session_anyway() -> None:
+    """At shutdown a hub in trouble is not waited for: 503 is not retried."""
+    world = make_world(auth=PASSWORD)
+    result_of(_run(world.client.login()))
+    world.hub.script(status(503))
+    failure_of(_run(world.client.logout()), KojiUnavailable)
+    assert [r.method for r in world.hub.received] == ["login", "logout"]
+    assert world.clock.getDelayedCalls() == []
+    result_of(_run(world.client.logout()))
+    assert len(world.hub.received) == 2
+
+
+def test_logout_of_a_session_the_hub_no_longer_knows_is_done() -> None:
+    """AuthError to logout means the session is closed already."""
+    world = make_world(auth=PASSWORD)
+    result_of(_run(world.client.login()))
+    world.hub.script(fault(1002, "Invalid session or bad credentials"))
+    result_of(_run(world.client.logout()))
+
+
+def _second_login(world: Any) -> None:
+    logins = iter(
+        [
+            {"session-id": 7, "session-key": "7-a"},
+            {"session-id": 8, "session-key": "8-b"},
+        ]
+    )
+    world.hub.methods["login"] = lambda *a, **k: next(logins)
+    world.hub.methods["getAPIVersion"] = lambda: 1
+
+
+def test_session_given_up_after_auth_error_is_logged_out_by_the_next() -> None:
+    """The next login closes the old session by id, so none stays open."""
+    world = make_world(auth=PASSWORD)
+    _second_login(world)
+    result_of(_run(world.client.login()))
+    world.hub.script(fault(1002, "Invalid session or bad credentials"))
+    failure_of(_run(world.client.call("getAPIVersion")), KojiFault)
+    assert result_of(_run(world.client.call("getAPIVersion"))) == 1
+    assert [(r.method, r.session[0], r.callnum) for r in world.hub.received] == [
+        ("login", None, None),
+        ("getAPIVersion", "7", 0),
+        ("login", None, None),
+        ("logout", "8", 0),
+        ("getAPIVersion", "8", 1),
+    ]
+    assert world.hub.received[3].kwargs == {"session_id": 7}
+
+
+def test_refused_logout_of_a_replaced_session_does_not_fail_the_call() -> None:
+    """Closing the old session is best effort: the call goes on."""
+    world = make_world(auth=PASSWORD)
+    _second_login(world)
+    result_of(_run(world.client.login()))
+    world.hub.script(
+        fault(1002, "Invalid session"),
+        result({"session-id": 8, "session-key": "8-b"}),
+        fault(1004, "only admins or owner may logout other session"),
+    )
+    failure_of(_run(world.client.call("getAPIVersion")), KojiFault)
+    assert result_of(_run(world.client.call("getAPIVersion"))) == 1
+    assert [r.method for r in world.hub.received][-2:] == ["logout", "getAPIVersion"]

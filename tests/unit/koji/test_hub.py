@@ -25,6 +25,7 @@ from tests.unit.kojisim.support import HubClient, seed_module_tags
 
 ALPHA = "git+https://src.example.org/rpms/alpha.git?#0123456789abcdef"
 BETA = "git+https://src.example.org/rpms/beta.git?#fedcba9876543210"
+SINCE = datetime.fromtimestamp(0, tz=UTC)
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
@@ -115,7 +116,7 @@ def test_refused_tagging_raises_with_what_was_refused(world: SimWorld) -> None:
 
 def test_new_repo_then_poll_reports_the_repo(world: SimWorld) -> None:
     """newRepo answers a task id; once it ran, a poll shows the tag's repo."""
-    task_id = _run(world.koji.new_repo("mod-build"))
+    task_id = _run(world.koji.new_repo("mod-build", since=SINCE, min_event=0))
     world.run_until_idle()
     report = _run(world.koji.poll([], [(task_id, "mod-build")]))
     answer = report.repos[task_id]
@@ -217,7 +218,9 @@ def test_refused_connection_is_retried_after_a_backoff(world: SimWorld) -> None:
     _run(world.client.login())
     world.agent.refusals.append(ConnectionRefusedError())
     before = world.client.round_trips
-    pending = Deferred.fromCoroutine(world.koji.new_repo("mod-build"))
+    pending = Deferred.fromCoroutine(
+        world.koji.new_repo("mod-build", since=SINCE, min_event=0)
+    )
     assert not pending.called
     world.clock.advance(1.0)
     assert isinstance(result_of(pending), int)

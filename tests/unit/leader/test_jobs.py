@@ -55,3 +55,29 @@ def test_stopped_job_ignores_pokes_and_restarts_under_a_new_epoch() -> None:
     job.start(2)
     assert epochs == [1, 2]
     result_of(Deferred.fromCoroutine(job.stop()))
+
+
+def test_on_stop_runs_after_the_cycle_in_flight_ends() -> None:
+    """on_stop (the driver's Koji logout) runs once the loop has stopped, and
+    again at each stop."""
+    clock, events = Clock(), []
+    pending: Deferred[None] = Deferred()
+
+    async def run(epoch: int) -> None:
+        events.append("cycle")
+        await pending
+
+    async def on_stop() -> None:
+        events.append("stopped")
+
+    job = LeaderJob(
+        name="test", interval_seconds=5.0, run=run, clock=clock, on_stop=on_stop
+    )
+    job.start(1)
+    stopping = Deferred.fromCoroutine(job.stop())
+    assert events == ["cycle"]
+    pending.callback(None)
+    result_of(stopping)
+    assert events == ["cycle", "stopped"]
+    result_of(Deferred.fromCoroutine(job.stop()))
+    assert events == ["cycle", "stopped", "stopped"]
