@@ -109,7 +109,9 @@ def test_commit_ref_without_branch_has_no_stream_even_if_the_modulemd_names_one(
     apps = make()
     module_repository(apps.git, "foo", modulemd(stream="main"))
     commit = apps.git.branches[f"{GIT}/modules/foo.git"]["main"]
-    code, body = post(apps, "rida", RIDA, {"scmurl": f"{GIT}/modules/foo.git?#{commit}"})
+    code, body = post(
+        apps, "rida", RIDA, {"scmurl": f"{GIT}/modules/foo.git?#{commit}"}
+    )
     assert code == 422, body
     assert "is not a branch and no branch was given" in body["message"]
 
