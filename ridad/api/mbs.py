@@ -156,7 +156,8 @@ class MbsApi:
         """``POST module-builds/``: submit as /rida/ does (``branch`` required).
 
         The body is JSON whatever the Content-Type says (fedpkg's Kerberos
-        path sends none). v1 answers the build, v2 a list of builds.
+        path sends none); a form's Content-Type never gets here (the site's
+        write guard answers 415). v1 answers the build, v2 a list of builds.
         """
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)

@@ -1,5 +1,6 @@
-"""The web site around the Klein app: body size limit, maintenance mode and
-JSON errors for what Klein answers in plain text."""
+"""The web site around the Klein app: body size limit, maintenance mode, the
+refusal of cross-site writes (``ridad.api.writeguard``) and JSON errors for
+what Klein answers in plain text."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from urllib.parse import unquote_to_bytes
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
+from ridad.api.errors import status_of
 from ridad.api.responses import write_error
+from ridad.api.writeguard import check_write
 from ridad.config.model import LiveConfig
-from ridad.errors import MaintenanceMode
+from ridad.errors import ClientError, MaintenanceMode
 
 HEALTH_PATH = b"/health"
 
@@ -58,15 +61,20 @@ class GuardResource(Resource):
         self._config = config
 
     def render(self, request: Request) -> bytes | int:
-        """Answer 413, 503 or 400 in JSON, else hand the request on."""
+        """Answer 413, 400, 415, 403 or 503 in JSON, else hand the request on."""
+        api = self._config.current.api
         if getattr(request, "body_too_large", False):
-            limit = self._config.current.api.max_body_bytes
+            limit = api.max_body_bytes
             return write_error(request, 413, f"the request body is over {limit} bytes")
         try:
             unquote_to_bytes(request.path).decode("utf-8")
         except UnicodeDecodeError:
             return write_error(request, 400, "the URL path is not valid UTF-8")
-        if self._config.current.api.maintenance and request.path != HEALTH_PATH:
+        try:
+            check_write(request, api.allowed_origins)
+        except ClientError as e:
+            return write_error(request, status_of(e), e.message, e.details)
+        if api.maintenance and request.path != HEALTH_PATH:
             error = MaintenanceMode("ridad is in maintenance mode; retry later")
             return write_error(
                 request,
