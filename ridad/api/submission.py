@@ -116,11 +116,7 @@ class SubmissionVerifier:
         config = self._config.current
         scmurl = parse_scmurl(submission.scmurl)
         branch = checked_branch(submission.branch)
-        if not _whitelist(config.scm.allowed).allows(scmurl.repository):
-            raise Forbidden(
-                f"{scmurl.repository.url} is not an allowed module location;"
-                " ask the administrators to add it to scm.allowed"
-            )
+        _refuse_unlisted(config, scmurl)
         resolved = await self._git.resolve_ref(scmurl.repository, scmurl.ref)
         if branch is not None:
             await self._check_on_branch(scmurl, resolved, branch)
@@ -342,6 +338,15 @@ class SubmissionVerifier:
         except Unprocessable as e:
             return f"{spec.key}: {e.message}"
         return ref, resolved.commit
+
+
+def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:
+    """:raises Forbidden: the module's repository is not under ``scm.allowed``."""
+    if not _whitelist(config.scm.allowed).allows(scmurl.repository):
+        raise Forbidden(
+            f"{scmurl.repository.url} is not an allowed module location;"
+            " ask the administrators to add it to scm.allowed"
+        )
 
 
 def _single_stream(section: str, name: str, streams: Sequence[str]) -> str:
