@@ -45,7 +45,7 @@ async def test_submission_is_recorded_in_init_with_its_components(
     )
     assert shown["state"] == "init"
     assert shown["name"] == "demo"
-    assert shown["owner"] == "anonymous"
+    assert shown["owner"] == "<anonymous>"
     assert shown["tasks"] == {"rpms/alpha": None, "rpms/beta": None, "rpms/gamma": None}
     assert [(c["name"], c["batch"], c["state"]) for c in shown["components"]] == [
         ("alpha", 2, "waiting"),

@@ -177,7 +177,7 @@ async def test_fedpkg_kerberos_submission_without_content_type_to_v1_answers_the
     assert response.code == 201, body
     assert isinstance(body, dict)
     assert body["state_name"] == "init"
-    assert body["owner"] == "anonymous"
+    assert body["owner"] == "<anonymous>"
     assert body["state_url"] == f"{MBS}/1/module-builds/{body['id']}"
     assert "modulemd" in body
 
@@ -379,7 +379,7 @@ async def test_fedpkg_cancel_fails_the_build_and_answers_it(
     body = await json_of(response)
     assert response.code == 200, body
     assert (body["state"], body["state_name"]) == (4, "failed")
-    assert body["state_reason"] == "Canceled by anonymous"
+    assert body["state_reason"] == "Canceled by <anonymous>"
     assert TIME.fullmatch(body["time_completed"])
     assert [t["state_name"] for t in body["state_trace"]] == ["init", "failed"]
     again = await send(
