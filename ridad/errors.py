@@ -62,6 +62,10 @@ class PayloadTooLarge(ClientError):
     """The request body is over the configured limit (413)."""
 
 
+class UnsupportedMediaType(ClientError):
+    """A write whose Content-Type ridad does not read, such as a form's (415)."""
+
+
 class Unprocessable(ClientError):
     """Invalid modulemd, or something it names cannot be retrieved (422)."""
 

@@ -10,21 +10,32 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from twisted.web.iweb import IRequest
 
 from ridad.api.inputs import shown, text_problem
 from ridad.errors import Forbidden, Unauthorized
 
-ANONYMOUS = "anonymous"
+#: The user of every request under ``auth.method: none``, and so the owner
+#: of the builds submitted then. Names in angle brackets are ridad's own:
+#: no authentication method accepts one (``provider_identity``), so nobody
+#: who logs in later is taken for the owner of those builds.
+ANONYMOUS = "<anonymous>"
+
+
+def is_reserved_user(user: str) -> bool:
+    """Whether ``user`` is a name ridad keeps for itself (in angle brackets)."""
+    return user.startswith("<") and user.endswith(">")
+
+
 #: The longest user name accepted (``owner`` is in an index).
 MAX_USER_LENGTH = 255
 
 
 @dataclass(frozen=True)
 class Identity:
-    """An authenticated user (``anonymous`` under ``auth.method: none``)."""
+    """An authenticated user (``<anonymous>`` under ``auth.method: none``)."""
 
     user: str
     groups: frozenset[str] = frozenset()
@@ -48,8 +59,29 @@ class Authenticator(Protocol):
         """Headers of a 401 (e.g. ``WWW-Authenticate: Negotiate``)."""
 
 
+def provider_identity(
+    user: str,
+    groups: frozenset[str],
+    method: str,
+    *,
+    details: Mapping[str, Any] | None = None,
+) -> Identity:
+    """The identity of a user an authentication method vouches for.
+
+    :param details: the details of the refusal (a ``www_authenticate``).
+    :raises Unauthorized: ``user`` is a name ridad keeps for itself.
+    """
+    if is_reserved_user(user):
+        raise Unauthorized(
+            f"the user name {user!r} is reserved by ridad and cannot log in;"
+            " ask the administrators of the identity provider for another",
+            details=details,
+        )
+    return Identity(user=user, groups=groups, method=method)
+
+
 class NoAuthentication:
-    """``auth.method: none``: everybody is ``anonymous`` (development only)."""
+    """``auth.method: none``: everybody is ``<anonymous>`` (development only)."""
 
     method = "none"
 

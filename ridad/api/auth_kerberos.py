@@ -20,7 +20,7 @@ from gssapi.exceptions import GSSError
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
-from ridad.api.auth import Identity
+from ridad.api.auth import Identity, provider_identity
 from ridad.config.model import KerberosConfig
 from ridad.errors import ConfigError, Unauthorized
 
@@ -89,15 +89,14 @@ class NegotiateAuthenticator:
                 realm=self._realm,
             )
             raise Unauthorized(f"principals of realm {realm or '?'} are not accepted")
+        identity = provider_identity(
+            user, self._groups.get(user, frozenset()), self.method
+        )
         if answer:
             request.setHeader(
                 b"WWW-Authenticate", NEGOTIATE + b" " + base64.b64encode(answer)
             )
-        return Identity(
-            user=user,
-            groups=self._groups.get(user, frozenset()),
-            method=self.method,
-        )
+        return identity
 
 
 def negotiate_token(header: bytes | None) -> bytes | None:

@@ -6,27 +6,34 @@ secret (HTTP Basic, RFC 6749 section 2.3.1). It must be active, not expired
 and carry every required scope. When the introspection answer lacks the
 user name or groups claim and ``userinfo_url`` is set, the userinfo
 endpoint is asked with the token. Identities are cached, by a hash of the
-token, until the token's ``exp``; a token without ``exp`` is checked on
-every request.
+token, until the token's ``exp`` but at most ``cache_seconds`` (so a token
+revoked at the provider is refused soon); a token without ``exp`` is
+checked on every request.
+
+Identity providers close kept-alive connections when they like; a request
+sent on one the provider has just closed gets no answer. Such a request is
+sent once more on a new connection (``fresh_http``) before ridad gives up
+with 503.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from treq.client import HTTPClient
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
+from twisted.web.client import RequestTransmissionFailed, ResponseNeverReceived
 from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 
-from ridad.api.auth import Identity
+from ridad.api.auth import Identity, provider_identity
 from ridad.api.inputs import load_json
 from ridad.config.model import OidcConfig
 from ridad.errors import Unauthorized, Unavailable
@@ -34,6 +41,10 @@ from ridad.errors import Unauthorized, Unavailable
 #: How many identities the cache keeps at most.
 MAX_CACHED_TOKENS = 10000
 BEARER_CHALLENGE = b'Bearer realm="ridad"'
+INVALID_TOKEN = 'Bearer realm="ridad", error="invalid_token"'
+
+#: Sends one request with the given client.
+Send = Callable[[HTTPClient], "Deferred[Any]"]
 
 
 @dataclass(frozen=True)
@@ -54,11 +65,18 @@ class TokenIntrospectionAuthenticator:
         settings: OidcConfig,
         http: HTTPClient,
         clock: IReactorTime,
+        fresh_http: HTTPClient | None = None,
         timeout_seconds: float = 10.0,
         max_cached: int = MAX_CACHED_TOKENS,
     ) -> None:
+        """
+        :param http: the client of the first attempt (persistent connections).
+        :param fresh_http: the client of the one retry, which must open a new
+            connection; ``http`` when None.
+        """
         self._settings = settings
         self._http = http
+        self._fresh_http = fresh_http or http
         self._clock = clock
         self._timeout_seconds = timeout_seconds
         self._max_cached = max_cached
@@ -88,8 +106,9 @@ class TokenIntrospectionAuthenticator:
         claims = await self._introspect(token)
         expires_at = self._check_claims(claims, now)
         identity = await self._identity(token, claims)
-        if expires_at is not None:
-            self._remember(key, _Cached(identity, expires_at), now)
+        if expires_at is not None and self._settings.cache_seconds > 0:
+            until = min(expires_at, now + self._settings.cache_seconds)
+            self._remember(key, _Cached(identity, until), now)
         return identity
 
     def _check_claims(self, claims: Mapping[str, Any], now: float) -> float | None:
@@ -135,10 +154,11 @@ class TokenIntrospectionAuthenticator:
         groups = claims.get(groups_claim) or []
         if not isinstance(groups, list):
             groups = [groups]
-        return Identity(
-            user=user,
-            groups=frozenset(g for g in groups if isinstance(g, str)),
-            method=self.method,
+        return provider_identity(
+            user,
+            frozenset(g for g in groups if isinstance(g, str)),
+            self.method,
+            details={"www_authenticate": INVALID_TOKEN},
         )
 
     def _remember(self, key: bytes, entry: _Cached, now: float) -> None:
@@ -156,17 +176,15 @@ class TokenIntrospectionAuthenticator:
         client = quote(settings.client_id, safe="")
         secret = quote(settings.client_secret, safe="")
         basic = base64.b64encode(f"{client}:{secret}".encode())
+        headers = Headers(
+            {b"Authorization": [b"Basic " + basic], b"Accept": [b"application/json"]}
+        )
         return await self._fetch_json(
             "introspection",
-            self._http.post(
+            lambda http: http.post(
                 settings.introspection_url,
                 data={"token": token, "token_type_hint": "access_token"},
-                headers=Headers(
-                    {
-                        b"Authorization": [b"Basic " + basic],
-                        b"Accept": [b"application/json"],
-                    }
-                ),
+                headers=headers,
             ),
         )
 
@@ -174,25 +192,40 @@ class TokenIntrospectionAuthenticator:
         """The userinfo endpoint's claims for ``token``."""
         url = self._settings.userinfo_url
         assert url is not None
+        headers = Headers(
+            {
+                b"Authorization": [b"Bearer " + token.encode("utf-8")],
+                b"Accept": [b"application/json"],
+            }
+        )
         return await self._fetch_json(
-            "userinfo",
-            self._http.get(
-                url,
-                headers=Headers(
-                    {
-                        b"Authorization": [b"Bearer " + token.encode("utf-8")],
-                        b"Accept": [b"application/json"],
-                    }
-                ),
-            ),
+            "userinfo", lambda http: http.get(url, headers=headers)
         )
 
-    async def _fetch_json(self, what: str, sent: Deferred[Any]) -> Mapping[str, Any]:
+    async def _exchange(self, what: str, send: Send) -> tuple[int, bytes]:
+        """The status and body of the answer to ``send``, sent at most twice.
+
+        The second time goes over a new connection, and only when the first
+        got no answer at all (a kept-alive connection the provider closed).
+        """
+        try:
+            return await _read_response(send(self._http))
+        except (ResponseNeverReceived, RequestTransmissionFailed) as e:
+            if any(reason.check(CancelledError) for reason in e.reasons):
+                raise
+            self.log.info(
+                "The OIDC {endpoint} endpoint dropped the connection without an"
+                " answer; asking again on a new connection",
+                endpoint=what,
+            )
+        return await _read_response(send(self._fresh_http))
+
+    async def _fetch_json(self, what: str, send: Send) -> Mapping[str, Any]:
         """The JSON object of a 200 answer within the time limit.
 
         :raises Unavailable: anything else.
         """
-        exchange = Deferred.fromCoroutine(_read_response(sent))
+        exchange = Deferred.fromCoroutine(self._exchange(what, send))
         timer = self._clock.callLater(self._timeout_seconds, exchange.cancel)
         try:
             code, body = await exchange
@@ -255,7 +288,4 @@ def bearer_token(header: bytes | None) -> str | None:
 
 
 def _invalid_token(message: str) -> Unauthorized:
-    return Unauthorized(
-        message,
-        details={"www_authenticate": 'Bearer realm="ridad", error="invalid_token"'},
-    )
+    return Unauthorized(message, details={"www_authenticate": INVALID_TOKEN})

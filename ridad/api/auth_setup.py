@@ -15,7 +15,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IStreamServerEndpoint
 from twisted.web.client import Agent, HTTPConnectionPool
 
-from ridad.api.auth import Authenticator, Authorizer, NoAuthentication
+from ridad.api.auth import ANONYMOUS, Authenticator, Authorizer, NoAuthentication
 from ridad.api.auth_kerberos import negotiate_authenticator
 from ridad.api.auth_oidc import TokenIntrospectionAuthenticator
 from ridad.api.auth_ssl import (
@@ -78,7 +78,7 @@ def make_authentication(reactor: Any, config: Config) -> Authentication:
             warnings=(
                 f"AUTHENTICATION IS OFF ({why}): anybody who can reach"
                 f" {config.listen} may submit and cancel module builds as"
-                " 'anonymous'. For development only.",
+                f" {ANONYMOUS}. For development only.",
             ),
         )
     warnings = []
@@ -91,9 +91,11 @@ def make_authentication(reactor: Any, config: Config) -> Authentication:
     if auth.method == "oidc":
         assert auth.oidc is not None
         pool = HTTPConnectionPool(reactor, persistent=True)
+        fresh = HTTPConnectionPool(reactor, persistent=False)
         authenticator = TokenIntrospectionAuthenticator(
             settings=auth.oidc,
             http=HTTPClient(Agent(reactor, pool=pool)),
+            fresh_http=HTTPClient(Agent(reactor, pool=fresh)),
             clock=reactor,
         )
     elif auth.method == "kerberos":

@@ -22,7 +22,7 @@ from twisted.internet.interfaces import ISSLTransport, IStreamServerEndpoint
 from twisted.internet.ssl import CertificateOptions
 from twisted.web.iweb import IRequest
 
-from ridad.api.auth import Identity
+from ridad.api.auth import Identity, provider_identity
 from ridad.config.model import SslConfig
 from ridad.errors import ConfigError, Unauthorized
 
@@ -43,14 +43,13 @@ class ClientCertificateAuthenticator:
         """The CN of the connection's client certificate; None without one.
 
         :raises Unauthorized: the certificate's subject is not valid text.
+        :raises Unauthorized: the CN is a name ridad keeps for itself.
         """
         channel = getattr(request, "channel", None)
         user = certificate_cn(getattr(channel, "transport", None))
         if user is None:
             return None
-        return Identity(
-            user=user, groups=self._groups.get(user, frozenset()), method=self.method
-        )
+        return provider_identity(user, self._groups.get(user, frozenset()), self.method)
 
 
 def certificate_cn(transport: object) -> str | None:

@@ -26,6 +26,7 @@ from ridad.errors import (
     Unauthorized,
     Unavailable,
     Unprocessable,
+    UnsupportedMediaType,
 )
 
 STATUS_BY_ERROR: tuple[tuple[type[RidadError], int], ...] = (
@@ -35,6 +36,7 @@ STATUS_BY_ERROR: tuple[tuple[type[RidadError], int], ...] = (
     (NotFound, 404),
     (Conflict, 409),
     (PayloadTooLarge, 413),
+    (UnsupportedMediaType, 415),
     (Unprocessable, 422),
     (Unavailable, 503),
 )

@@ -156,10 +156,11 @@ class MbsApi:
     @app.route(ROOT + "/module-builds/", methods=["POST"], strict_slashes=False)
     @app.route(ROOT + "/module-builds", methods=["POST"], strict_slashes=False)
     async def submit(self, request: IRequest, api_version: int) -> bytes:
-        """``POST module-builds/``: verify the branch, then submit as /rida/ does.
+        """``POST module-builds/``: submit as /rida/ does (``branch`` required).
 
         The body is JSON whatever the Content-Type says (fedpkg's Kerberos
-        path sends none). v1 answers the build, v2 a list of builds.
+        path sends none); a form's Content-Type never gets here (the site's
+        write guard answers 415). v1 answers the build, v2 a list of builds.
         """
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
@@ -170,7 +171,6 @@ class MbsApi:
                 scmurl=fields.scmurl,
                 branch=fields.branch,
                 owner=identity.user,
-                commit_on_branch=True,
             )
         )
         view = await self._module_view(module_build_id, Detail.VERBOSE, version)

@@ -1,7 +1,8 @@
 """Parsing of the bodies MBS clients send: a submission and a cancel.
 
 The body is JSON whatever the Content-Type says: fedpkg's Kerberos path
-sends none.
+sends none. (A form's Content-Type is refused by the site before this:
+``ridad.api.writeguard``.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The web site around the Klein app: connection and body limits,
-maintenance mode, and JSON errors for what Twisted and Klein would answer
-in plain text or with an empty body.
+maintenance mode, the refusal of cross-site writes (``ridad.api.writeguard``),
+and JSON errors for what Twisted and Klein would answer in plain text or with
+an empty body.
 
 ``ApiSite`` builds an ``ApiChannel`` (``ridad/api/channel.py``) per
 connection, up to ``api.max_connections`` open at once; a connection over
@@ -21,10 +22,11 @@ from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ridad.api.channel import ApiChannel
-from ridad.api.errors import unexpected_error
+from ridad.api.errors import status_of, unexpected_error
 from ridad.api.responses import raw_error_response, write_error
+from ridad.api.writeguard import check_write
 from ridad.config.model import ApiConfig, LiveConfig
-from ridad.errors import MaintenanceMode
+from ridad.errors import ClientError, MaintenanceMode
 
 HEALTH_PATH = b"/health"
 OVERLOADED_RETRY_AFTER_SECONDS = 5
@@ -104,12 +106,17 @@ class GuardResource(Resource):
         self._config = config
 
     def render(self, request: Request) -> bytes | int:
-        """Answer 503 or 400 in JSON, else hand the request on."""
+        """Answer 400, 415, 403 or 503 in JSON, else hand the request on."""
+        api = self._config.current.api
         try:
             unquote_to_bytes(request.path).decode("utf-8")
         except UnicodeDecodeError:
             return write_error(request, 400, "the URL path is not valid UTF-8")
-        if self._config.current.api.maintenance and request.path != HEALTH_PATH:
+        try:
+            check_write(request, api.allowed_origins)
+        except ClientError as e:
+            return write_error(request, status_of(e), e.message, e.details)
+        if api.maintenance and request.path != HEALTH_PATH:
             error = MaintenanceMode("ridad is in maintenance mode; retry later")
             return write_error(
                 request,

@@ -8,7 +8,6 @@ SPEC file are checked, concurrently. Only then is the build recorded.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +16,12 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 
+from ridad.api.scm_identity import (
+    MAX_IDENTIFIER_LENGTH,
+    checked_branch,
+    module_identity,
+    refuse_own_version,
+)
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.domain.builds import (
@@ -40,10 +45,6 @@ from ridad.scm.url import (
 from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
-IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-#: Name and stream are both in the ``(name, stream, version, context)``
-#: unique index, whose entries PostgreSQL limits to 2704 bytes.
-MAX_IDENTIFIER_LENGTH = 255
 EXPANSION = "stream expansion is not supported yet"
 
 T = TypeVar("T")
@@ -58,10 +59,10 @@ class Submission:
     """What a client asked to build."""
 
     scmurl: str
+    #: The branch the commit is on; it must hold the commit (else 400) and
+    #: it is the stream.
     branch: str | None
     owner: str
-    #: MBS's rule: the commit must be on ``branch`` (else 400).
-    commit_on_branch: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,21 +106,21 @@ class SubmissionVerifier:
     async def submit(self, submission: Submission) -> tuple[int, bool]:
         """Verify and record a submission; return its id and whether new.
 
-        :raises InvalidRequest: unparseable scmurl.
+        :raises InvalidRequest: unparseable scmurl or branch, or a commit
+            that is not on the branch.
         :raises Forbidden: scmurl or a component repository not allowed.
-        :raises Unprocessable: modulemd or a component cannot be used.
+        :raises Unprocessable: modulemd or a component cannot be used, or
+            the modulemd names another module, stream or version than
+            the SCM location gives.
         :raises Conflict: that module version exists and has not failed.
         """
         config = self._config.current
         scmurl = parse_scmurl(submission.scmurl)
-        if not _whitelist(config.scm.allowed).allows(scmurl.repository):
-            raise Forbidden(
-                f"{scmurl.repository.url} is not an allowed module location;"
-                " ask the administrators to add it to scm.allowed"
-            )
+        branch = checked_branch(submission.branch)
+        _refuse_unlisted(config, scmurl)
         resolved = await self._git.resolve_ref(scmurl.repository, scmurl.ref)
-        if submission.commit_on_branch and submission.branch:
-            await self._check_on_branch(scmurl, resolved, submission.branch)
+        if branch is not None:
+            await self._check_on_branch(scmurl, resolved, branch)
         fetched = await self._git.fetch_file(
             scmurl.repository, resolved.commit, scmurl.modulemd_path
         )
@@ -127,7 +128,10 @@ class SubmissionVerifier:
         document: ModuleStreamDocument = await self._run_blocking(
             lambda: load_modulemd(content)
         )
-        name, stream = self._identity(document, scmurl, submission, resolved.branch)
+        name, stream = module_identity(
+            document, scmurl, branch or resolved.branch, config.scm
+        )
+        refuse_own_version(document, config.scm)
         dependencies = await self._dependencies(config, document, name)
         build_context, runtime_context, context = compute_contexts(
             {k: v["stream"] for k, v in dependencies.buildrequires.items()},
@@ -149,7 +153,7 @@ class SubmissionVerifier:
             owner=submission.owner,
             scmurl=submission.scmurl,
             scm_commit=resolved.commit,
-            branch=submission.branch or resolved.branch,
+            branch=branch or resolved.branch,
             modulemd=document.text,
             build_context=build_context,
             runtime_context=runtime_context,
@@ -164,7 +168,7 @@ class SubmissionVerifier:
         self, scmurl: ScmUrl, resolved: ResolvedRef, branch: str
     ) -> None:
         """:raises InvalidRequest: the submitted commit is not on ``branch``."""
-        if resolved.branch == branch.removeprefix("refs/heads/"):
+        if resolved.branch == branch:
             return
         if not await self._git.branch_contains(
             scmurl.repository, branch, resolved.commit
@@ -191,34 +195,6 @@ class SubmissionVerifier:
                 " submitted again",
                 details={"id": existing.id, "state": existing.state.label},
             )
-
-    def _identity(
-        self,
-        document: ModuleStreamDocument,
-        scmurl: ScmUrl,
-        submission: Submission,
-        branch: str | None,
-    ) -> tuple[str, str]:
-        name = document.name or scmurl.name
-        stream = document.stream or submission.branch or branch
-        if not stream:
-            raise Unprocessable(
-                f"{scmurl.modulemd_path} sets no stream and the ref"
-                f" {scmurl.ref!r} is not a branch: set data.stream in the"
-                ' modulemd, pass "branch", or submit a branch ref'
-            )
-        for label, value in (("name", name), ("stream", stream)):
-            if len(value) > MAX_IDENTIFIER_LENGTH:
-                raise Unprocessable(
-                    f"module {label} is {len(value)} characters long; at most"
-                    f" {MAX_IDENTIFIER_LENGTH} are allowed"
-                )
-            if not IDENTIFIER.match(value):
-                raise Unprocessable(
-                    f"module {label} {value!r} may only hold letters, digits"
-                    " and . _ + - (and must start with a letter or digit)"
-                )
-        return name, stream
 
     async def _dependencies(
         self, config: Config, document: ModuleStreamDocument, name: str
@@ -364,6 +340,15 @@ class SubmissionVerifier:
         except Unprocessable as e:
             return f"{spec.key}: {e.message}"
         return ref, resolved.commit
+
+
+def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:
+    """:raises Forbidden: the module's repository is not under ``scm.allowed``."""
+    if not _whitelist(config.scm.allowed).allows(scmurl.repository):
+        raise Forbidden(
+            f"{scmurl.repository.url} is not an allowed module location;"
+            " ask the administrators to add it to scm.allowed"
+        )
 
 
 def _single_stream(section: str, name: str, streams: Sequence[str]) -> str:

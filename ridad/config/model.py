@@ -7,7 +7,7 @@ and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
@@ -38,6 +38,12 @@ class ScmConfig:
     rpms_default_ref: str = "master"
     git_timeout_seconds: float = 120.0
     max_concurrent_git: int = 8
+    #: A modulemd may name another module than its repository.
+    allow_name_override: bool = False
+    #: A modulemd may name another stream than the branch.
+    allow_stream_override: bool = False
+    #: A modulemd may set its own version.
+    allow_version_override: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,9 @@ class ApiConfig:
     request_timeout_seconds: float = 30.0
     max_connections: int = 512
     public_url: str | None = None
+    #: Origins (``scheme://host[:port]``, normalised) besides the API's own
+    #: whose browser pages may write.
+    allowed_origins: tuple[str, ...] = ()
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -182,6 +191,9 @@ class OidcConfig:
     username_claim: str = "username"
     groups_claim: str = "groups"
     userinfo_url: str | None = None
+    #: An identity is trusted this long at most, even when the token's
+    #: ``exp`` is later (0: every request is introspected).
+    cache_seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -272,12 +284,9 @@ class LiveConfig:
                 state_dir=self.current.state_dir,
                 database=self.current.database,
                 base_module_names=self.current.base_module_names,
-                scm=ScmConfig(
-                    allowed=new.scm.allowed,
+                scm=replace(
+                    new.scm,
                     rpms_default_repository=self.current.scm.rpms_default_repository,
-                    rpms_allowed=new.scm.rpms_allowed,
-                    rpms_default_ref=new.scm.rpms_default_ref,
-                    git_timeout_seconds=new.scm.git_timeout_seconds,
                     max_concurrent_git=self.current.scm.max_concurrent_git,
                 ),
                 api=new.api,

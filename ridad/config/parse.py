@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ridad.config.model import ApiConfig, Config, DatabaseConfig, ScmConfig
+from ridad.config.origins import normalise_origin
 from ridad.config.reader import (
     Reader,
     check_boolean,
@@ -37,6 +38,8 @@ TOP_KEYS = {
     "messaging",
     "auth",
 }
+#: The ``scm`` switches that let a modulemd differ from its SCM location.
+OVERRIDES = ("allow_name_override", "allow_stream_override", "allow_version_override")
 
 
 def parse_config(text: str) -> Config:
@@ -104,6 +107,7 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
         "rpms_default_ref",
         "git_timeout_seconds",
         "max_concurrent_git",
+        *OVERRIDES,
     }
     section = reader.section(data, "scm", known)
     d = ScmConfig()
@@ -131,22 +135,24 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
         max_concurrent_git=reader.value(
             section, p, "max_concurrent_git", d.max_concurrent_git, check_positive_int
         ),
+        **{
+            key: reader.value(section, p, key, False, check_boolean)
+            for key in OVERRIDES
+        },
     )
 
 
 def _api(reader: Reader, data: Any) -> ApiConfig:
     """The ``api`` section."""
-    section = reader.section(
-        data,
-        "api",
-        {
-            "max_body_bytes",
-            "maintenance",
-            "request_timeout_seconds",
-            "max_connections",
-            "public_url",
-        },
-    )
+    known = {
+        "max_body_bytes",
+        "maintenance",
+        "request_timeout_seconds",
+        "max_connections",
+        "public_url",
+        "allowed_origins",
+    }
+    section = reader.section(data, "api", known)
     d = ApiConfig()
     public_url = reader.value(
         section, "api.", "public_url", d.public_url, check_public_url
@@ -171,7 +177,24 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
             section, "api.", "max_connections", d.max_connections, check_positive_int
         ),
         public_url=public_url.rstrip("/") if public_url else None,
+        allowed_origins=_origins(reader, section),
     )
+
+
+def _origins(reader: Reader, section: Any) -> tuple[str, ...]:
+    """``api.allowed_origins``, each normalised; a bad entry is a problem."""
+    entries = reader.value(section, "api.", "allowed_origins", [], check_strings)
+    origins = []
+    for index, entry in enumerate(entries):
+        origin = normalise_origin(entry)
+        if origin is None:
+            reader.problems.append(
+                f"api.allowed_origins[{index}]: {entry!r} is not an origin;"
+                " write scheme://host[:port] (http or https, no path)"
+            )
+        else:
+            origins.append(origin)
+    return tuple(origins)
 
 
 def listen_is_local(listen: str) -> bool:

@@ -78,6 +78,13 @@ def check_positive_number(value: Any) -> str | None:
     return None
 
 
+def check_non_negative_number(value: Any) -> str | None:
+    """A problem unless ``value`` is a number, zero or more."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return "must be a number, zero or more"
+    return None
+
+
 def check_boolean(value: Any) -> str | None:
     """A problem unless ``value`` is true or false."""
     return None if isinstance(value, bool) else "must be true or false"

@@ -21,6 +21,7 @@ from ridad.config.reader import (
     Reader,
     check_groups,
     check_http_url,
+    check_non_negative_number,
     check_positive_int,
     check_positive_number,
     check_principal,
@@ -205,6 +206,7 @@ OIDC_KEYS = {
     "username_claim",
     "groups_claim",
     "userinfo_url",
+    "cache_seconds",
 }
 
 
@@ -279,6 +281,9 @@ def _oidc(reader: Reader, data: Any, used: bool) -> OidcConfig | None:
         ),
         groups_claim=reader.value(section, p, "groups_claim", "groups", check_string),
         userinfo_url=reader.value(section, p, "userinfo_url", None, check_http_url),
+        cache_seconds=float(
+            reader.value(section, p, "cache_seconds", 60.0, check_non_negative_number)
+        ),
     )
 
 

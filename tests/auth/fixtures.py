@@ -17,7 +17,12 @@ import pytest_twisted
 from twisted.web.server import Site
 
 from tests.auth.certs import TlsFiles, make_pki
-from tests.auth.introspection import CLIENT_ID, CLIENT_SECRET, FakeIdentityProvider
+from tests.auth.introspection import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    DropsKeptAliveConnections,
+    FakeIdentityProvider,
+)
 from tests.auth.kdc import REALM, PrivateRealm, kdc_missing
 from tests.helpers import missing
 
@@ -62,7 +67,9 @@ def kerberos_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A CA, ridad's server certificate and client certificates."""
-    return make_pki(tmp_path_factory.mktemp("pki"), ("alice", "bob", "carol"))
+    return make_pki(
+        tmp_path_factory.mktemp("pki"), ("alice", "bob", "carol", "<anonymous>")
+    )
 
 
 @dataclass
@@ -72,6 +79,8 @@ class ServedProvider:
     provider: FakeIdentityProvider
     base_url: str
     port: Any
+    #: The factory when the provider drops kept-alive connections.
+    dropping: DropsKeptAliveConnections | None = None
 
     def oidc_section(self, **overrides: Any) -> dict[str, Any]:
         """An ``auth.oidc`` section pointing at this provider."""
@@ -98,6 +107,23 @@ async def identity_provider() -> AsyncIterator[ServedProvider]:
         provider=provider,
         base_url=f"http://127.0.0.1:{port.getHost().port}",
         port=port,
+    )
+    await port.stopListening()
+
+
+@pytest_twisted.async_yield_fixture
+async def dropping_identity_provider() -> AsyncIterator[ServedProvider]:
+    """The fake provider, closing every kept-alive connection after one answer."""
+    from twisted.internet import reactor
+
+    provider = FakeIdentityProvider()
+    factory = DropsKeptAliveConnections(Site(provider.app.resource()))
+    port = reactor.listenTCP(0, factory, interface="127.0.0.1")
+    yield ServedProvider(
+        provider=provider,
+        base_url=f"http://127.0.0.1:{port.getHost().port}",
+        port=port,
+        dropping=factory,
     )
     await port.stopListening()
 

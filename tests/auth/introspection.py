@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 from klein import Klein
 from twisted.internet.defer import Deferred
+from twisted.protocols.policies import ProtocolWrapper, WrappingFactory
 from twisted.web.iweb import IRequest
 
 CLIENT_ID = "ridad"
@@ -91,3 +92,44 @@ def _client_ok(header: bytes | None) -> bool:
     decoded = base64.b64decode(header[6:]).decode()
     client_id, _, secret = decoded.partition(":")
     return (unquote(client_id), unquote(secret)) == (CLIENT_ID, CLIENT_SECRET)
+
+
+class _OneAnswerPerConnection(ProtocolWrapper):
+    """Answers the first request of a connection and keeps the connection
+    open; a later request on it is dropped without an answer."""
+
+    answered = False
+
+    def write(self, data: bytes) -> None:
+        """Note that an answer went out."""
+        self.answered = True
+        super().write(data)
+
+    def writeSequence(self, data: Any) -> None:
+        """Note that an answer went out."""
+        self.answered = True
+        super().writeSequence(data)
+
+    def dataReceived(self, data: bytes) -> None:
+        """Drop the connection when a request follows an answer."""
+        if self.answered:
+            self.factory.dropped += 1
+            self.transport.abortConnection()
+            return
+        super().dataReceived(data)
+
+
+class DropsKeptAliveConnections(WrappingFactory):
+    """A provider that closes the kept-alive connections clients hold.
+
+    Its answers keep the connection open (HTTP/1.1), as a real provider's
+    do, but it has closed the connection by the time the client sends the
+    next request on it: that request is dropped unanswered, which the
+    client sees as ``ResponseNeverReceived``.
+    """
+
+    protocol = _OneAnswerPerConnection
+
+    def __init__(self, wrapped: Any) -> None:
+        super().__init__(wrapped)
+        self.dropped = 0

@@ -67,6 +67,27 @@ def test_oidc_section_is_parsed_with_defaults() -> None:
     assert "hush" not in repr(config)
 
 
+def test_oidc_cache_seconds_defaults_to_60_and_may_be_0() -> None:
+    """auth.oidc.cache_seconds caps how long an identity is trusted."""
+    section = {
+        "introspection_url": "https://id.example.org/introspect",
+        "client_id": "ridad",
+        "client_secret": "hush",
+    }
+    default = parse(auth={"method": "oidc", "oidc": section})
+    assert default.auth is not None and default.auth.oidc is not None
+    assert default.auth.oidc.cache_seconds == 60.0
+    never = parse(auth={"method": "oidc", "oidc": {**section, "cache_seconds": 0}})
+    assert never.auth is not None and never.auth.oidc is not None
+    assert never.auth.oidc.cache_seconds == 0.0
+    assert problems_of(
+        auth={"method": "oidc", "oidc": {**section, "cache_seconds": -1}}
+    ) == ["auth.oidc.cache_seconds: must be a number, zero or more"]
+    assert problems_of(
+        auth={"method": "oidc", "oidc": {**section, "cache_seconds": True}}
+    ) == ["auth.oidc.cache_seconds: must be a number, zero or more"]
+
+
 def test_kerberos_and_ssl_sections_are_parsed() -> None:
     """Keytab, principal, certificates and user groups are read."""
     kerberos = parse(

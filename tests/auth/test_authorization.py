@@ -12,7 +12,14 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 from twisted.web.iweb import IRequest
 
-from ridad.api.auth import ANONYMOUS, Identity, NoAuthentication, require_identity
+from ridad.api.auth import (
+    ANONYMOUS,
+    Identity,
+    NoAuthentication,
+    is_reserved_user,
+    provider_identity,
+    require_identity,
+)
 from ridad.api.auth_setup import make_authentication, make_authorizer
 from ridad.api.errors import install_error_handlers
 from ridad.config.model import AuthConfig, Config, OidcConfig
@@ -64,6 +71,23 @@ def test_method_none_lets_anonymous_do_everything() -> None:
         anonymous = identity(ANONYMOUS, method="none")
         authorizer.check_submit(anonymous)
         authorizer.check_cancel(anonymous, "alice")
+
+
+def test_unauthenticated_owner_is_a_name_no_method_accepts() -> None:
+    """Everybody is <anonymous> under none; a provider's "anonymous" is not them
+    and may not cancel their builds; "<anonymous>" itself cannot log in."""
+    assert ANONYMOUS == "<anonymous>"
+    nobody = result_of(Deferred.fromCoroutine(NoAuthentication().authenticate(None)))
+    assert nobody.user == ANONYMOUS
+    authorizer = make_authorizer(AUTH)
+    with pytest.raises(Forbidden, match="only <anonymous>"):
+        authorizer.check_cancel(identity("anonymous", "packager"), ANONYMOUS)
+    for user in (ANONYMOUS, "<system>"):
+        assert is_reserved_user(user)
+        with pytest.raises(Unauthorized, match="is reserved by ridad"):
+            provider_identity(user, frozenset(), "kerberos")
+    for user in ("anonymous", "a<b>", "<x", "x>"):
+        assert provider_identity(user, frozenset(), "ssl").user == user
 
 
 class Refusing:

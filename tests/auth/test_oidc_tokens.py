@@ -76,6 +76,49 @@ def test_identity_is_cached_until_the_token_expires() -> None:
     assert provider.introspections == ["t", "t"]
 
 
+def test_revoked_token_is_refused_once_cache_seconds_pass() -> None:
+    """A token valid for years is trusted 60 s (auth.oidc.cache_seconds) at most."""
+    provider, clock = FakeIdentityProvider(), Clock()
+    clock.advance(START)
+    provider.add_token("t", username="alice", exp=START + 10 * 365 * 86400)
+    auth = authenticator(provider, clock)
+    result_of(authenticate(auth, "t"))
+    provider.tokens["t"]["active"] = False  # revoked at the provider
+    clock.advance(59)
+    assert result_of(authenticate(auth, "t")).user == "alice"
+    assert provider.introspections == ["t"]
+    clock.advance(1)
+    failure = failure_of(authenticate(auth, "t"), Unauthorized)
+    assert "not active" in failure.value.message
+    assert provider.introspections == ["t", "t"]
+
+
+def test_cache_seconds_zero_introspects_every_request() -> None:
+    """With cache_seconds 0 nothing is cached, whatever the token's exp."""
+    provider, clock = FakeIdentityProvider(), Clock()
+    clock.advance(START)
+    provider.add_token("t", username="alice", exp=START + 3600)
+    auth = authenticator(provider, clock, cache_seconds=0)
+    result_of(authenticate(auth, "t"))
+    result_of(authenticate(auth, "t"))
+    assert provider.introspections == ["t", "t"]
+
+
+def test_reserved_user_name_is_401_invalid_token() -> None:
+    """A provider user called <anonymous> (ridad's own name) cannot log in."""
+    provider, clock = FakeIdentityProvider(), Clock()
+    clock.advance(START)
+    provider.add_token("t", username="<anonymous>", exp=START + 3600)
+    auth = authenticator(provider, clock)
+    for _ in range(2):
+        failure = failure_of(authenticate(auth, "t"), Unauthorized)
+        assert "'<anonymous>' is reserved" in failure.value.message
+        assert failure.value.details == {
+            "www_authenticate": 'Bearer realm="ridad", error="invalid_token"'
+        }
+    assert provider.introspections == ["t", "t"]
+
+
 def test_expired_exp_is_refused_even_when_active() -> None:
     """An ``exp`` in the past is refused although the provider says active."""
     provider, clock = FakeIdentityProvider(), Clock()

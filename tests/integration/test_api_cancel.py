@@ -44,7 +44,7 @@ async def test_cancel_fails_the_build_and_answers_it(
     body = await json_of(response)
     assert response.code == 200, body
     assert body["state"] == "failed"
-    assert body["state_reason"] == "Canceled by anonymous"
+    assert body["state_reason"] == "Canceled by <anonymous>"
     assert body["time_completed"] is not None
     messages = await pool.run_query(
         "SELECT body FROM outbox WHERE module_build_id = %s ORDER BY id", (build["id"],)

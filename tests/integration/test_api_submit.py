@@ -4,11 +4,19 @@ git daemon and real PostgreSQL."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest_twisted
 import treq
 
-from tests.integration.support import GitWorld, RunningDaemon, json_of, modulemd_text
+from tests.integration.support import (
+    GitWorld,
+    RunningDaemon,
+    daemon_config,
+    json_of,
+    modulemd_text,
+    start_daemon,
+)
 
 JSON = {b"Content-Type": [b"application/json"]}
 
@@ -37,7 +45,7 @@ async def test_submission_is_recorded_in_init_with_its_components(
     )
     assert shown["state"] == "init"
     assert shown["name"] == "demo"
-    assert shown["owner"] == "anonymous"
+    assert shown["owner"] == "<anonymous>"
     assert shown["tasks"] == {"rpms/alpha": None, "rpms/beta": None, "rpms/gamma": None}
     assert [(c["name"], c["batch"], c["state"]) for c in shown["components"]] == [
         ("alpha", 2, "waiting"),
@@ -79,15 +87,67 @@ async def test_commit_ref_without_branch_or_stream_is_422(
 
 
 @pytest_twisted.ensureDeferred
-async def test_commit_ref_with_stream_in_document_is_accepted(
+async def test_commit_ref_with_stream_in_document_needs_the_stream_override(
+    daemon: RunningDaemon, git_world: GitWorld, database_dsn: str, tmp_path: Path
+) -> None:
+    """A commit hash without ``branch`` has no stream: the document's is taken only
+    under scm.allow_stream_override."""
+    commit = git_world.module("demo", modulemd_text(extra={"stream": "2.0"}))
+    submission = {"scmurl": git_world.scmurl("demo", commit)}
+    response = await post(daemon, submission)
+    body = await json_of(response)
+    assert response.code == 422, body
+    assert "no branch was given" in body["message"]
+    config = daemon_config(
+        database_dsn,
+        git_world,
+        tmp_path / "state-override",
+        scm={"allow_stream_override": True},
+    )
+    overriding = await start_daemon(config, tmp_path / "override.yaml")
+    try:
+        response = await post(overriding, submission)
+        body = await json_of(response)
+        assert response.code == 201, body
+        assert body["stream"] == "2.0"
+    finally:
+        await overriding.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_commit_to_repository_foo_cannot_build_module_bar(
     daemon: RunningDaemon, git_world: GitWorld
 ) -> None:
-    """The contract's form, scmurl with a commit hash, works when the document sets a stream."""
-    commit = git_world.module("demo", modulemd_text(extra={"stream": "2.0"}))
-    response = await post(daemon, {"scmurl": git_world.scmurl("demo", commit)})
-    body = await json_of(response)
-    assert response.code == 201, body
-    assert body["stream"] == "2.0"
+    """``name: bar`` in modules/foo.git is 422 on both APIs and nothing is recorded."""
+    git_world.module("foo", modulemd_text(extra={"name": "bar"}))
+    submission = {"scmurl": git_world.scmurl("foo"), "branch": "main"}
+    for path in ("/rida/module-builds/", "/module-build-service/1/module-builds/"):
+        response = await post(daemon, submission, path=path)
+        body = await json_of(response)
+        assert response.code == 422, body
+        assert body["details"] == {
+            "field": "data.name",
+            "modulemd": "bar",
+            "required": "foo",
+        }
+    listed = await treq.get(daemon.url("/rida/module-builds/"))
+    assert await listed.json() == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_branch_field_is_validated_like_a_ref(
+    daemon: RunningDaemon, git_world: GitWorld
+) -> None:
+    """Bad ``branch`` values are 400 naming the field (they were a 500, or stored)."""
+    git_world.module("demo", modulemd_text())
+    for branch in ("a\u0000b", "\ud800", "--upload-pack=evil ../../x"):
+        body = {"scmurl": git_world.scmurl("demo"), "branch": branch}
+        response = await post(daemon, body)
+        answer = await json_of(response)
+        assert response.code == 400, (branch, answer)
+        assert "branch" in answer["details"]["fields"]
+    listed = await treq.get(daemon.url("/rida/module-builds/"))
+    assert await listed.json() == []
 
 
 @pytest_twisted.ensureDeferred

@@ -160,6 +160,21 @@ async def test_malformed_or_forged_token_is_401(
 
 
 @pytest_twisted.ensureDeferred
+async def test_principal_named_like_the_unauthenticated_owner_is_401(
+    kerberos_daemon: RunningDaemon,
+    git_world: GitWorld,
+    kerberos_realm: PrivateRealm,  # noqa: F811
+) -> None:
+    """<anonymous>@REALM holds a valid ticket, but the name is ridad's own."""
+    kerberos_realm.add_principal(f"<anonymous>@{REALM}")
+    headers, _ = negotiate(kerberos_realm, "<anonymous>")
+    response = await submit(kerberos_daemon, git_world, headers, "demo")
+    body = await json_of(response)
+    assert response.code == 401, body
+    assert "'<anonymous>' is reserved" in body["message"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_reads_stay_anonymous(kerberos_daemon: RunningDaemon) -> None:
     """GETs need no ticket under kerberos."""
     response = await treq.get(kerberos_daemon.url("/rida/module-builds/"))

@@ -1,5 +1,5 @@
 """``auth.method: none`` (or no auth section on loopback): announced loudly
-at start-up, and everybody is ``anonymous``."""
+at start-up, and everybody is ``<anonymous>``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from tests.integration.support import (
 async def test_daemon_without_auth_warns_and_records_anonymous(
     database_dsn: str, git_world: GitWorld, tmp_path: Path
 ) -> None:
-    """Start-up logs that authentication is off; a submission is anonymous's."""
+    """Start-up logs that authentication is off; a submission is owned by <anonymous>."""
     config = daemon_config(database_dsn, git_world, tmp_path / "state")
     with capturedLogs() as events:
         daemon = await start_daemon(config, tmp_path / "ridad.yaml")
@@ -43,6 +43,6 @@ async def test_daemon_without_auth_warns_and_records_anonymous(
         )
         body = await json_of(response)
         assert response.code == 201, body
-        assert body["owner"] == "anonymous"
+        assert body["owner"] == "<anonymous>"
     finally:
         await daemon.service.stopService()

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest_twisted
 import treq
+from twisted.internet.defer import Deferred, gatherResults
 
 from tests.auth.fixtures import (  # noqa: F401 - fixtures
     ServedProvider,
     auth_section,
+    dropping_identity_provider,
     identity_provider,
 )
 from tests.integration.support import (
@@ -318,5 +320,80 @@ async def test_wrong_client_secret_is_503_not_401(
         response = await submit(daemon, git_world, bearer("tok-x"))
         assert response.code == 503
         await response.content()
+    finally:
+        await daemon.service.stopService()
+
+
+@pytest_twisted.ensureDeferred
+async def test_80_concurrent_requests_survive_closed_kept_alive_connections(
+    database_dsn: str,
+    git_world: GitWorld,
+    tmp_path: Path,
+    dropping_identity_provider: ServedProvider,  # noqa: F811
+) -> None:
+    """A provider that closes kept-alive connections costs no 503: the
+    introspection is sent again on a new connection."""
+    served = dropping_identity_provider
+    tokens = [
+        served.provider.add_token(f"tok-{n}", username=f"user{n}", exp=FAR_FUTURE)
+        for n in range(81)
+    ]
+    daemon = await start_oidc_daemon(database_dsn, git_world, tmp_path, served)
+    try:
+        # Leaves a kept-alive connection, which the provider then closes.
+        warm_up = await cancel(daemon, 424242, bearer(tokens[80]))
+        assert warm_up.code == 404, await warm_up.text()
+        responses = await gatherResults(
+            [
+                Deferred.fromCoroutine(cancel(daemon, 424242, bearer(token)))
+                for token in tokens[:80]
+            ]
+        )
+        for response in responses:
+            await response.content()
+    finally:
+        await daemon.service.stopService()
+    codes = [response.code for response in responses]
+    assert codes.count(503) == 0
+    assert set(codes) == {404}
+    assert served.dropping is not None and served.dropping.dropped >= 1
+    assert sorted(served.provider.introspections) == sorted(tokens)
+
+
+@pytest_twisted.ensureDeferred
+async def test_provider_user_named_anonymous_cannot_cancel_unauthenticated_builds(
+    database_dsn: str,
+    git_world: GitWorld,
+    tmp_path: Path,
+    identity_provider: ServedProvider,  # noqa: F811
+) -> None:
+    """Builds submitted under auth none belong to <anonymous>; a provider's
+    user "anonymous" is another user, and "<anonymous>" cannot log in."""
+    none_daemon = await start_daemon(
+        daemon_config(database_dsn, git_world, tmp_path / "none-state"),
+        tmp_path / "none.yaml",
+    )
+    try:
+        build = await json_of(await submit(none_daemon, git_world, JSON))
+    finally:
+        await none_daemon.service.stopService()
+    assert build["owner"] == "<anonymous>"
+    provider = identity_provider.provider
+    named = provider.add_token("t-anon", username="anonymous", groups=["packager"])
+    reserved = provider.add_token("t-res", username="<anonymous>", groups=["admins"])
+    daemon = await start_oidc_daemon(
+        database_dsn, git_world, tmp_path, identity_provider
+    )
+    try:
+        other = await cancel(daemon, build["id"], bearer(named))
+        assert other.code == 403
+        assert "only <anonymous>" in (await json_of(other))["message"]
+        refused = await cancel(daemon, build["id"], bearer(reserved))
+        body = await json_of(refused)
+        assert refused.code == 401, body
+        assert "reserved" in body["message"]
+        assert refused.headers.getRawHeaders(b"www-authenticate") == [
+            b'Bearer realm="ridad", error="invalid_token"'
+        ]
     finally:
         await daemon.service.stopService()

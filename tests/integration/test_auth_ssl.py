@@ -134,6 +134,17 @@ async def test_certificate_of_user_not_allowed_is_403(
 
 
 @pytest_twisted.ensureDeferred
+async def test_certificate_named_like_the_unauthenticated_owner_is_401(
+    ssl_daemon: RunningDaemon, clients: Any, git_world: GitWorld
+) -> None:
+    """A trusted certificate with CN <anonymous> is refused: the name is ridad's."""
+    response = await submit(clients("<anonymous>"), ssl_daemon, git_world, "demo")
+    body = await json_of(response)
+    assert response.code == 401, body
+    assert "'<anonymous>' is reserved" in body["message"]
+
+
+@pytest_twisted.ensureDeferred
 async def test_admin_certificate_cancels_someone_elses_build(
     ssl_daemon: RunningDaemon, clients: Any, git_world: GitWorld
 ) -> None:

@@ -173,14 +173,14 @@ async def test_cancel_fails_the_build_and_watch_exits_1(
     assert status == 0, err
     assert out == (
         f"Canceled module build {build['id']} demo:main:{build['version']}:"
-        f"{build['context']}: Canceled by anonymous\n"
+        f"{build['context']}: Canceled by <anonymous>\n"
     )
     status, out, err = await rida_in_process(
         tmp_path, *server, "watch", str(build["id"]), "--interval", "0.2"
     )
     assert status == 1, out + err
     assert out.splitlines()[-1].startswith(f"build {build['id']} demo:main:")
-    assert out.splitlines()[-1].endswith(": Canceled by anonymous")
+    assert out.splitlines()[-1].endswith(": Canceled by <anonymous>")
     assert ": failed, " in out.splitlines()[-1]
 
     status, out, err = await rida_in_process(

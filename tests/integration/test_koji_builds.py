@@ -201,7 +201,7 @@ async def test_cancel_cancels_the_open_koji_tasks(
         )
         body = await json_of(response)
         assert response.code == 200
-        assert body["state_reason"] == "Canceled by anonymous"
+        assert body["state_reason"] == "Canceled by <anonymous>"
         task_id = building[0]["task_id"]
         for _ in range(100):
             info = await koji_world.client.call("getTaskInfo", task_id)

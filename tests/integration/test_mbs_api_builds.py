@@ -137,7 +137,7 @@ async def test_fedpkg_cancel_fails_the_build_and_answers_it(
     body = await json_of(response)
     assert response.code == 200, body
     assert (body["state"], body["state_name"]) == (4, "failed")
-    assert body["state_reason"] == "Canceled by anonymous"
+    assert body["state_reason"] == "Canceled by <anonymous>"
     assert TIME.fullmatch(body["time_completed"])
     assert [t["state_name"] for t in body["state_trace"]] == ["init", "failed"]
     again = await send(

@@ -101,7 +101,7 @@ async def test_fedpkg_kerberos_submission_without_content_type_to_v1_answers_the
     assert response.code == 201, body
     assert isinstance(body, dict)
     assert body["state_name"] == "init"
-    assert body["owner"] == "anonymous"
+    assert body["owner"] == "<anonymous>"
     assert body["state_url"] == f"{MBS}/1/module-builds/{body['id']}"
     assert "modulemd" in body
 

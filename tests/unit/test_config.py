@@ -136,3 +136,69 @@ def test_reload_adopts_runtime_settings_and_ignores_others() -> None:
     assert live.current.api.maintenance is True
     assert live.current.scm.allowed == ("git://h/m/",)
     assert live.current.listen == "tcp:8080:interface=127.0.0.1"
+
+
+def test_scm_overrides_default_to_false_and_are_read() -> None:
+    """The name, stream and version overrides are off unless set to true."""
+    assert parse_config(MINIMAL).scm.allow_name_override is False
+    assert parse_config(MINIMAL).scm.allow_stream_override is False
+    assert parse_config(MINIMAL).scm.allow_version_override is False
+    config = parse_config(
+        "scm: {rpms_default_repository: x, allow_name_override: true,"
+        " allow_stream_override: true, allow_version_override: true}"
+    )
+    assert config.scm.allow_name_override is True
+    assert config.scm.allow_stream_override is True
+    assert config.scm.allow_version_override is True
+    with pytest.raises(ConfigError) as caught:
+        parse_config("scm: {rpms_default_repository: x, allow_name_override: yes!}")
+    assert caught.value.messages == ["scm.allow_name_override: must be true or false"]
+
+
+def test_allowed_origins_are_normalised_and_bad_ones_named_by_index() -> None:
+    """Origins lose their default port and case; a path or 'null' is a problem."""
+    config = parse_config(
+        MINIMAL + "\napi: {allowed_origins: ['HTTPS://UI.Example.org:443',"
+        " 'http://127.0.0.1:8081', 'http://[::1]:80']}"
+    )
+    assert config.api.allowed_origins == (
+        "https://ui.example.org",
+        "http://127.0.0.1:8081",
+        "http://[::1]",
+    )
+    assert parse_config(MINIMAL).api.allowed_origins == ()
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + "\napi: {allowed_origins: ['https://ui.example.org/', null,"
+            " 'ftp://h']}"
+        )
+    assert caught.value.messages == [
+        "api.allowed_origins: must be a list of non-empty strings"
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + "\napi: {allowed_origins: ['https://ui.example.org/', 'null',"
+            " 'ftp://h', 'https://u:p@h']}"
+        )
+    assert [m.split(":", 1)[0] for m in caught.value.messages] == [
+        "api.allowed_origins[0]",
+        "api.allowed_origins[1]",
+        "api.allowed_origins[2]",
+        "api.allowed_origins[3]",
+    ]
+    assert "write scheme://host[:port]" in caught.value.messages[0]
+
+
+def test_reload_adopts_the_overrides_and_allowed_origins() -> None:
+    """scm.allow_*_override and api.allowed_origins change on SIGHUP."""
+    live = LiveConfig(parse_config(MINIMAL))
+    ignored = live.reload(
+        parse_config(
+            "scm: {rpms_default_repository: x, allow_stream_override: true}\n"
+            "api: {allowed_origins: ['https://ui.example.org']}"
+        )
+    )
+    assert ignored
+    assert live.current.scm.allow_stream_override is True
+    assert live.current.scm.rpms_default_repository == "git://h/rpms/"
+    assert live.current.api.allowed_origins == ("https://ui.example.org",)
