@@ -135,7 +135,7 @@ async def test_names_too_long_for_the_index_are_422(pool: Pool) -> None:
     component = "c" + "".join(letters)
     apps.git.add(f"{GIT}/rpms/{component}", {f"{component}.spec": b"Name: x\n"})
     for name, text, branch, expected in (
-        ("long-name", modulemd(name=long), "main", "module name is 3501"),
+        (long, modulemd(name=long), "main", "module name is 3501"),
         ("long-stream", modulemd(), "s" * 256, "module stream is 256"),
         (
             "long-component",
@@ -145,6 +145,11 @@ async def test_names_too_long_for_the_index_are_422(pool: Pool) -> None:
         ),
     ):
         scmurl = module_repository(apps.git, name, text)
+        if branch != "main":
+            apps.git.add(
+                f"{GIT}/modules/{name}.git", {f"{name}.yaml": text}, branch=branch
+            )
+            scmurl = f"{GIT}/modules/{name}.git?#{branch}"
         submission = {"scmurl": scmurl, "branch": branch}
         code, body, _ = await call(
             apps.rida, "POST", f"{HOST}/rida/module-builds/", submission

@@ -130,8 +130,8 @@ def test_seed_api_branch_must_hold_the_commit() -> None:
 @pytest.mark.parametrize(
     "branch, problem",
     [
-        ("a\u0000b", "NUL character"),
-        ("\ud800", "non-ASCII character U+D800"),
+        ("a\u0000b", "NUL (U+0000)"),
+        ("\ud800", "lone surrogate (U+D800 to U+DFFF)"),
         ("--upload-pack=evil ../../x", "whitespace character (U+0020)"),
         ("-x", "must not start with '-'"),
         ("main..x", "must not contain '..'"),
@@ -145,9 +145,10 @@ def test_branch_is_validated_like_a_ref(
     scmurl = module_repository(apps.git, "foo", modulemd())
     code, body = post(apps, app, url, {"scmurl": scmurl, "branch": branch})
     assert code == 400, body
-    assert body["message"].startswith("branch: ")
+    assert "branch: " in body["message"]
     assert problem in body["message"]
-    assert problem in body["details"]["fields"]["branch"]
+    details = body["details"]
+    assert problem in (details.get("fields") or details["parameters"])["branch"]
 
 
 def test_refs_heads_prefix_is_the_branch_name() -> None:
