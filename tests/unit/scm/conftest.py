@@ -30,6 +30,7 @@ class FakeProcess:
     signals: list[str] = field(default_factory=list)
     stdin_closed: bool = False
     connection_lost: bool = False
+    closed_fds: list[int] = field(default_factory=list)
     exited: bool = False
     ended: bool = False
 
@@ -47,6 +48,10 @@ class FakeProcess:
     def loseConnection(self) -> None:
         """Record that our pipe ends were closed."""
         self.connection_lost = True
+
+    def closeChildFD(self, fd: int) -> None:
+        """Record that our end of the child's descriptor fd was closed."""
+        self.closed_fds.append(fd)
 
     # Test controls.
     def write(self, stdout: bytes = b"", stderr: bytes = b"") -> None:
