@@ -37,7 +37,9 @@ class ScmConfig:
     rpms_allowed: tuple[str, ...] = ()
     rpms_default_ref: str = "master"
     git_timeout_seconds: float = 120.0
+    git_first_byte_timeout_seconds: float = 10.0
     max_concurrent_git: int = 8
+    max_fetch_bytes: int = 52428800
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class ApiConfig:
 
     max_body_bytes: int = 1048576
     maintenance: bool = False
+    max_components: int = 1000
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -231,6 +234,7 @@ class Config:
             self.database,
             self.scm.rpms_default_repository,
             self.scm.max_concurrent_git,
+            self.scm.git_first_byte_timeout_seconds,
             self.base_module_names,
             self.koji,
             self.messaging,
@@ -258,7 +262,8 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, scm.rpms_default_repository or scm.max_concurrent_git"
+                " auth, scm.rpms_default_repository, scm.max_concurrent_git or"
+                " scm.git_first_byte_timeout_seconds"
             )
             new = Config(
                 listen=self.current.listen,
@@ -271,7 +276,11 @@ class LiveConfig:
                     rpms_allowed=new.scm.rpms_allowed,
                     rpms_default_ref=new.scm.rpms_default_ref,
                     git_timeout_seconds=new.scm.git_timeout_seconds,
+                    git_first_byte_timeout_seconds=(
+                        self.current.scm.git_first_byte_timeout_seconds
+                    ),
                     max_concurrent_git=self.current.scm.max_concurrent_git,
+                    max_fetch_bytes=new.scm.max_fetch_bytes,
                 ),
                 api=new.api,
                 koji=self.current.koji,

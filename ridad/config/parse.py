@@ -102,7 +102,9 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
         "rpms_allowed",
         "rpms_default_ref",
         "git_timeout_seconds",
+        "git_first_byte_timeout_seconds",
         "max_concurrent_git",
+        "max_fetch_bytes",
     }
     section = reader.section(data, "scm", known)
     d = ScmConfig()
@@ -127,15 +129,29 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
                 check_positive_number,
             )
         ),
+        git_first_byte_timeout_seconds=float(
+            reader.value(
+                section,
+                p,
+                "git_first_byte_timeout_seconds",
+                d.git_first_byte_timeout_seconds,
+                check_positive_number,
+            )
+        ),
         max_concurrent_git=reader.value(
             section, p, "max_concurrent_git", d.max_concurrent_git, check_positive_int
+        ),
+        max_fetch_bytes=reader.value(
+            section, p, "max_fetch_bytes", d.max_fetch_bytes, check_positive_int
         ),
     )
 
 
 def _api(reader: Reader, data: Any) -> ApiConfig:
     """The ``api`` section."""
-    section = reader.section(data, "api", {"max_body_bytes", "maintenance"})
+    section = reader.section(
+        data, "api", {"max_body_bytes", "maintenance", "max_components"}
+    )
     d = ApiConfig()
     return ApiConfig(
         max_body_bytes=reader.value(
@@ -143,6 +159,9 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         ),
         maintenance=reader.value(
             section, "api.", "maintenance", d.maintenance, check_boolean
+        ),
+        max_components=reader.value(
+            section, "api.", "max_components", d.max_components, check_positive_int
         ),
     )
 
