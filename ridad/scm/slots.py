@@ -3,7 +3,7 @@
 L{FairSlots} holds C{size} slots. Each submitter's waiting requests queue
 separately; when a slot frees it goes to the waiting submitter that holds
 the fewest slots, and among equals to the one served least recently (round
-robin). A submitter with thousands of queued git commands therefore delays
+robin; one never served first, then in order of arrival). A submitter with thousands of queued git commands therefore delays
 another submitter's next command by at most the one command each slot is
 running when that other submitter asks.
 """
@@ -33,8 +33,11 @@ class FairSlots:
             raise ValueError("FairSlots needs at least one slot")
         self._free = size
         self._held: dict[str, int] = {}
-        # Insertion order is the turn: a submitter served goes to the back.
         self._waiting: dict[str, deque[Deferred[None]]] = {}
+        # When each submitter with slots or requests was last given a slot
+        # (a counter); never served counts as earliest, then arrival order.
+        self._served: dict[str, int] = {}
+        self._turns = 0
 
     @property
     def waiting(self) -> int:
@@ -68,6 +71,8 @@ class FairSlots:
                 queue.remove(d)
                 if not queue:
                     del self._waiting[submitter]
+                    if submitter not in self._held:
+                        self._served.pop(submitter, None)
 
         waiter: Deferred[None] = Deferred(withdraw)
         self._waiting.setdefault(submitter, deque()).append(waiter)
@@ -84,6 +89,8 @@ class FairSlots:
             raise ValueError(f"{submitter!r} holds no git slot")
         if count == 1:
             del self._held[submitter]
+            if submitter not in self._waiting:
+                del self._served[submitter]
         else:
             self._held[submitter] = count - 1
         self._free += 1
@@ -93,14 +100,23 @@ class FairSlots:
         """Count one more slot as C{submitter}'s."""
         self._free -= 1
         self._held[submitter] = self._held.get(submitter, 0) + 1
+        self._served[submitter] = self._turns
+        self._turns += 1
+
+    def _priority(self, submitter: str) -> tuple[int, int]:
+        """
+        @return: the sort key of a waiting submitter: slots held, then when
+            last served.
+        """
+        return (self._held.get(submitter, 0), self._served.get(submitter, -1))
 
     def _hand_over(self) -> None:
         """Give free slots to waiting submitters, fewest held first."""
         while self._free > 0 and self._waiting:
-            submitter = min(self._waiting, key=self.held)
-            queue = self._waiting.pop(submitter)
+            submitter = min(self._waiting, key=self._priority)
+            queue = self._waiting[submitter]
             waiter = queue.popleft()
-            if queue:
-                self._waiting[submitter] = queue
+            if not queue:
+                del self._waiting[submitter]
             self._take(submitter)
             waiter.callback(None)

@@ -31,6 +31,7 @@ class FakeProcess:
     stdin_closed: bool = False
     connection_lost: bool = False
     closed_fds: list[int] = field(default_factory=list)
+    child_fds: object = None
     exited: bool = False
     ended: bool = False
 
@@ -114,6 +115,7 @@ class FakeProcessReactor(Clock):
             args=list(args),
             env=dict(env or {}),
             path=path,
+            child_fds=childFDs,
         )
         self.processes.append(process)
         processProtocol.makeConnection(process)
