@@ -214,7 +214,9 @@ class GitClient:
         check_path(path)
         asker = self._requester(requester)
         async with self._runner.workspace() as workspace:
-            entry = await self._entry(location, workspace, commit, path, asker)
+            entry, filtered = await self._entry(
+                location, workspace, commit, path, asker
+            )
             if entry is None or entry.kind != "blob":
                 raise git_failure(
                     "missing-file",
@@ -222,15 +224,16 @@ class GitClient:
                     f"file {path!r} not found at commit {commit} in {location}",
                 )
             refuse_symlink(location, commit, path, entry)
-            await self._git.fetch(
-                location,
-                workspace,
-                [],
-                entry.oid,
-                wanted=f"file {path!r} at commit {commit}",
-                requester=asker,
-                object_filter="blob:none",
-            )
+            if filtered:  # else the whole tree, this blob too, is here
+                await self._git.fetch(
+                    location,
+                    workspace,
+                    [],
+                    entry.oid,
+                    wanted=f"file {path!r} at commit {commit}",
+                    requester=asker,
+                    object_filter="blob:none",
+                )
             content = await self._blob(location, workspace, commit, path, entry, asker)
             log = await self._git.local(
                 location,
@@ -265,7 +268,7 @@ class GitClient:
         check_path(path)
         asker = self._requester(requester)
         async with self._runner.workspace() as workspace:
-            entry = await self._entry(location, workspace, commit, path, asker)
+            entry, _ = await self._entry(location, workspace, commit, path, asker)
         if entry is None or entry.kind != "blob":
             return False
         refuse_symlink(location, commit, path, entry)
@@ -329,16 +332,17 @@ class GitClient:
         commit: str,
         path: str,
         requester: Requester,
-    ) -> TreeEntry | None:
+    ) -> tuple[TreeEntry | None, bool]:
         """
         Initialise the workspace repository, fetch C{commit} (depth 1,
         trees only) and look C{path} up in it.
 
-        @return: the tree entry, or None when there is none.
+        @return: the tree entry (None when there is none), and whether the
+            server left the blobs out.
         @raise Unprocessable: the fetch failed.
         """
         await self._git.init(workspace, requester)
-        await self._git.fetch(
+        filtered = await self._git.fetch(
             location,
             workspace,
             ["--depth", "1"],
@@ -347,7 +351,8 @@ class GitClient:
             requester=requester,
             object_filter="blob:none",
         )
-        return await self._git.tree_entry(location, workspace, commit, path, requester)
+        entry = await self._git.tree_entry(location, workspace, commit, path, requester)
+        return entry, filtered
 
     async def _blob(
         self,

@@ -36,6 +36,8 @@ __all__ = [
 
 DEFAULT_MAX_FETCH_BYTES = 50 * 1024 * 1024
 SYMLINK_MODE = "120000"
+# What git says when the server does not support --filter and sends all.
+_IGNORED_FILTER = b"filtering not recognized by server"
 _MAX_TREE_LINE_BYTES = 64 * 1024
 
 
@@ -118,13 +120,15 @@ class GitCommands:
         wanted: str,
         requester: Requester,
         object_filter: str | None,
-    ) -> None:
+    ) -> bool:
         """
         Fetch C{refspec} (a commit, a blob or a branch refspec) from
         C{location} into the workspace repository with C{options}, asking
         for C{object_filter} only; a server that refuses the filter gets
         the same fetch without it.
 
+        @return: whether the server applied the filter (when it did not,
+            everything reachable from C{refspec} was fetched).
         @raise Unprocessable: the fetch failed, or went over the budget.
         """
 
@@ -152,7 +156,9 @@ class GitCommands:
                 kind=object_filter,
             )
             result = await self._run_remote(location, workspace, argv(False), requester)
+            filtered = False
         self._check(location, result, wanted, requester)
+        return filtered and _IGNORED_FILTER not in result.stderr
 
     async def remote(
         self,

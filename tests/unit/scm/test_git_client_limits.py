@@ -202,3 +202,22 @@ def test_a_second_submitter_waits_for_one_command_only(
     assert REPO.join("bob").url in newest.git_args
     newest.finish(stdout=listing((OTHER, "refs/heads/main")))
     assert outcome(bobs).commit == OTHER
+
+
+def test_no_blob_fetch_when_the_server_ignored_the_filter(
+    process_reactor: FakeProcessReactor, tmp_path: Path
+) -> None:
+    """A server without filter support sent the whole tree: fetch_file reads the blob without fetching it again."""
+    client = client_on(process_reactor, tmp_path)
+    d = start(client.fetch_file(REPO, MAIN, "foo.yaml"))
+    next_process(process_reactor).finish()
+    next_process(process_reactor).finish(
+        stderr=b"warning: filtering not recognized by server, ignoring\n"
+    )
+    next_process(process_reactor).finish(stdout=_entry("100644", "blob", "foo.yaml"))
+    blob = next_process(process_reactor)
+    assert blob.git_args[1:] == ["cat-file", "blob", OTHER]
+    blob.finish(stdout=b"x: 1\n")
+    next_process(process_reactor).finish(stdout=b"1700000000\n")
+    assert outcome(d).content == b"x: 1\n"
+    assert len(process_reactor.processes) == 5
