@@ -183,6 +183,8 @@ def make_api_site(
         reactor=reactor,
         timeout_seconds=config.scm.git_timeout_seconds,
         max_concurrent=config.scm.max_concurrent_git,
+        first_byte_timeout_seconds=config.scm.git_first_byte_timeout_seconds,
+        max_fetch_bytes=config.scm.max_fetch_bytes,
         run_blocking=run_blocking,
     )
     submissions = SubmissionVerifier(

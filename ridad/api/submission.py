@@ -3,6 +3,8 @@
 The modulemd is fetched at the submitted commit and validated, its
 dependencies are resolved, and every rpm component's repository, ref and
 SPEC file are checked, concurrently. Only then is the build recorded.
+Its bounds (component count, git fairness and fetch budget) are in
+``ridad.api.submission_limits``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ridad.api.scm_identity import (
     module_identity,
     refuse_own_version,
 )
+from ridad.api.submission_limits import check_component_count, submission_requester
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.domain.builds import (
@@ -35,7 +38,7 @@ from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
 from ridad.domain.scheduling import scm_source
 from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
-from ridad.scm.git import GitClient, ResolvedRef
+from ridad.scm.git import FetchedFile, GitClient, Requester, ResolvedRef
 from ridad.scm.url import (
     RepoLocation,
     ScmUrl,
@@ -118,15 +121,9 @@ class SubmissionVerifier:
         scmurl = parse_scmurl(submission.scmurl)
         branch = checked_branch(submission.branch)
         _refuse_unlisted(config, scmurl)
-        resolved = await self._git.resolve_ref(scmurl.repository, scmurl.ref)
-        if branch is not None:
-            await self._check_on_branch(scmurl, resolved, branch)
-        fetched = await self._git.fetch_file(
-            scmurl.repository, resolved.commit, scmurl.modulemd_path
-        )
-        content = fetched.content
-        document: ModuleStreamDocument = await self._run_blocking(
-            lambda: load_modulemd(content)
+        requester = submission_requester(config, submission.owner)
+        resolved, fetched, document = await self._read_modulemd(
+            config, scmurl, branch, requester
         )
         name, stream = module_identity(
             document, scmurl, branch or resolved.branch, config.scm
@@ -144,7 +141,7 @@ class SubmissionVerifier:
             committer_time=datetime.fromtimestamp(fetched.committer_time, tz=UTC),
         )
         await self._refuse_existing(name, stream, version, context)
-        components = await self._components(config, document)
+        components = await self._components(config, document, requester)
         new = NewModuleBuild(
             name=name,
             stream=stream,
@@ -164,20 +161,45 @@ class SubmissionVerifier:
         )
         return await self._transitions.create_module_build(new)
 
-    async def _check_on_branch(
-        self, scmurl: ScmUrl, resolved: ResolvedRef, branch: str
-    ) -> None:
-        """:raises InvalidRequest: the submitted commit is not on ``branch``."""
-        if resolved.branch == branch:
-            return
-        if not await self._git.branch_contains(
-            scmurl.repository, branch, resolved.commit
+    async def _read_modulemd(
+        self,
+        config: Config,
+        scmurl: ScmUrl,
+        branch: str | None,
+        requester: Requester,
+    ) -> tuple[ResolvedRef, FetchedFile, ModuleStreamDocument]:
+        """Fetch and parse the modulemd; refuse too many components at once.
+
+        :raises InvalidRequest: the commit is not on the submitted branch.
+        :raises Unprocessable: the modulemd cannot be fetched or used.
+        """
+        resolved = await self._git.resolve_ref(
+            scmurl.repository, scmurl.ref, requester=requester
+        )
+        if (
+            branch is not None
+            and resolved.branch != branch
+            and not await self._git.branch_contains(
+                scmurl.repository, branch, resolved.commit, requester=requester
+            )
         ):
             raise InvalidRequest(
                 f"commit {resolved.commit} is not on branch {branch} of"
                 f" {scmurl.repository.url}; push it to {branch}, or submit from"
                 " the branch that holds it"
             )
+        fetched = await self._git.fetch_file(
+            scmurl.repository,
+            resolved.commit,
+            scmurl.modulemd_path,
+            requester=requester,
+        )
+        content = fetched.content
+        document: ModuleStreamDocument = await self._run_blocking(
+            lambda: load_modulemd(content)
+        )
+        check_component_count(config, document)
+        return resolved, fetched, document
 
     async def _refuse_existing(
         self, name: str, stream: str, version: int, context: str
@@ -251,7 +273,7 @@ class SubmissionVerifier:
         }
 
     async def _components(
-        self, config: Config, document: ModuleStreamDocument
+        self, config: Config, document: ModuleStreamDocument, requester: Requester
     ) -> tuple[NewComponent, ...]:
         if document.module_components:
             raise Unprocessable(
@@ -270,7 +292,7 @@ class SubmissionVerifier:
             results = await gatherResults(
                 [
                     Deferred.fromCoroutine(
-                        self._verify_component(config, spec, location)
+                        self._verify_component(config, spec, location, requester)
                     )
                     for spec, location in zip(
                         document.rpm_components, locations, strict=True
@@ -326,13 +348,19 @@ class SubmissionVerifier:
         return location
 
     async def _verify_component(
-        self, config: Config, spec: RpmComponentSpec, location: RepoLocation
+        self,
+        config: Config,
+        spec: RpmComponentSpec,
+        location: RepoLocation,
+        requester: Requester,
     ) -> tuple[str, str] | str:
         ref = spec.ref or config.scm.rpms_default_ref
         try:
-            resolved = await self._git.resolve_ref(location, ref)
+            resolved = await self._git.resolve_ref(location, ref, requester=requester)
             spec_file = f"{spec.key}.spec"
-            if not await self._git.has_file(location, resolved.commit, spec_file):
+            if not await self._git.has_file(
+                location, resolved.commit, spec_file, requester=requester
+            ):
                 return (
                     f"{spec.key}: {spec_file} does not exist at {resolved.commit}"
                     f" in {location.url}"

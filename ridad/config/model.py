@@ -37,6 +37,7 @@ class ScmConfig:
     rpms_allowed: tuple[str, ...] = ()
     rpms_default_ref: str = "master"
     git_timeout_seconds: float = 120.0
+    git_first_byte_timeout_seconds: float = 10.0
     max_concurrent_git: int = 8
     #: A modulemd may name another module than its repository.
     allow_name_override: bool = False
@@ -44,6 +45,7 @@ class ScmConfig:
     allow_stream_override: bool = False
     #: A modulemd may set its own version.
     allow_version_override: bool = False
+    max_fetch_bytes: int = 52428800
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class ApiConfig:
     #: Origins (``scheme://host[:port]``, normalised) besides the API's own
     #: whose browser pages may write.
     allowed_origins: tuple[str, ...] = ()
+    max_components: int = 1000
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -250,6 +253,7 @@ class Config:
             self.database,
             self.scm.rpms_default_repository,
             self.scm.max_concurrent_git,
+            self.scm.git_first_byte_timeout_seconds,
             self.base_module_names,
             self.koji,
             self.messaging,
@@ -277,7 +281,8 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, scm.rpms_default_repository or scm.max_concurrent_git"
+                " auth, scm.rpms_default_repository, scm.max_concurrent_git or"
+                " scm.git_first_byte_timeout_seconds"
             )
             new = Config(
                 listen=self.current.listen,
@@ -287,6 +292,9 @@ class LiveConfig:
                 scm=replace(
                     new.scm,
                     rpms_default_repository=self.current.scm.rpms_default_repository,
+                    git_first_byte_timeout_seconds=(
+                        self.current.scm.git_first_byte_timeout_seconds
+                    ),
                     max_concurrent_git=self.current.scm.max_concurrent_git,
                 ),
                 api=new.api,

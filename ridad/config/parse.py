@@ -106,8 +106,10 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
         "rpms_allowed",
         "rpms_default_ref",
         "git_timeout_seconds",
+        "git_first_byte_timeout_seconds",
         "max_concurrent_git",
         *OVERRIDES,
+        "max_fetch_bytes",
     }
     section = reader.section(data, "scm", known)
     d = ScmConfig()
@@ -132,6 +134,15 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
                 check_positive_number,
             )
         ),
+        git_first_byte_timeout_seconds=float(
+            reader.value(
+                section,
+                p,
+                "git_first_byte_timeout_seconds",
+                d.git_first_byte_timeout_seconds,
+                check_positive_number,
+            )
+        ),
         max_concurrent_git=reader.value(
             section, p, "max_concurrent_git", d.max_concurrent_git, check_positive_int
         ),
@@ -139,6 +150,9 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
             key: reader.value(section, p, key, False, check_boolean)
             for key in OVERRIDES
         },
+        max_fetch_bytes=reader.value(
+            section, p, "max_fetch_bytes", d.max_fetch_bytes, check_positive_int
+        ),
     )
 
 
@@ -151,6 +165,7 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         "max_connections",
         "public_url",
         "allowed_origins",
+        "max_components",
     }
     section = reader.section(data, "api", known)
     d = ApiConfig()
@@ -178,6 +193,9 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         ),
         public_url=public_url.rstrip("/") if public_url else None,
         allowed_origins=_origins(reader, section),
+        max_components=reader.value(
+            section, "api.", "max_components", d.max_components, check_positive_int
+        ),
     )
 
 

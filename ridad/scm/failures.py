@@ -66,19 +66,22 @@ _FAILURE_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
 )
-TRANSIENT_REASONS = frozenset({"unreachable", "timeout"})
+TRANSIENT_REASONS = frozenset({"unreachable", "timeout", "slow"})
 
 
 def classify_failure(result: ProcessResult) -> str:
     """
     Say why a git command that talked to a remote failed.
 
-    @return: C{timeout}, C{missing-repository}, C{missing-ref} or
+    @return: C{timeout}, C{slow} (the server did not answer within the
+        first-byte time), C{missing-repository}, C{missing-ref} or
         C{unreachable} (also the answer for failures git does not explain,
         since retrying those is the safer advice).
     """
     if result.timed_out:
         return "timeout"
+    if result.silent:
+        return "slow"
     stderr = result.stderr.decode("utf-8", "replace").lower()
     for reason, fragments in _FAILURE_PATTERNS:
         if any(fragment in stderr for fragment in fragments):
@@ -87,7 +90,12 @@ def classify_failure(result: ProcessResult) -> str:
 
 
 def describe_failure(
-    reason: str, location: RepoLocation, wanted: str, timeout_seconds: float
+    reason: str,
+    location: RepoLocation,
+    wanted: str,
+    timeout_seconds: float,
+    *,
+    first_byte_seconds: float | None = None,
 ) -> str:
     """
     Word the message for a failed remote git command; C{wanted} names what
@@ -95,6 +103,12 @@ def describe_failure(
 
     @return: the message, telling the client to retry when that may help.
     """
+    if reason == "slow":
+        return (
+            f"the git server of {location} is slow: it sent nothing within "
+            f"{first_byte_seconds} seconds; this is probably temporary, "
+            "retry later"
+        )
     if reason == "timeout":
         return (
             f"git timed out after {timeout_seconds} seconds talking "

@@ -5,24 +5,30 @@ throwaway bare repository per question, and turns every failure into an
 L{Unprocessable} whose C{details} say why (C{reason}), whether retrying may
 help (C{transient}) and which repository (C{url}); see
 L{ridad.scm.failures}.
+
+Each question is asked for a L{Requester}: the submitter whose turn it is in
+the fair slot queues, and the budget of bytes their submission may fetch.
+Fetches bring the commit and its trees only (C{--filter=blob:none}), plus
+the one blob a file's content needs; a server without filter support sends
+everything, still within the budget. A symbolic link is never taken for
+the file it points to.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorProcess
-from twisted.logger import Logger, LogLevel
 
-from ridad.process import ProcessResult
-from ridad.scm.failures import (
-    TRANSIENT_REASONS,
-    classify_failure,
-    describe_failure,
-    git_failure,
+from ridad.scm.failures import git_failure
+from ridad.scm.gitcommands import (
+    DEFAULT_MAX_FETCH_BYTES,
+    GitCommands,
+    Requester,
+    TreeEntry,
+    refuse_symlink,
 )
 from ridad.scm.gitprocess import (
     SHA_RE,
@@ -34,10 +40,13 @@ from ridad.scm.gitprocess import (
     parse_listing,
 )
 from ridad.scm.url import RepoLocation, check_ref
+from ridad.scm.watch import FetchBudget
 
 __all__ = [
+    "FetchBudget",
     "FetchedFile",
     "GitClient",
+    "Requester",
     "ResolvedRef",
     "RunBlocking",
 ]
@@ -45,6 +54,7 @@ __all__ = [
 MAX_FILE_BYTES = 1024 * 1024
 _MAX_LISTING_BYTES = 16 * 1024 * 1024
 _BRANCH_REF = "refs/ridad/branch"
+DEFAULT_FIRST_BYTE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,10 @@ class GitClient:
 
     Every git process gets an argument list (never a shell), only the
     location's protocol allowed, no terminal prompts, no system or user
-    configuration, and a time limit after which it is killed.
+    configuration, and a time limit after which it is killed; one that
+    talks to a server is also killed when the server sends nothing within
+    C{first_byte_timeout_seconds}.
     """
-
-    log = Logger()
 
     def __init__(
         self,
@@ -89,20 +99,23 @@ class GitClient:
         max_concurrent: int,
         temp_dir: str | None = None,
         max_file_bytes: int = MAX_FILE_BYTES,
+        first_byte_timeout_seconds: float | None = DEFAULT_FIRST_BYTE_SECONDS,
+        max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES,
         run_blocking: RunBlocking,
     ) -> None:
         """
         Keep the collaborators; C{reactor} must provide both
         L{IReactorProcess} and L{IReactorTime}. C{run_blocking} removes each
-        temporary directory off the reactor thread.
+        temporary directory off the reactor thread. C{max_fetch_bytes} is
+        the budget of a question asked without a L{Requester}.
 
         @raise ValueError: C{git_binary} cannot be found on C{PATH}.
         """
         found = shutil.which(git_binary)
         if found is None:
             raise ValueError(f"git binary {git_binary!r} not found")
-        self._timeout_seconds = timeout_seconds
         self._max_file_bytes = max_file_bytes
+        self._max_fetch_bytes = max_fetch_bytes
         self._runner = GitRunner(
             reactor=reactor,
             git=os.path.abspath(found),
@@ -111,8 +124,27 @@ class GitClient:
             temp_dir=temp_dir,
             run_blocking=run_blocking,
         )
+        self._git = GitCommands(
+            runner=self._runner,
+            timeout_seconds=timeout_seconds,
+            first_byte_seconds=first_byte_timeout_seconds,
+        )
 
-    async def resolve_ref(self, location: RepoLocation, ref: str) -> ResolvedRef:
+    def _requester(self, requester: Requester | None) -> Requester:
+        """
+        @return: C{requester}, or an anonymous one with a budget of its own.
+        """
+        if requester is not None:
+            return requester
+        return Requester(submitter="", budget=FetchBudget(self._max_fetch_bytes))
+
+    async def resolve_ref(
+        self,
+        location: RepoLocation,
+        ref: str,
+        *,
+        requester: Requester | None = None,
+    ) -> ResolvedRef:
         """
         Find the commit a branch, tag, full ref or commit hash names.
 
@@ -134,12 +166,13 @@ class GitClient:
             candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
         patterns = [*candidates, *(c + "^{}" for c in candidates)]
         async with self._runner.workspace() as workspace:
-            result = await self._remote(
+            result = await self._git.remote(
                 location,
                 workspace,
                 ["ls-remote", "--", location.url, *patterns],
                 wanted=f"ref {ref!r}",
                 max_stdout_bytes=_MAX_LISTING_BYTES,
+                requester=self._requester(requester),
             )
         if SHA_RE.fullmatch(ref):
             return ResolvedRef(commit=ref.lower(), is_branch=False, branch=None)
@@ -159,230 +192,201 @@ class GitClient:
         )
 
     async def fetch_file(
-        self, location: RepoLocation, commit: str, path: str
+        self,
+        location: RepoLocation,
+        commit: str,
+        path: str,
+        *,
+        requester: Requester | None = None,
     ) -> FetchedFile:
         """
         Read one file at a commit, and the commit's committer time.
 
+        Fetches the commit's trees, then only the file's blob.
+
         @return: the file's bytes and the committer time.
         @raise InvalidRequest: C{commit} or C{path} is malformed.
         @raise Unprocessable: the repository, commit or file is missing, the
-            file is over the size limit, or the server could not be used.
+            file is a symbolic link or over the size limit, the fetch went
+            over the budget, or the server could not be used.
         """
         commit = check_commit(commit)
         check_path(path)
+        asker = self._requester(requester)
         async with self._runner.workspace() as workspace:
-            await self._fetch_commit(location, workspace, commit)
-            blob = await self._local(
-                location,
-                workspace,
-                ["cat-file", "blob", "--", f"{commit}:{path}"],
-                max_stdout_bytes=self._max_file_bytes,
+            entry, filtered = await self._entry(
+                location, workspace, commit, path, asker
             )
-            if blob.stdout_overflowed:
-                raise git_failure(
-                    "too-large",
-                    location,
-                    f"file {path!r} at commit {commit} in {location} is larger "
-                    f"than {self._max_file_bytes} bytes",
-                )
-            if blob.exit_code != 0:
+            if entry is None or entry.kind != "blob":
                 raise git_failure(
                     "missing-file",
                     location,
                     f"file {path!r} not found at commit {commit} in {location}",
                 )
-            log = await self._local(
+            refuse_symlink(location, commit, path, entry)
+            if filtered:  # else the whole tree, this blob too, is here
+                await self._git.fetch(
+                    location,
+                    workspace,
+                    [],
+                    entry.oid,
+                    wanted=f"file {path!r} at commit {commit}",
+                    requester=asker,
+                    object_filter="blob:none",
+                )
+            content = await self._blob(location, workspace, commit, path, entry, asker)
+            log = await self._git.local(
                 location,
                 workspace,
                 ["log", "-1", "--format=%ct", commit, "--"],
-                max_stdout_bytes=1024,
+                requester=asker,
             )
             if not log.succeeded:
                 raise RuntimeError(f"git log failed on fetched commit {commit}")
-        return FetchedFile(content=blob.stdout, committer_time=int(log.stdout))
+        return FetchedFile(content=content, committer_time=int(log.stdout))
 
-    async def has_file(self, location: RepoLocation, commit: str, path: str) -> bool:
+    async def has_file(
+        self,
+        location: RepoLocation,
+        commit: str,
+        path: str,
+        *,
+        requester: Requester | None = None,
+    ) -> bool:
         """
-        Whether a regular file (a blob) exists at C{path} in C{commit}.
+        Whether a regular file exists at C{path} in C{commit}.
 
-        @return: C{True} when it does.
+        Reads the commit's trees only: no blob is fetched.
+
+        @return: C{True} when it does (C{False} for a directory or nothing).
         @raise InvalidRequest: C{commit} or C{path} is malformed.
-        @raise Unprocessable: the repository or commit is missing, or the
+        @raise Unprocessable: the repository or commit is missing, the path
+            is a symbolic link, the fetch went over the budget, or the
             server could not be used.
         """
         commit = check_commit(commit)
         check_path(path)
+        asker = self._requester(requester)
         async with self._runner.workspace() as workspace:
-            await self._fetch_commit(location, workspace, commit)
-            result = await self._local(
-                location,
-                workspace,
-                ["cat-file", "-t", "--", f"{commit}:{path}"],
-                max_stdout_bytes=1024,
-            )
-        return result.exit_code == 0 and result.stdout.strip() == b"blob"
+            entry, _ = await self._entry(location, workspace, commit, path, asker)
+        if entry is None or entry.kind != "blob":
+            return False
+        refuse_symlink(location, commit, path, entry)
+        return True
 
     async def branch_contains(
-        self, location: RepoLocation, branch: str, commit: str
+        self,
+        location: RepoLocation,
+        branch: str,
+        commit: str,
+        *,
+        requester: Requester | None = None,
     ) -> bool:
         """
         Whether C{commit} is reachable from the tip of C{branch}.
 
-        Fetches the branch's whole history into a temporary repository.
+        Fetches the branch's history, commits only (C{--filter=tree:0}).
 
         @return: C{True} when the commit is the tip or one of its ancestors.
         @raise InvalidRequest: C{branch} or C{commit} is malformed.
-        @raise Unprocessable: the repository or branch is missing, or the
-            server could not be used.
+        @raise Unprocessable: the repository or branch is missing, the fetch
+            went over the budget, or the server could not be used.
         """
         check_ref(branch)
         commit = check_commit(commit)
         branch = branch.removeprefix("refs/heads/")
+        asker = self._requester(requester)
         async with self._runner.workspace() as workspace:
-            await self._init(workspace)
-            await self._remote(
+            await self._git.init(workspace, asker)
+            await self._git.fetch(
                 location,
                 workspace,
-                [
-                    "--git-dir=" + workspace.repository,
-                    "fetch",
-                    "--quiet",
-                    "--no-tags",
-                    "--",
-                    location.url,
-                    f"+refs/heads/{branch}:{_BRANCH_REF}",
-                ],
+                [],
+                f"+refs/heads/{branch}:{_BRANCH_REF}",
                 wanted=f"branch {branch!r}",
-                max_stdout_bytes=64 * 1024,
+                requester=asker,
+                object_filter="tree:0",
             )
-            present = await self._local(
-                location, workspace, ["cat-file", "-e", "--", commit + "^{commit}"]
+            present = await self._git.local(
+                location,
+                workspace,
+                ["cat-file", "-e", "--", commit + "^{commit}"],
+                requester=asker,
             )
             if present.exit_code != 0:
                 return False
-            ancestry = await self._local(
+            ancestry = await self._git.local(
                 location,
                 workspace,
                 ["merge-base", "--is-ancestor", "--", commit, _BRANCH_REF],
+                requester=asker,
             )
         if ancestry.exit_code in (0, 1):
             return ancestry.exit_code == 0
         raise RuntimeError(f"git merge-base failed for {commit} in {location}")
 
-    async def _fetch_commit(
-        self, location: RepoLocation, workspace: Workspace, commit: str
-    ) -> None:
+    async def _entry(
+        self,
+        location: RepoLocation,
+        workspace: Workspace,
+        commit: str,
+        path: str,
+        requester: Requester,
+    ) -> tuple[TreeEntry | None, bool]:
         """
-        Initialise the workspace repository and fetch C{commit} (depth 1).
+        Initialise the workspace repository, fetch C{commit} (depth 1,
+        trees only) and look C{path} up in it.
 
+        @return: the tree entry (None when there is none), and whether the
+            server left the blobs out.
         @raise Unprocessable: the fetch failed.
         """
-        await self._init(workspace)
-        await self._remote(
+        await self._git.init(workspace, requester)
+        filtered = await self._git.fetch(
             location,
             workspace,
-            [
-                "--git-dir=" + workspace.repository,
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--depth",
-                "1",
-                "--",
-                location.url,
-                commit,
-            ],
+            ["--depth", "1"],
+            commit,
             wanted=f"commit {commit}",
-            max_stdout_bytes=64 * 1024,
+            requester=requester,
+            object_filter="blob:none",
         )
+        entry = await self._git.tree_entry(location, workspace, commit, path, requester)
+        return entry, filtered
 
-    async def _init(self, workspace: Workspace) -> None:
-        """
-        Create the empty bare repository in the workspace.
-
-        @raise RuntimeError: git could not create it.
-        """
-        result = await self._runner.run(
-            workspace,
-            "file",
-            ["init", "--quiet", "--bare", "--template=", "--", workspace.repository],
-            max_stdout_bytes=64 * 1024,
-        )
-        if not result.succeeded:
-            raise RuntimeError("git init failed in a temporary directory")
-
-    async def _remote(
+    async def _blob(
         self,
         location: RepoLocation,
         workspace: Workspace,
-        args: Sequence[str],
-        *,
-        wanted: str,
-        max_stdout_bytes: int,
-    ) -> ProcessResult:
+        commit: str,
+        path: str,
+        entry: TreeEntry,
+        requester: Requester,
+    ) -> bytes:
         """
-        Run a git command that talks to C{location} to get C{wanted} (a
-        description such as C{"ref 'main'"} for the missing-ref message).
+        Read a fetched blob, up to the file size limit.
 
-        @return: the result of a successful run.
-        @raise Unprocessable: the run failed, classified.
+        @return: its bytes.
+        @raise Unprocessable: it is over the limit, or missing.
         """
-        result = await self._runner.run(
+        blob = await self._git.local(
+            location,
             workspace,
-            location.git_protocol,
-            args,
-            max_stdout_bytes=max_stdout_bytes,
+            ["cat-file", "blob", entry.oid],
+            requester=requester,
+            max_stdout_bytes=self._max_file_bytes,
         )
-        if result.stdout_overflowed:
+        if blob.stdout_overflowed:
             raise git_failure(
-                "too-large", location, f"git's answer from {location} is too large"
-            )
-        if not result.succeeded:
-            reason = classify_failure(result)
-            self.log.emit(
-                LogLevel.warn if reason in TRANSIENT_REASONS else LogLevel.info,
-                "git failed for {repository} after {duration_seconds} seconds",
-                repository=location.render(),
-                duration_seconds=round(result.duration_seconds, 3),
-            )
-            raise git_failure(
-                reason,
+                "too-large",
                 location,
-                describe_failure(reason, location, wanted, self._timeout_seconds),
+                f"file {path!r} at commit {commit} in {location} is larger "
+                f"than {self._max_file_bytes} bytes",
             )
-        self.log.debug(
-            "git answered for {repository} in {duration_seconds} seconds",
-            repository=location.render(),
-            duration_seconds=round(result.duration_seconds, 3),
-        )
-        return result
-
-    async def _local(
-        self,
-        location: RepoLocation,
-        workspace: Workspace,
-        args: Sequence[str],
-        *,
-        max_stdout_bytes: int = 1024,
-    ) -> ProcessResult:
-        """
-        Run a git command on the workspace repository only.
-
-        @return: the result, whatever the exit status, unless it timed out.
-        @raise Unprocessable: the command timed out (while working on what
-            was fetched from C{location}).
-        """
-        result = await self._runner.run(
-            workspace,
-            "file",
-            ["--git-dir=" + workspace.repository, *args],
-            max_stdout_bytes=max_stdout_bytes,
-        )
-        if result.timed_out:
+        if blob.exit_code != 0:
             raise git_failure(
-                "timeout",
+                "missing-file",
                 location,
-                describe_failure("timeout", location, "", self._timeout_seconds),
+                f"file {path!r} not found at commit {commit} in {location}",
             )
-        return result
+        return blob.stdout

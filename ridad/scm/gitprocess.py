@@ -4,7 +4,9 @@ child processes, and the checks on what goes on git's command line.
 L{GitRunner} makes one temporary directory (an empty C{HOME} and a bare
 repository) per question and removes it off the reactor thread, and runs
 git with one protocol allowed, no prompts, no system or user configuration
-and a time limit, at most C{max_concurrent} at once.
+and a time limit, at most C{max_concurrent} at once, the slots shared fairly
+between submitters (L{ridad.scm.slots.FairSlots}). A command that talks to
+a server runs under a L{ridad.scm.watch.GitWatch}.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from twisted.internet.defer import DeferredSemaphore
 from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.logger import Logger, LogLevel
 
 from ridad.errors import InvalidRequest
 from ridad.process import ProcessResult, run_process
+from ridad.scm.slots import FairSlots
+from ridad.scm.watch import GitWatch, watch_environment
 
 SHA_RE = re.compile(r"[0-9a-fA-F]{40}")
 
@@ -73,7 +76,8 @@ class Workspace:
 
 class GitRunner:
     """
-    Run git in throwaway workspaces, at most C{max_concurrent} at once.
+    Run git in throwaway workspaces, at most C{max_concurrent} at once,
+    shared fairly between submitters.
     """
 
     log = Logger()
@@ -95,7 +99,7 @@ class GitRunner:
         self._clock = IReactorTime(reactor)
         self._git = git
         self._timeout_seconds = timeout_seconds
-        self._semaphore = DeferredSemaphore(max_concurrent)
+        self._slots = FairSlots(max_concurrent)
         self._temp_dir = temp_dir
         self._run_blocking = run_blocking
 
@@ -106,9 +110,13 @@ class GitRunner:
         args: Sequence[str],
         *,
         max_stdout_bytes: int,
+        submitter: str = "",
+        watch: GitWatch | None = None,
     ) -> ProcessResult:
         """
-        Run git with only C{protocol} allowed, once a concurrency slot is free.
+        Run git with only C{protocol} allowed, once a slot is free for
+        C{submitter}; C{watch} reads the packet trace of a command that
+        talks to a server.
 
         @return: the result, whatever the exit status.
         """
@@ -129,7 +137,9 @@ class GitRunner:
             "LC_ALL": "C",
             "PATH": os.defpath,
         }
-        await self._semaphore.acquire()
+        if watch is not None:
+            env.update(watch_environment(watch, protocol))
+        await self._slots.acquire(submitter)
         try:
             return await run_process(
                 reactor=self._reactor,
@@ -140,9 +150,10 @@ class GitRunner:
                 timeout_seconds=self._timeout_seconds,
                 max_stdout_bytes=max_stdout_bytes,
                 path=workspace.root,
+                watch=watch,
             )
         finally:
-            self._semaphore.release()
+            self._slots.release(submitter)
 
     @asynccontextmanager
     async def workspace(self) -> AsyncIterator[Workspace]:

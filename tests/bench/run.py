@@ -5,10 +5,10 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health] [--modules N]
-[--components M] [--json FILE] ...``; each reactor-driven benchmark runs
-the reactor once, so ``health`` runs in a child process of its own when
-every benchmark runs.
+``python -m tests.bench.run [--only plans|builds|health|fairness]
+[--modules N] [--components M] [--json FILE] ...``; each reactor-driven
+benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
+processes of their own when every benchmark runs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from contextlib import contextmanager
 import psycopg2
 
 from ridad.db.schema import load_migrations
-from tests.bench import health_under_load, list_plans, module_builds
+from tests.bench import git_fairness, health_under_load, list_plans, module_builds
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health"),
+        choices=("plans", "builds", "health", "fairness"),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -77,9 +77,13 @@ def main() -> None:
     if args.only == "health":
         with migrated_database(server, f"{name}_health", migrate=False) as dsn:
             health_under_load.main(dsn)
-    elif args.only is None:
-        command = [sys.executable, "-m", "tests.bench.run", "--only", "health"]
-        subprocess.run(command, check=True)
+    if args.only == "fairness":
+        with migrated_database(server, f"{name}_fairness", migrate=False) as dsn:
+            git_fairness.main(dsn)
+    if args.only is None:
+        for child in ("health", "fairness"):
+            command = [sys.executable, "-m", "tests.bench.run", "--only", child]
+            subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,6 @@ async def test_concurrency_bound_is_respected(
     ]
     results = await gatherResults([Deferred.fromCoroutine(c) for c in calls])
     assert {r.content for r in results} == {b"Name: foo\n"}
-    assert counting.spawned == 6 * 4
+    assert counting.spawned == 6 * 5  # init, fetch, ls-tree, cat-file, log
     assert counting.peak == 2
     assert counting.alive == 0

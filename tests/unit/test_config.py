@@ -202,3 +202,54 @@ def test_reload_adopts_the_overrides_and_allowed_origins() -> None:
     assert live.current.scm.allow_stream_override is True
     assert live.current.scm.rpms_default_repository == "git://h/rpms/"
     assert live.current.api.allowed_origins == ("https://ui.example.org",)
+
+
+def test_git_and_submission_bounds_have_defaults() -> None:
+    """Without settings: 10 s first-byte timeout, 50 MiB per submission, 1,000 components."""
+    config = parse_config(MINIMAL)
+    assert config.scm.git_first_byte_timeout_seconds == 10.0
+    assert config.scm.max_fetch_bytes == 50 * 1024 * 1024
+    assert config.api.max_components == 1000
+
+
+def test_git_and_submission_bounds_are_read_and_checked() -> None:
+    """The three bounds are read, and bad values are reported with their paths."""
+    config = parse_config(
+        'scm: {rpms_default_repository: "git://h/rpms/",'
+        " git_first_byte_timeout_seconds: 2.5, max_fetch_bytes: 1048576}\n"
+        "api: {max_components: 20}"
+    )
+    assert config.scm.git_first_byte_timeout_seconds == 2.5
+    assert config.scm.max_fetch_bytes == 1048576
+    assert config.api.max_components == 20
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            'scm: {rpms_default_repository: "git://h/rpms/",'
+            " git_first_byte_timeout_seconds: 0, max_fetch_bytes: -1}\n"
+            "api: {max_components: many}"
+        )
+    assert caught.value.messages == [
+        "scm.git_first_byte_timeout_seconds: must be a positive number",
+        "scm.max_fetch_bytes: must be a positive integer",
+        "api.max_components: must be a positive integer",
+    ]
+
+
+def test_reload_adopts_the_fetch_and_component_bounds_not_the_first_byte_timeout() -> (
+    None
+):
+    """max_fetch_bytes and max_components follow SIGHUP; the first-byte timeout needs a restart."""
+    live = LiveConfig(parse_config(MINIMAL))
+    ignored = live.reload(
+        parse_config(
+            MINIMAL.replace(
+                "}",
+                ", max_fetch_bytes: 4096, git_first_byte_timeout_seconds: 3}",
+            )
+            + "\napi: {max_components: 5}"
+        )
+    )
+    assert ignored and "scm.git_first_byte_timeout_seconds" in ignored[0]
+    assert live.current.scm.max_fetch_bytes == 4096
+    assert live.current.api.max_components == 5
+    assert live.current.scm.git_first_byte_timeout_seconds == 10.0

@@ -73,7 +73,9 @@ class FakeGit:
             )
         return repository
 
-    async def resolve_ref(self, location: RepoLocation, ref: str) -> ResolvedRef:
+    async def resolve_ref(
+        self, location: RepoLocation, ref: str, *, requester: Any = None
+    ) -> ResolvedRef:
         """The commit of a branch, or a commit hash as it is."""
         repository = self._repository(location)
         if ref in repository:
@@ -83,7 +85,7 @@ class FakeGit:
         raise git_failure("missing-ref", location, f"ref {ref!r} not found")
 
     async def fetch_file(
-        self, location: RepoLocation, commit: str, path: str
+        self, location: RepoLocation, commit: str, path: str, *, requester: Any = None
     ) -> FetchedFile:
         """A file's bytes at a commit."""
         self._repository(location)
@@ -92,13 +94,15 @@ class FakeGit:
             raise git_failure("missing-file", location, f"file {path!r} not found")
         return FetchedFile(content=content, committer_time=COMMITTER_TIME)
 
-    async def has_file(self, location: RepoLocation, commit: str, path: str) -> bool:
+    async def has_file(
+        self, location: RepoLocation, commit: str, path: str, *, requester: Any = None
+    ) -> bool:
         """Whether the file exists at the commit."""
         self._repository(location)
         return (commit, path) in self.files
 
     async def branch_contains(
-        self, location: RepoLocation, branch: str, commit: str
+        self, location: RepoLocation, branch: str, commit: str, *, requester: Any = None
     ) -> bool:
         """Whether the commit is the branch's tip (no history here)."""
         return self._repository(location).get(branch) == commit

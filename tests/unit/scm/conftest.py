@@ -30,6 +30,8 @@ class FakeProcess:
     signals: list[str] = field(default_factory=list)
     stdin_closed: bool = False
     connection_lost: bool = False
+    closed_fds: list[int] = field(default_factory=list)
+    child_fds: object = None
     exited: bool = False
     ended: bool = False
 
@@ -47,6 +49,10 @@ class FakeProcess:
     def loseConnection(self) -> None:
         """Record that our pipe ends were closed."""
         self.connection_lost = True
+
+    def closeChildFD(self, fd: int) -> None:
+        """Record that our end of the child's descriptor fd was closed."""
+        self.closed_fds.append(fd)
 
     # Test controls.
     def write(self, stdout: bytes = b"", stderr: bytes = b"") -> None:
@@ -109,6 +115,7 @@ class FakeProcessReactor(Clock):
             args=list(args),
             env=dict(env or {}),
             path=path,
+            child_fds=childFDs,
         )
         self.processes.append(process)
         processProtocol.makeConnection(process)

@@ -77,9 +77,11 @@ def test_git_runs_without_user_or_system_configuration(
             "GIT_ASKPASS",
             "GIT_CONFIG_NOSYSTEM",
             "GIT_CEILING_DIRECTORIES",
+            "GIT_TRACE_PACKET",
         }
         for name in env
     )
+    assert env["GIT_TRACE_PACKET"] == "3"
 
 
 @pytest.mark.parametrize(
@@ -216,10 +218,10 @@ def test_bad_commits_and_paths_never_reach_git(
     assert process_reactor.processes == []
 
 
-def test_fetch_file_fetches_one_commit_and_reads_blob_and_time(
+def test_fetch_file_fetches_trees_then_the_one_blob_and_reads_it(
     process_reactor: FakeProcessReactor, tmp_path: Path
 ) -> None:
-    """fetch_file inits a bare repo, fetches the commit at depth 1, then reads the blob and committer time."""
+    """fetch_file inits a bare repo, fetches the commit's trees at depth 1, looks the path up, fetches its blob, then reads it and the committer time."""
     client = client_on(process_reactor, tmp_path)
     d = start(client.fetch_file(REPO, MAIN, "sub/foo.yaml"))
     init = next_process(process_reactor)
@@ -234,19 +236,37 @@ def test_fetch_file_fetches_one_commit_and_reads_blob_and_time(
         "--no-tags",
         "--depth",
         "1",
+        "--filter=blob:none",
         "--",
         REPO.url,
         MAIN,
     ]
     fetch.finish()
-    blob = next_process(process_reactor)
-    assert blob.git_args == [
+    tree = next_process(process_reactor)
+    assert tree.git_args == [
         f"--git-dir={repository}",
-        "cat-file",
-        "blob",
+        "--literal-pathspecs",
+        "ls-tree",
+        "-z",
+        "--full-tree",
+        MAIN,
         "--",
-        f"{MAIN}:sub/foo.yaml",
+        "sub/foo.yaml",
     ]
+    tree.finish(stdout=f"100644 blob {OTHER}\tsub/foo.yaml\0".encode())
+    blob_fetch = next_process(process_reactor)
+    assert blob_fetch.git_args[1:] == [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--filter=blob:none",
+        "--",
+        REPO.url,
+        OTHER,
+    ]
+    blob_fetch.finish()
+    blob = next_process(process_reactor)
+    assert blob.git_args == [f"--git-dir={repository}", "cat-file", "blob", OTHER]
     blob.finish(stdout=b"document: modulemd\n")
     log = next_process(process_reactor)
     assert log.git_args == [
@@ -292,6 +312,10 @@ def test_file_over_the_size_limit_is_too_large(
     d = start(client.fetch_file(REPO, MAIN, "foo.yaml"))
     next_process(process_reactor).finish()
     next_process(process_reactor).finish()
+    next_process(process_reactor).finish(
+        stdout=f"100644 blob {OTHER}\tfoo.yaml\0".encode()
+    )
+    next_process(process_reactor).finish()
     blob = next_process(process_reactor)
     blob.write(stdout=b"12345")
     assert blob.signals == ["KILL"]
@@ -308,7 +332,15 @@ def test_file_over_the_size_limit_is_too_large(
 
 @pytest.mark.parametrize(
     ("exit_code", "output", "expected"),
-    [(0, b"blob\n", True), (0, b"tree\n", False), (128, b"", False)],
+    [
+        (0, f"100644 blob {OTHER}\tfoo.spec\0".encode(), True),
+        (0, f"100755 blob {OTHER}\tfoo.spec\0".encode(), True),
+        (0, f"040000 tree {OTHER}\tfoo.spec\0".encode(), False),
+        (0, f"160000 commit {OTHER}\tfoo.spec\0".encode(), False),
+        (0, f"100644 blob {OTHER}\tfoo.spec.orig\0".encode(), False),
+        (0, b"", False),
+        (128, b"", False),
+    ],
 )
 def test_has_file_is_true_only_for_an_existing_blob(
     process_reactor: FakeProcessReactor,
@@ -317,15 +349,24 @@ def test_has_file_is_true_only_for_an_existing_blob(
     output: bytes,
     expected: bool,
 ) -> None:
-    """has_file asks cat-file for the object's type and accepts only a blob."""
+    """has_file reads the path's tree entry (never the blob) and accepts only a file."""
     client = client_on(process_reactor, tmp_path)
     d = start(client.has_file(REPO, MAIN, "foo.spec"))
     next_process(process_reactor).finish()
     next_process(process_reactor).finish()
     check = next_process(process_reactor)
-    assert check.git_args[1:] == ["cat-file", "-t", "--", f"{MAIN}:foo.spec"]
+    assert check.git_args[1:] == [
+        "--literal-pathspecs",
+        "ls-tree",
+        "-z",
+        "--full-tree",
+        MAIN,
+        "--",
+        "foo.spec",
+    ]
     check.finish(exit_code, stdout=output)
     assert outcome(d) is expected
+    assert process_reactor.running == []
 
 
 @pytest.mark.parametrize(("exit_code", "expected"), [(0, True), (1, False)])
@@ -344,6 +385,7 @@ def test_branch_contains_follows_merge_base(
         "fetch",
         "--quiet",
         "--no-tags",
+        "--filter=tree:0",
         "--",
         REPO.url,
         "+refs/heads/f39:refs/ridad/branch",

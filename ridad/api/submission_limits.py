@@ -1,0 +1,42 @@
+"""What bounds the work one submission can cause.
+
+``check_component_count`` refuses a modulemd with more than
+``api.max_components`` components before any of them is checked in git, and
+``submission_requester`` says for whom that git work is done: the owner (the
+key of the fair git slot queues) with a budget of ``scm.max_fetch_bytes``
+for everything the submission fetches.
+"""
+
+from __future__ import annotations
+
+from ridad.config.model import Config
+from ridad.domain.modulemd import ModuleStreamDocument
+from ridad.errors import Unprocessable
+from ridad.scm.git import FetchBudget, Requester
+
+__all__ = ["check_component_count", "submission_requester"]
+
+
+def check_component_count(config: Config, document: ModuleStreamDocument) -> None:
+    """Refuse a modulemd listing more than ``api.max_components`` components
+    (rpms and modules together).
+
+    :raises Unprocessable: it lists more.
+    """
+    count = len(document.rpm_components) + len(document.module_components)
+    limit = config.api.max_components
+    if count > limit:
+        raise Unprocessable(
+            f"the modulemd lists {count} components; at most {limit} are"
+            " allowed (api.max_components): split the module",
+            details={"component_count": count, "max_components": limit},
+        )
+
+
+def submission_requester(config: Config, owner: str) -> Requester:
+    """The requester of one submission's git work.
+
+    :returns: ``owner``'s requester, with a fresh ``scm.max_fetch_bytes``
+        budget.
+    """
+    return Requester(submitter=owner, budget=FetchBudget(config.scm.max_fetch_bytes))
