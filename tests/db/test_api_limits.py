@@ -11,6 +11,7 @@ from typing import Any
 import pytest_twisted
 from twisted.internet import reactor
 
+from ridad.api.auth import ANONYMOUS
 from ridad.config.model import ApiConfig, ScmConfig
 from ridad.db.pool import Pool
 from tests.db.test_api_handlers import call
@@ -77,5 +78,5 @@ async def test_every_question_of_a_submission_shares_one_requester(
     requesters = {id(requester) for _, _, requester in questions}
     assert len(requesters) == 1
     requester = questions[0][2]
-    assert requester.submitter == "anonymous"
+    assert requester.submitter == ANONYMOUS
     assert requester.budget.limit_bytes == 123456
