@@ -13,17 +13,13 @@ gives the same text, byte for byte.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from ridad.domain.modulemd import Dependencies, ModuleComponentSpec, RpmComponentSpec
+from ridad.modulemd.events import DOUBLE, FOLDED, EventWriter
 from ridad.modulemd.stream import BuildOpts
-
-_DOUBLE = '"'
-_FOLDED = ">"
 
 
 @dataclass(frozen=True)
@@ -68,135 +64,7 @@ class StreamV2:
     artifacts: tuple[str, ...] = ()
 
 
-def looks_like_number(text: str) -> bool:
-    """Whether libmodulemd 2.15 double-quotes ``text``: empty or number-like.
-
-    Decimal digits with one optional point and, after a point, an exponent;
-    ``0x`` hexadecimal, ``0o`` octal, ``.nan`` and ``[+-].inf``; an optional
-    leading sign.
-
-    :return: True for the strings YAML readers could take for numbers.
-    """
-    if text in ("", ".nan"):
-        return True
-    rest = text[1:] if text[0] in "+-" else text
-    if rest == ".inf":
-        return True
-    digits = "0123456789"
-    fractional = False
-    if rest.startswith("."):
-        fractional, rest = True, rest[1:]
-    elif rest.startswith("0x"):
-        digits, rest = "0123456789abcdefABCDEF", rest[2:]
-    elif rest.startswith("0o"):
-        digits, rest = "01234567", rest[2:]
-    if not rest:
-        return False
-    if len(digits) != 10:
-        return all(character in digits for character in rest)
-    exponent = 0
-    for character in rest:
-        if character == "." and not fractional:
-            fractional = True
-        elif character in "eE" and fractional and not exponent:
-            exponent = 1
-        elif character in "+-" and exponent == 1:
-            exponent = 2
-        elif character not in digits:
-            return False
-    return True
-
-
-class _Events:
-    """The events of one document, with libmodulemd's emitting helpers."""
-
-    def __init__(self) -> None:
-        self.events: list[yaml.Event] = [
-            yaml.StreamStartEvent(),
-            yaml.DocumentStartEvent(explicit=True),
-        ]
-
-    def scalar(self, value: str, style: str | None = None) -> None:
-        """A scalar in ``style`` (plain when None), never tagged."""
-        self.events.append(
-            yaml.ScalarEvent(None, None, (True, True), value, style=style)
-        )
-
-    def string(self, value: str) -> None:
-        """A string, double-quoted when empty or number-like."""
-        self.scalar(value, _DOUBLE if looks_like_number(value) else None)
-
-    def start_mapping(self) -> None:
-        """Open a block mapping."""
-        self.events.append(yaml.MappingStartEvent(None, None, True, flow_style=False))
-
-    def end_mapping(self) -> None:
-        """Close the open mapping."""
-        self.events.append(yaml.MappingEndEvent())
-
-    def sequence(
-        self, values: Iterable[str], *, flow: bool, quote: bool = True
-    ) -> None:
-        """A sequence of strings in the given order."""
-        self.events.append(yaml.SequenceStartEvent(None, None, True, flow_style=flow))
-        for value in values:
-            self.string(value) if quote else self.scalar(value)
-        self.events.append(yaml.SequenceEndEvent())
-
-    def string_set(
-        self, key: str, values: Iterable[str], *, flow: bool = False
-    ) -> None:
-        """``key:`` then the values, sorted and once each."""
-        self.string(key)
-        self.sequence(sorted(set(values)), flow=flow)
-
-    def key_string(self, key: str, value: str | None) -> None:
-        """``key: value`` when the value is set."""
-        if value is not None:
-            self.scalar(key)
-            self.string(value)
-
-    def key_true(self, key: str, value: bool) -> None:
-        """``key: true`` when the value is true (false is never written)."""
-        if value:
-            self.scalar(key)
-            self.scalar("true")
-
-    def rpm_names(self, key: str, names: tuple[str, ...]) -> None:
-        """``key: {rpms: [...]}`` when there are names (api, filter, ...)."""
-        if names:
-            self.scalar(key)
-            self.start_mapping()
-            self.string_set("rpms", names)
-            self.end_mapping()
-
-    def variant(self, value: Any) -> None:
-        """An xmd value: sorted mappings, sequences, booleans, strings."""
-        if isinstance(value, bool):
-            self.scalar("TRUE" if value else "FALSE")
-        elif isinstance(value, Mapping):
-            self.start_mapping()
-            for key in sorted(value):
-                self.string(key)
-                self.variant(value[key])
-            self.end_mapping()
-        elif isinstance(value, list | tuple):
-            self.events.append(
-                yaml.SequenceStartEvent(None, None, True, flow_style=False)
-            )
-            for item in value:
-                self.variant(item)
-            self.events.append(yaml.SequenceEndEvent())
-        else:
-            self.string(str(value))
-
-    def text(self) -> str:
-        """End the document and let libyaml write it."""
-        self.events += [yaml.DocumentEndEvent(explicit=True), yaml.StreamEndEvent()]
-        return yaml.emit(self.events, Dumper=yaml.CSafeDumper, allow_unicode=True)
-
-
-def _emit_head(out: _Events, doc: StreamV2) -> None:
+def _emit_head(out: EventWriter, doc: StreamV2) -> None:
     """The envelope, identity, summary, description and service levels."""
     out.start_mapping()
     for key, value in (("document", "modulemd"), ("version", "2")):
@@ -206,7 +74,7 @@ def _emit_head(out: _Events, doc: StreamV2) -> None:
     out.start_mapping()
     out.key_string("name", doc.name)
     out.scalar("stream")
-    out.scalar(doc.stream, _DOUBLE)
+    out.scalar(doc.stream, DOUBLE)
     if doc.version:
         out.scalar("version")
         out.scalar(str(doc.version))
@@ -215,7 +83,7 @@ def _emit_head(out: _Events, doc: StreamV2) -> None:
     out.key_string("arch", doc.arch)
     out.key_string("summary", doc.summary)
     out.scalar("description")
-    out.scalar(doc.description, _FOLDED)
+    out.scalar(doc.description, FOLDED)
     if doc.servicelevels:
         out.scalar("servicelevels")
         out.start_mapping()
@@ -230,7 +98,7 @@ def _emit_head(out: _Events, doc: StreamV2) -> None:
         out.end_mapping()
 
 
-def _emit_license_and_xmd(out: _Events, doc: StreamV2) -> None:
+def _emit_license_and_xmd(out: EventWriter, doc: StreamV2) -> None:
     """``license`` (module, then content when any) and ``xmd``."""
     out.scalar("license")
     out.start_mapping()
@@ -243,12 +111,12 @@ def _emit_license_and_xmd(out: _Events, doc: StreamV2) -> None:
         out.variant(doc.xmd)
 
 
-def _emit_dependencies(out: _Events, doc: StreamV2) -> None:
+def _emit_dependencies(out: EventWriter, doc: StreamV2) -> None:
     """``dependencies``: one block mapping per item, streams in flow lists."""
     if not doc.dependencies:
         return
     out.scalar("dependencies")
-    out.events.append(yaml.SequenceStartEvent(None, None, True, flow_style=False))
+    out.start_sequence()
     for item in doc.dependencies:
         out.start_mapping()
         for key, modules in (
@@ -262,10 +130,10 @@ def _emit_dependencies(out: _Events, doc: StreamV2) -> None:
                     out.string_set(module, modules[module], flow=True)
                 out.end_mapping()
         out.end_mapping()
-    out.events.append(yaml.SequenceEndEvent())
+    out.end_sequence()
 
 
-def _emit_references_and_profiles(out: _Events, doc: StreamV2) -> None:
+def _emit_references_and_profiles(out: EventWriter, doc: StreamV2) -> None:
     """``references`` and ``profiles``."""
     if any(doc.references.get(k) is not None for k in _REFERENCE_KEYS):
         out.scalar("references")
@@ -293,7 +161,7 @@ def _emit_references_and_profiles(out: _Events, doc: StreamV2) -> None:
 _REFERENCE_KEYS = ("community", "documentation", "tracker")
 
 
-def _emit_buildopts(out: _Events, buildopts: BuildOpts | None) -> None:
+def _emit_buildopts(out: EventWriter, buildopts: BuildOpts | None) -> None:
     """``buildopts``: ``rpms`` (always, maybe empty), then ``arches``."""
     if buildopts is None:
         return
@@ -303,7 +171,7 @@ def _emit_buildopts(out: _Events, buildopts: BuildOpts | None) -> None:
     out.start_mapping()
     if buildopts.macros is not None:
         out.scalar("macros")
-        out.scalar(buildopts.macros, _FOLDED)
+        out.scalar(buildopts.macros, FOLDED)
     if buildopts.whitelist:
         out.scalar("whitelist")
         out.sequence(sorted(set(buildopts.whitelist)), flow=False)
@@ -315,7 +183,7 @@ def _emit_buildopts(out: _Events, buildopts: BuildOpts | None) -> None:
 
 
 def _emit_build_common(
-    out: _Events, buildorder: int, buildafter: tuple[str, ...]
+    out: EventWriter, buildorder: int, buildafter: tuple[str, ...]
 ) -> None:
     """``buildorder`` when not 0, else ``buildafter`` (plain, sorted)."""
     if buildorder:
@@ -326,7 +194,7 @@ def _emit_build_common(
         out.sequence(sorted(set(buildafter)), flow=False, quote=False)
 
 
-def _emit_rpm_component(out: _Events, rpm: RpmComponentSpec) -> None:
+def _emit_rpm_component(out: EventWriter, rpm: RpmComponentSpec) -> None:
     """One ``components.rpms`` entry."""
     out.string(rpm.key)
     out.start_mapping()
@@ -349,7 +217,7 @@ def _emit_rpm_component(out: _Events, rpm: RpmComponentSpec) -> None:
     out.end_mapping()
 
 
-def _emit_module_component(out: _Events, module: ModuleComponentSpec) -> None:
+def _emit_module_component(out: EventWriter, module: ModuleComponentSpec) -> None:
     """One ``components.modules`` entry."""
     out.string(module.key)
     out.start_mapping()
@@ -363,7 +231,7 @@ def _emit_module_component(out: _Events, module: ModuleComponentSpec) -> None:
     out.end_mapping()
 
 
-def _emit_components_and_artifacts(out: _Events, doc: StreamV2) -> None:
+def _emit_components_and_artifacts(out: EventWriter, doc: StreamV2) -> None:
     """``components`` (rpms, then modules) and ``artifacts.rpms``."""
     if doc.rpm_components or doc.module_components:
         out.scalar("components")
@@ -391,7 +259,7 @@ def emit_stream_v2(doc: StreamV2) -> str:
 
     :return: the YAML text, from ``---`` to ``...``.
     """
-    out = _Events()
+    out = EventWriter()
     _emit_head(out, doc)
     _emit_license_and_xmd(out, doc)
     _emit_dependencies(out, doc)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from ridad.errors import Unprocessable
-from ridad.modulemd.emit import looks_like_number
+from ridad.modulemd.events import looks_like_number
 from ridad.modulemd.final import BuiltRpm, FinalModulemd, final_modulemd
 from ridad.modulemd.parse import load_modulemd
 from tests.unit.modulemd.final_fixtures import (
