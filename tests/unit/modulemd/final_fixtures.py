@@ -245,3 +245,71 @@ PER_ARCH = {
 }
 
 LICENSES = ("BSD-3-Clause", "CC-BY-SA-4.0", _GPL, "MIT")
+
+#: A source with every section of stream v2 a packager may write.
+RICH = """\
+document: modulemd
+version: 2
+data:
+  name: demo
+  stream: main
+  static_context: true
+  context: c0ffee00
+  summary: "Rich: every section"
+  description: |
+    A description long enough to be folded by the emitter, because it goes on past eighty columns.
+      An indented line, and the packager’s own “quotes”.
+
+    After an empty line.
+  servicelevels:
+    rawhide: {eol: 2030-01-01}
+    stable: {}
+  license:
+    module: [MIT, BSD-3-Clause]
+  xmd:
+    packager: {list: [b, a], number: "1.10", flag: FALSE, empty: {}}
+  dependencies:
+  - buildrequires: {platform: [f40], tools: [main]}
+    requires: {platform: [f40], other: []}
+  - {}
+  references:
+    community: "https://community.example/#a: b"
+    tracker: https://tracker.example
+  profiles:
+    default: {description: The default., rpms: [foo, bar], default: true}
+    minimal: {}
+  api: {rpms: [foo]}
+  filter: {rpms: [foo-devel]}
+  demodularized: {rpms: [old]}
+  buildopts:
+    rpms:
+      macros: |
+        %demo 1
+        %other 2
+      whitelist: [baz, bar, foo, tool]
+    arches: [x86_64, aarch64, i686]
+  components:
+    rpms:
+      foo:
+        rationale: "Main: the one"
+        cache: https://cache.example/foo
+        buildroot: true
+        srpm-buildroot: true
+        arches: [x86_64, aarch64, i686]
+        multilib: [x86_64]
+      bar: {rationale: Other., buildorder: 0}
+      tool: {rationale: Tool., buildonly: true}
+      libbaz: {rationale: Libraries., name: baz}
+"""
+
+V1 = """\
+document: modulemd
+version: 1
+data:
+  summary: S
+  description: D
+  eol: 2030-06-01
+  license: {module: [MIT]}
+  dependencies: {buildrequires: {platform: f40}, requires: {platform: f40}}
+  components: {rpms: {foo: {rationale: R}, bar: {rationale: R}}}
+"""

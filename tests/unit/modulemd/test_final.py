@@ -21,6 +21,7 @@ from tests.unit.modulemd.final_fixtures import (
     COMPONENTS,
     LICENSES,
     PER_ARCH,
+    RICH,
     RPMS,
     SCMURL,
     WHOLE,
@@ -234,6 +235,33 @@ data:
     )
     text = final(build=replace(BUILD, modulemd=packager)).text
     assert text.startswith("---\ndocument: modulemd\nversion: 2\ndata:\n  name: demo\n")
+
+
+def test_every_section_of_the_source_is_kept() -> None:
+    """Text, profiles, references, service levels and buildopts survive as written."""
+    source = load_modulemd(RICH)
+    result = final(build=replace(BUILD, modulemd=RICH))
+    for text in (result.text, *result.per_arch.values()):
+        document = load_modulemd(text)
+        assert (document.summary, document.description) == (
+            source.summary,
+            source.description,
+        )
+        assert (document.rpm_macros, document.rpm_whitelist) == (
+            source.rpm_macros,
+            tuple(sorted(source.rpm_whitelist)),
+        )
+        assert document.static_context and document.context == BUILD.context
+        written = data(text)
+        assert written["references"]["community"] == "https://community.example/#a: b"
+        assert written["profiles"]["default"] == {
+            "description": "The default.",
+            "rpms": ["bar", "foo"],
+            "default": True,
+        }
+        assert sorted(written["servicelevels"]) == ["rawhide", "stable"]
+        assert written["demodularized"] == {"rpms": ["old"]}
+        assert written["xmd"]["packager"]["number"] == "1.10"
 
 
 def test_same_input_in_any_order_gives_the_same_bytes() -> None:
