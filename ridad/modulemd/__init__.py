@@ -1,8 +1,9 @@
-"""modulemd layer of ridad: parse and validate modulemd YAML into domain values.
+"""modulemd layer of ridad: modulemd YAML into domain values, and the final modulemd.
 
 Pure: imports only ``ridad.domain``, ``ridad.errors``, PyYAML and the
-standard library. The entry point is ``ridad.modulemd.parse.load_modulemd``;
-libmodulemd's verdicts are the reference (``docs/modulemd.md``).
+standard library. The entry points are ``ridad.modulemd.parse.load_modulemd`` and
+``ridad.modulemd.final.final_modulemd`` (the documents of a built module);
+libmodulemd's verdicts and output are the reference (``docs/modulemd.md``).
 """
 
 __all__ = [
@@ -10,10 +11,15 @@ __all__ = [
     "collector",
     "components",
     "dependencies",
+    "emit",
     "envelope",
+    "events",
+    "final",
+    "mbs_xmd",
     "parse",
     "problems",
     "scalars",
+    "source",
     "stream",
     "yamltree",
 ]
