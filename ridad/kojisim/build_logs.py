@@ -57,6 +57,27 @@ _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _TOP = "/builddir/build"
 
 
+#: What the simulated configure script checks before it fails.
+_CONFIGURE_CHECKS = (
+    "for gcc... gcc",
+    "whether the C compiler works... yes",
+    "for C compiler default output file name... a.out",
+    "for suffix of executables... ",
+    "whether we are cross compiling... no",
+    "for suffix of object files... o",
+    "whether the compiler supports GNU C... yes",
+    "whether gcc accepts -g... yes",
+    "for stdio.h... yes",
+    "for stdlib.h... yes",
+    "for string.h... yes",
+    "for inttypes.h... yes",
+    "for stdint.h... yes",
+    "for pkg-config... /usr/bin/pkg-config",
+    "pkg-config is at least version 0.9.0... yes",
+    "for frobnicate >= 2.0... no",
+)
+
+
 @dataclass(frozen=True)
 class BuildJob:
     """The build a task ran: its task, what it built and where."""
@@ -188,24 +209,6 @@ def _build(job: BuildJob) -> bytes:
     prep, build = _token(job, "prep", 6), _token(job, "build", 6)
     srpm = f"{_TOP}/SRPMS/{job.nvr_text}.src.rpm"
     source = f"{name}-{version}"
-    checks = [
-        "for gcc... gcc",
-        "whether the C compiler works... yes",
-        "for C compiler default output file name... a.out",
-        "for suffix of executables... ",
-        "whether we are cross compiling... no",
-        "for suffix of object files... o",
-        "whether the compiler supports GNU C... yes",
-        "whether gcc accepts -g... yes",
-        "for stdio.h... yes",
-        "for stdlib.h... yes",
-        "for string.h... yes",
-        "for inttypes.h... yes",
-        "for stdint.h... yes",
-        "for pkg-config... /usr/bin/pkg-config",
-        "pkg-config is at least version 0.9.0... yes",
-        "for frobnicate >= 2.0... no",
-    ]
     return _text(
         [
             f"$ rpmbuild --nodeps {_dist(job)} --define '_topdir {_TOP}'"
@@ -227,7 +230,7 @@ def _build(job: BuildJob) -> bytes:
             f"+ cd {_TOP}/BUILD",
             f"+ cd {source}",
             "+ ./configure --prefix=/usr",
-            *(f"checking {check}" for check in checks),
+            *(f"checking {check}" for check in _CONFIGURE_CHECKS),
             "configure: error: Package requirements (frobnicate >= 2.0) were not met:",
             "",
             f"Package 'frobnicate', required by '{name}', not found",
