@@ -245,3 +245,29 @@ def test_the_recorded_hubs_answers_give_the_recorded_build_log() -> None:
         "    Bad exit status from /var/tmp/rpm-tmp.x1SgHL (%build)",
         "[exit status 1]",
     )
+
+
+@pytest.mark.parametrize(
+    ("number", "method", "args", "kwargs"),
+    [
+        (128, "getTaskResult", (9,), {"raise_fault": False}),
+        (129, "getTaskChildren", (9,), {}),
+        (130, "listTaskOutput", (9,), {}),
+        (131, "listTaskOutput", (9,), {"stat": True}),
+        (132, "downloadTaskOutput", (9, "build.log"), {}),
+        (133, "downloadTaskOutput", (9, "build.log"), {"offset": 779, "size": 400}),
+        (134, "downloadTaskOutput", (9, "build.log"), {"offset": -200}),
+        (136, "downloadTaskOutput", (9, "no-such.log"), {}),
+    ],
+)
+def test_ridad_encodes_these_calls_as_the_recorded_koji_client_did(
+    number: int, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
+    """The request bodies of the calls ``failure_logs`` makes are the koji
+    client's, byte for byte (keyword arguments the ``__starstar`` way)."""
+    from ridad.koji.wire import encode_call
+    from tests.contract.recordings import read_exchange
+    from tests.data import KOJI_RECORDINGS
+
+    (path,) = (KOJI_RECORDINGS / "cg").glob(f"{number:03d}-*.xml")
+    assert encode_call(method, args, kwargs) == read_exchange(path).request_body
