@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.domain.task_logs import first_line
 
 #: Koji build states by number (2, DELETED, is not a component state).
 _KOJI_BUILD_STATES = {s.koji_number: s.label for s in ComponentState} | {2: "deleted"}
@@ -30,6 +31,16 @@ class ComponentRow:
     #: When the server says it started building / ended (epoch seconds).
     started: float | None = None
     ended: float | None = None
+
+    @property
+    def summary(self) -> str | None:
+        """The reason's first line (a failed build's log tail follows it)."""
+        return first_line(self.reason) if self.reason else self.reason
+
+    @property
+    def log_lines(self) -> list[str]:
+        """The lines under the reason's first one: the log tail, if any."""
+        return self.reason.split("\n")[1:] if self.reason else []
 
 
 def module_state(build: dict[str, Any]) -> str:
@@ -159,6 +170,10 @@ def show_text(build: dict[str, Any], rows: Sequence[ComponentRow]) -> list[str]:
     if rows:
         lines.append(f"  components: {progress_line(rows)}")
         lines.extend(_table(_component_cells(rows), indent="    "))
+    for row in rows:
+        if row.state in ("failed", "canceled") and row.log_lines:
+            lines.append(f"  {row.name}: {row.summary}")
+            lines.extend(f"    {line}".rstrip() for line in row.log_lines)
     return lines
 
 
@@ -168,7 +183,7 @@ def _component_cells(rows: Sequence[ComponentRow]) -> list[list[str]]:
     for row in rows:
         nvr = row.nvr or ""
         if row.reason and row.state in ("failed", "canceled"):
-            nvr = row.reason
+            nvr = row.summary or ""
         cells.append(
             [str(row.batch or "")] * with_batch
             + [row.name, row.state, str(row.task_id or ""), nvr]

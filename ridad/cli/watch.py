@@ -156,7 +156,7 @@ def _progress_lines(watched: WatchedBuild, now: float) -> list[str]:
         if seconds is not None:
             line += f"  {duration(seconds):>6}"
         if row.state in ("failed", "canceled") and row.reason:
-            line += f"  {row.reason}"
+            line += f"  {row.summary}"
         lines.append(line.rstrip())
     return lines
 
@@ -212,7 +212,7 @@ def _row_change(watched: WatchedBuild, row: ComponentRow, now: float) -> str:
     if row.state == "complete" and row.nvr:
         text += f": {row.nvr}"
     elif row.state in COMPONENT_ENDS and row.reason:
-        text += f": {row.reason}"
+        text += f": {row.summary}"
     return text
 
 

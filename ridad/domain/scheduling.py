@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild
 from ridad.domain.states import ComponentState
+from ridad.domain.task_logs import first_line
 
 MAX_TAG_LENGTH = 256
 BUILD_TAG_SUFFIX = "-build"
@@ -143,11 +144,12 @@ class Outcome:
 
 def outcome(components: Sequence[ComponentBuild]) -> Outcome:
     """Done when every component is complete and tagged; failed as soon as
-    one failed or was canceled (named with its task id)."""
+    one failed or was canceled (named with its task id and the first line of
+    its reason: the log under it stays the component's)."""
     for c in sorted(components, key=lambda c: (c.batch, c.name)):
         if c.state in (ComponentState.FAILED, ComponentState.CANCELED):
             verb = "failed" if c.state is ComponentState.FAILED else "was canceled"
-            detail = f": {c.state_reason}" if c.state_reason else ""
+            detail = f": {first_line(c.state_reason)}" if c.state_reason else ""
             return Outcome(
                 finished=True,
                 failed_reason=(

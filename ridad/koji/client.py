@@ -129,12 +129,14 @@ class KojiClient:
         )
 
     async def multicall(
-        self, calls: Sequence[KojiCall], *, batch: int = 500
+        self, calls: Sequence[KojiCall], *, batch: int = 500, once: bool = False
     ) -> list[Any | KojiFault]:
         """Run ``calls`` as ``multiCall`` requests of at most ``batch`` calls each.
 
         Each request is one hub transaction; a failed entry does not stop
-        the others.
+        the others. With ``once`` each request gets one attempt of at most
+        the client's timeout (an answer that can wait: trouble is raised at
+        once, not retried).
 
         :returns: one item per call, in order: its value, or a KojiFault
             instance (not raised) for a failed call.
@@ -154,6 +156,7 @@ class KojiClient:
                 TEXT_XML,
                 "multiCall",
                 repeatable=all(c.method in READ_METHODS for c in part),
+                once=once,
             )
             results.extend(multicall_results(await self._send(request), len(part)))
         return results
@@ -326,7 +329,7 @@ class KojiClient:
             try:
                 return await self._sender.send(request, self._next_headers())
             except KojiAnswerLost:
-                if not request.repeatable:
+                if not request.repeatable or request.once:
                     raise
             self.log.info(
                 "The answer to {method} was lost; it only reads, so it is sent again",

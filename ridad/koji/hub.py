@@ -16,7 +16,7 @@ scheduler, which looks its tasks up (``find_build_tasks``).
 from __future__ import annotations
 
 import xmlrpc.client
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +31,12 @@ from ridad.domain.koji import (
     RepoReport,
     TaskReport,
 )
+from ridad.domain.task_logs import TaskLogTail
 from ridad.errors import KojiAnswerLost, KojiError, KojiFault
 from ridad.koji.client import KojiClient
 from ridad.koji.reconcile import write_multicall
 from ridad.koji.tags import TagOperations, checked, refusal_of
+from ridad.koji.task_logs import failure_logs
 from ridad.koji.values import (
     build_from_info,
     event_from_info,
@@ -118,6 +120,16 @@ class KojiHub(TagOperations):
                 reason = result.message
             reasons[task_id] = reason
         return reasons
+
+    async def failure_logs(self, faults: Mapping[int, str]) -> dict[int, TaskLogTail]:
+        """The last lines of the log that says why each failed task failed
+        (``ridad.koji.task_logs``): at most three requests, each one attempt.
+
+        :param faults: each failed task's fault text (it may name the log).
+        :raises KojiUnavailable: the hub did not answer.
+        :raises KojiError: when Koji refused a request, or answered nonsense.
+        """
+        return await failure_logs(self._client, faults)
 
     async def tag_builds(self, pairs: Sequence[tuple[str, str]]) -> KojiEvent:
         """Tag each ``(tag, nvr)`` at once, and answer the event after, in one multicall.

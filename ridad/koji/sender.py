@@ -48,11 +48,14 @@ class HubSender:
         self.round_trips = 0
 
     async def send(self, request: HubRequest, session: Mapping[str, str]) -> Any:
-        """Send the same bytes and headers until an answer or the policy gives up.
+        """Send the same bytes and headers until an answer or the policy gives
+        up (a ``once`` request: one attempt).
 
         :raises KojiUnavailable: once the next attempt would start later than
-            ``give_up_after_seconds`` after the first.
+            ``give_up_after_seconds`` after the first (at once for ``once``).
         """
+        if request.once:
+            return await self.attempt(request, session, 1)
         started = self._clock.seconds()
         attempt = 1
         while True:

@@ -65,7 +65,8 @@ class HubRequest:
     """One POST to the hub: where, what, and the method name for logs.
 
     ``authorize``, when set, makes a fresh ``Authorization`` for each attempt.
-    ``repeatable`` marks a request that changes nothing on the hub.
+    ``repeatable`` marks a request that changes nothing on the hub; ``once``
+    one that gets a single attempt, never retried.
     """
 
     url: str
@@ -74,6 +75,7 @@ class HubRequest:
     method: str
     authorize: Callable[[], Awaitable[Authorization]] | None = None
     repeatable: bool = False
+    once: bool = False
 
 
 @implementer(IBodyProducer)

@@ -31,6 +31,7 @@ SERVER_OFFLINE = 1014
 READ_METHODS = frozenset(
     {
         "checkUpload",
+        "downloadTaskOutput",
         "getAPIVersion",
         "getBuild",
         "getBuildTarget",
@@ -41,11 +42,13 @@ READ_METHODS = frozenset(
         "getRepo",
         "getTag",
         "getTagGroups",
+        "getTaskChildren",
         "getTaskInfo",
         "getTaskResult",
         "listBuilds",
         "listPackages",
         "listTagged",
+        "listTaskOutput",
         "listTasks",
     }
 )

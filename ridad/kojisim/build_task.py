@@ -4,7 +4,10 @@ Like kojid: find the target, read the NVR from the source, check the
 destination tag's package list (unless ``skip_tag`` or ``scratch``), create
 the BUILDING build (refusing an NVR that exists), "build" for
 ``build_seconds``, then mark the build COMPLETE, tag it into the destination
-tag (unless ``skip_tag``) and close the task with a None result.
+tag (unless ``skip_tag``) and close the task with a None result. A package
+in ``fail_buildroot_packages`` fails before building, one in
+``fail_packages`` after; either leaves its logs in the task's output
+(``build_logs``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import koji
 from twisted.internet.defer import CancelledError
 
+from ridad.kojisim.build_logs import BUILD, BUILDROOT, MOCK_FAILURE, BuildJob
 from ridad.kojisim.context import Call
 from ridad.kojisim.inheritance import build_config, package_list
 from ridad.kojisim.lookup import find_target
@@ -29,12 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["BuildRun", "MOCK_FAILURE"]
 
-#: The fault string of a build whose package is in ``fail_packages``.
-MOCK_FAILURE = (
-    "error building package (arch noarch), mock exited with status 1;"
-    " see build.log for more information"
-)
-BUILD = koji.BUILD_STATES
+BUILD_STATES = koji.BUILD_STATES
 
 
 @dataclass(frozen=True)
@@ -74,8 +73,9 @@ class BuildRun:
         plan = self._builder.transact(self._plan)
         nvr = await self._inspector.nvr(plan.source, plan.dist)
         build_id = self._builder.transact(lambda call: self._start(call, plan, nvr))
+        self._builder.transact(lambda call: self._install_buildroot(call, plan, nvr))
         await self._builder.sleep(self._builder.build_seconds)
-        self._builder.transact(lambda call: self._finish(call, nvr, build_id))
+        self._builder.transact(lambda call: self._finish(call, plan, nvr, build_id))
         self._builder.transact(lambda call: self._close(call, plan, build_id))
 
     def _open_task(self, call: Call) -> Any:
@@ -129,18 +129,45 @@ class BuildRun:
             _check_listed(call, plan.dest_tag_id, nvr.name)
         return _new_build(call, plan, nvr, self._task_id)
 
-    def _finish(self, call: Call, nvr: NVR, build_id: int | None) -> None:
+    def _install_buildroot(self, call: Call, plan: BuildPlan, nvr: NVR) -> None:
+        """Fail a package whose build dependencies cannot be installed.
+
+        :raises koji.BuildError: the package is one of ``fail_buildroot_packages``.
+        """
+        self._open_task(call)
+        if nvr.name in call.core.fail_buildroot_packages:
+            raise self._failure(call, plan, nvr, BUILDROOT)
+
+    def _finish(
+        self, call: Call, plan: BuildPlan, nvr: NVR, build_id: int | None
+    ) -> None:
         """Mark the build COMPLETE, or fail it for a package set to fail.
 
         :raises koji.BuildError: the package is one of ``fail_packages``.
         """
         self._open_task(call)
         if nvr.name in call.core.fail_packages:
-            raise koji.BuildError(MOCK_FAILURE)
+            raise self._failure(call, plan, nvr, BUILD)
         if build_id is not None:
             build = call.state.builds[build_id]
-            build.state, build.completion_ts = BUILD["COMPLETE"], call.now()
+            build.state, build.completion_ts = BUILD_STATES["COMPLETE"], call.now()
             call.changed()
+
+    def _failure(
+        self, call: Call, plan: BuildPlan, nvr: NVR, kind: str
+    ) -> koji.BuildError:
+        """Write the logs of a failed build into the task's output; answer
+        the error that fails the task."""
+        job = BuildJob(
+            task_id=self._task_id,
+            nvr=nvr,
+            source=plan.source,
+            build_tag=call.state.tags[plan.build_tag_id].name,
+            dist=plan.dist,
+        )
+        failed = self._builder.outputs.failed(job, kind)
+        call.core.task_output.write_all(self._task_id, failed.files, call.now())
+        return koji.BuildError(failed.fault)
 
     def _close(self, call: Call, plan: BuildPlan, build_id: int | None) -> None:
         """Tag the build into the destination tag (unless skip_tag); close the task.
@@ -177,11 +204,11 @@ def _refuse_duplicate(old: Build, data: dict[str, Any]) -> None:
 
     :raises koji.GenericError: the NVR is taken.
     """
-    if old.state == BUILD["COMPLETE"]:
+    if old.state == BUILD_STATES["COMPLETE"]:
         raise koji.GenericError(
             f"Build already exists (id={old.id}, state=COMPLETE): {data!r}"
         )
-    if old.state == BUILD["BUILDING"]:
+    if old.state == BUILD_STATES["BUILDING"]:
         raise koji.GenericError(f"Build already in progress (task {old.task_id})")
 
 
@@ -212,7 +239,7 @@ def _new_build(call: Call, plan: BuildPlan, nvr: NVR, task_id: int) -> int:
         version=nvr.version,
         release=nvr.release,
         epoch=None,
-        state=BUILD["BUILDING"],
+        state=BUILD_STATES["BUILDING"],
         task_id=task_id,
         owner_id=plan.owner,
         create_event=call.event(),

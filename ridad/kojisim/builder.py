@@ -19,6 +19,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from ridad.kojisim.build_logs import BuildOutputs, SimulatedOutputs
 from ridad.kojisim.build_task import BuildRun
 from ridad.kojisim.context import Call, HubCore
 from ridad.kojisim.host_tasks import run_new_repo, run_tag_build
@@ -46,12 +47,15 @@ class Builder:
         build_seconds: float,
         capacity: int = 4,
         tick_seconds: float = 0.1,
+        outputs: BuildOutputs | None = None,
     ) -> None:
-        """Run tasks of ``core`` on ``clock``; NVRs come from ``inspector``."""
+        """Run tasks of ``core`` on ``clock``; NVRs come from ``inspector``,
+        the logs of failed builds from ``outputs``."""
         self._core = core
         self._clock = clock
         self._inspector = inspector
         self.build_seconds = build_seconds
+        self.outputs = outputs or SimulatedOutputs()
         self._capacity = capacity
         self._tick = tick_seconds
         self._claimed: set[int] = set()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import koji
 from twisted.internet.interfaces import IReactorTime
 
+from ridad.kojisim.output_store import TaskOutput
 from ridad.kojisim.sessions import Credentials, RequestInfo, SessionStore
 from ridad.kojisim.state import Event, HubState, User
 
@@ -26,7 +27,8 @@ _CURRENT: ContextVar[Call] = ContextVar("kojisim_call")
 class HubCore:
     """The parts of the hub every call sees: live state, sessions, clock.
 
-    ``state`` is replaced (never edited in place) when a transaction commits.
+    ``state`` is replaced (never edited in place) when a transaction commits;
+    ``task_output`` (the tasks' files) is not part of it, as on disk.
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class HubCore:
         state: HubState,
         upload_dir: str,
         fail_packages: set[str],
+        fail_buildroot_packages: set[str] | None = None,
     ) -> None:
         """Hold the live state; commit hooks run after every commit."""
         self.clock = clock
@@ -43,6 +46,8 @@ class HubCore:
         self.sessions = SessionStore()
         self.upload_dir = upload_dir
         self.fail_packages = fail_packages
+        self.fail_buildroot_packages = fail_buildroot_packages or set()
+        self.task_output = TaskOutput()
         self.host_id = 1
         self.host_session_id: int | None = None
         self.commit_hooks: list[Callable[[], None]] = []

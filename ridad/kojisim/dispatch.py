@@ -28,6 +28,7 @@ from ridad.kojisim import (
     api_session,
     api_tags,
     api_targets,
+    api_task_output,
     api_tasks,
     uploads,
 )
@@ -70,6 +71,7 @@ def all_exports() -> dict[str, Export]:
         api_tasks,
         api_builds,
         api_repos,
+        api_task_output,
         uploads,
     )
     merged: dict[str, Export] = {}

@@ -22,6 +22,7 @@ from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource
 
+from ridad.kojisim.build_logs import BuildOutputs
 from ridad.kojisim.builder import Builder
 from ridad.kojisim.context import Call, HubCore
 from ridad.kojisim.dispatch import Dispatcher
@@ -69,7 +70,8 @@ class KojiHub:
 
     ``users`` maps names to a password (such users are admins) or to a
     L{UserSpec}. ``reactor`` runs git and rpm; ``clock`` drives everything
-    else. ``inspector`` reads NVRs from sources (default: git and rpmspec).
+    else. ``inspector`` reads NVRs from sources (default: git and rpmspec);
+    ``build_outputs`` writes the logs of failed builds (default: kojisim's).
     ``event_sink`` receives a bus message per change, at ``event_prefix`` +
     the message's address.
     """
@@ -84,11 +86,13 @@ class KojiHub:
         users: Mapping[str, str | UserSpec] | None = None,
         build_seconds: float = 1.0,
         fail_packages: Iterable[str] = (),
+        fail_buildroot_packages: Iterable[str] = (),
         upload_dir: str | None = None,
         inspector: SourceInspector | None = None,
         builder_capacity: int = 4,
         event_sink: EventSink | None = None,
         event_prefix: str = DEFAULT_EVENT_PREFIX,
+        build_outputs: BuildOutputs | None = None,
     ) -> None:
         """Create the hub with its users and its (running) builder."""
         self.clock = clock
@@ -98,6 +102,7 @@ class KojiHub:
             state=HubState.seeded(),
             upload_dir=self._upload_dir,
             fail_packages=set(fail_packages),
+            fail_buildroot_packages=set(fail_buildroot_packages),
         )
         self._bootstrap(users or {})
         if event_sink is not None:
@@ -116,6 +121,7 @@ class KojiHub:
             ),
             build_seconds=build_seconds,
             capacity=builder_capacity,
+            outputs=build_outputs,
         )
         self._core.commit_hooks.append(self._builder.wake)
         self._offline: str | None = None
@@ -248,6 +254,18 @@ class KojiHub:
     def fail_packages(self) -> set[str]:
         """Packages whose builds fail like a broken SPEC (a mutable set)."""
         return self._core.fail_packages
+
+    @property
+    def fail_buildroot_packages(self) -> set[str]:
+        """Packages whose buildroots cannot be installed (a mutable set)."""
+        return self._core.fail_buildroot_packages
+
+    def task_output(self, task_id: int) -> dict[str, bytes]:
+        """The files in a task's output, by name, in the order listed."""
+        return {
+            name: found.data
+            for name, found in self._core.task_output.files(task_id).items()
+        }
 
     def pause_builder(self) -> None:
         """Let tasks wait FREE (tasks already taken go on)."""

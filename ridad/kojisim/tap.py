@@ -1,7 +1,8 @@
 """``twistd kojisim``: serve a simulated Koji hub at ``/kojihub``.
 
     twistd -n kojisim --listen tcp:8099:interface=127.0.0.1 --user admin:pw
-        [--fail-package NAME]... [--build-seconds S] [--work-dir DIR]
+        [--fail-package NAME]... [--fail-buildroot-package NAME]...
+        [--build-seconds S] [--work-dir DIR]
         [--tls-cert FILE --tls-key FILE --tls-ca FILE]
         [--stomp ENDPOINT [--stomp-prefix /topic/koji.]
          [--stomp-login L --stomp-passcode P]]
@@ -74,6 +75,7 @@ class Options(usage.Options):
         super().__init__()
         self["users"] = {}
         self["fail-packages"] = []
+        self["fail-buildroot-packages"] = []
 
     def opt_user(self, value: str) -> None:
         """An admin user, as NAME:PASSWORD (repeatable)."""
@@ -85,6 +87,10 @@ class Options(usage.Options):
     def opt_fail_package(self, value: str) -> None:
         """A package whose builds fail as with a broken SPEC (repeatable)."""
         self["fail-packages"].append(value)
+
+    def opt_fail_buildroot_package(self, value: str) -> None:
+        """A package whose buildroot cannot be installed (repeatable)."""
+        self["fail-buildroot-packages"].append(value)
 
     def postOptions(self) -> None:
         """Check the numbers and the TLS options.
@@ -174,6 +180,7 @@ def makeService(options: Options) -> IService:
         users=options["users"],
         build_seconds=options["build-seconds"],
         fail_packages=options["fail-packages"],
+        fail_buildroot_packages=options["fail-buildroot-packages"],
         upload_dir=options["work-dir"],
         event_sink=sink,
         event_prefix=options["stomp-prefix"],

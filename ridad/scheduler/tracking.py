@@ -12,6 +12,7 @@ from twisted.logger import Logger
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.koji import RepoReport, TaskReport
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.domain.task_logs import TaskLogTail, reason_with_log
 from ridad.errors import KojiError
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.environment import environment_of
@@ -141,18 +142,36 @@ class TaskTracker:
     async def _record_failures(
         self, components: Sequence[ComponentBuild], *, epoch: int
     ) -> None:
+        """Fail each component with Koji's reason and the tail of its log."""
         reasons = await self._koji.failure_reasons(
             [c.task_id for c in components if c.task_id is not None]
         )
+        logs = await self._failure_logs(reasons)
         for component in components:
             assert component.task_id is not None
             await self._transitions.record_task_end(
                 component,
                 ComponentState.FAILED,
-                reasons[component.task_id],
+                reason_with_log(
+                    reasons[component.task_id], logs.get(component.task_id)
+                ),
                 task_state="failed",
                 epoch=epoch,
             )
+
+    async def _failure_logs(self, reasons: dict[int, str]) -> dict[int, TaskLogTail]:
+        """The tails of the failed tasks' logs; none when Koji fails to give
+        them (the components fail with Koji's reason alone)."""
+        try:
+            return await self._koji.failure_logs(reasons)
+        except KojiError as e:
+            self.log.warn(
+                "Could not read the logs of {count} failed Koji tasks;"
+                " their components fail without them: {reason}",
+                count=len(reasons),
+                reason=e.message,
+            )
+            return {}
 
     async def _repo_answer(
         self, build: ModuleBuild, answer: RepoReport, epoch: int

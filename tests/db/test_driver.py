@@ -184,7 +184,8 @@ async def test_module_goes_from_init_through_batches_to_ready(rig: Rig) -> None:
 @pytest_twisted.ensureDeferred
 async def test_failed_component_fails_the_module_with_koji_reason(rig: Rig) -> None:
     """A build task that fails makes its component and then the module failed,
-    with the reason Koji gave."""
+    with the reason Koji gave (the module with its first line only: the
+    component's goes on with its log, see test_driver_failure_logs.py)."""
     rig.world.sim.fail_packages.add("b")
     module_build_id, _ = await rig.transitions.create_module_build(platform_build())
     done = await rig.cycle_until(module_build_id, ModuleState.READY, ModuleState.FAILED)
@@ -193,7 +194,7 @@ async def test_failed_component_fails_the_module_with_koji_reason(rig: Rig) -> N
     assert b.state is ComponentState.FAILED
     assert b.state_reason and b.state_reason != "the Koji task failed"
     assert done.build.state_reason == (
-        f"Component b failed in Koji task {b.task_id}: {b.state_reason}"
+        f"Component b failed in Koji task {b.task_id}: {b.state_reason.splitlines()[0]}"
     )
     component_messages = [
         body for topic, body in await rig.messages() if topic.startswith("component")

@@ -162,9 +162,11 @@ async def assert_messages_follow_the_trace(pool, module_build_id: int) -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_failing_component_fails_the_module_naming_it_and_its_task(
-    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld
+    koji_built: RunningDaemon, git_world: GitWorld, koji_world: KojiWorld, pool
 ) -> None:
-    """A component whose Koji build fails fails the module with its name and task."""
+    """A component whose Koji build fails fails the module with its name and
+    task; the component's reason goes on with the last 40 lines of its
+    build.log, in the API and in its message."""
     koji_world.hub.fail_packages.add("beta")
     build = await submit(koji_built, git_world, modulemd_text())
     done = await wait_for_state(koji_built, build["id"], ("ready", "failed"))
@@ -173,6 +175,23 @@ async def test_failing_component_fails_the_module_naming_it_and_its_task(
     assert beta["state"] == "failed"
     assert "beta" in done["state_reason"]
     assert str(beta["task_id"]) in done["state_reason"]
+    assert "\n" not in done["state_reason"]
+    build_log = koji_world.hub.task_output(beta["task_id"])["build.log"]
+    header = f"--- last 40 lines of build.log (Koji task {beta['task_id']}) ---"
+    fault = done["state_reason"].split(": ", 1)[1]
+    expected = "\n".join([fault, header, *build_log.decode().splitlines()[-40:]])
+    assert beta["state_reason"] == expected
+    messages = await pool.run_query(
+        "SELECT body FROM outbox WHERE module_build_id = %s"
+        " AND topic = 'component.state.change' ORDER BY id",
+        (build["id"],),
+    )
+    failed = [
+        m["body"]["state_reason"]
+        for m in messages
+        if (m["body"]["component"], m["body"]["state"]) == ("beta", "failed")
+    ]
+    assert failed == [expected]
 
 
 @pytest_twisted.ensureDeferred

@@ -113,6 +113,25 @@ def test_show_falls_back_to_tasks_without_component_builds(
     assert out.splitlines()[-1].split() == ["beta", "failed", "9", "build", "failed"]
 
 
+def test_show_puts_a_failed_components_log_under_the_table(
+    cli: Cli, fake: FakeMbs
+) -> None:
+    """A reason with a log tail: its first line in the table, the log after
+    it, indented under the component's name."""
+    fake.add_build(id=4, state=4, state_reason="Component beta failed: boom")
+    reason = "boom\n--- last 2 lines of build.log (Koji task 9) ---\n+ exit 1\n"
+    fake.set_component(4, "beta", 3, batch=2, task_id=9, reason=reason + "done")
+    assert cli.run("show", "4") == 0, cli.err.getvalue()
+    lines = cli.out.getvalue().splitlines()
+    assert lines[-4:] == [
+        "  beta: boom",
+        "    --- last 2 lines of build.log (Koji task 9) ---",
+        "    + exit 1",
+        "    done",
+    ]
+    assert lines[-5].split() == ["2", "beta", "failed", "9", "boom"]
+
+
 def test_show_json_prints_the_servers_build(cli: Cli, fake: FakeMbs) -> None:
     """show --json prints the verbose build exactly as the server sent it."""
     fake.add_build(id=5)

@@ -129,9 +129,12 @@ def test_terminal_lines_are_cut_to_the_width(cli: Cli, fake: FakeMbs) -> None:
 
 
 def test_failed_build_exits_1_with_its_reason(cli: Cli, fake: FakeMbs) -> None:
-    """A build that fails ends the watch with status 1 and says why."""
+    """A build that fails ends the watch with status 1 and says why (the
+    first line of a component's reason: its log would break the lines)."""
     ended = cli.start("watch", "42")
-    fake.set_component(42, "alpha", 3, batch=2, task_id=7, reason="rpmbuild failed")
+    log = "\n--- last 1 lines of build.log (Koji task 7) ---\n[exit status 1]"
+    reason = "rpmbuild failed" + log  # only the first line is shown
+    fake.set_component(42, "alpha", 3, batch=2, task_id=7, reason=reason)
     fake.set_state(42, 4, "Component alpha (task 7) failed")
     cli.clock.advance(5)
     assert result_of(ended) == 1

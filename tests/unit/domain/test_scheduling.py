@@ -159,6 +159,14 @@ def test_outcome_names_failed_component_and_task() -> None:
     assert result.failed_reason == "Component a failed in Koji task 77: boom"
 
 
+def test_outcome_keeps_only_the_first_line_of_a_component_reason() -> None:
+    """The log tail under a component's reason stays with the component."""
+    reason = "boom\n--- last 2 lines of build.log (Koji task 78) ---\nx\ny"
+    comps = [component(2, "a", 2, state=ComponentState.FAILED, task_id=77)]
+    comps = [replace(comps[0], state_reason=reason)]
+    assert outcome(comps).failed_reason == "Component a failed in Koji task 77: boom"
+
+
 def test_outcome_done_when_all_complete_and_tagged() -> None:
     """Every component complete and tagged means done."""
     comps = [built(component(1, "m", 1), 1), built(component(2, "a", 2), 2)]

@@ -25,8 +25,18 @@ def test_users_and_failing_packages_repeat() -> None:
     )  # fmt: skip
     assert options["users"] == {"admin": "pw", "ridad": "se:cret"}
     assert options["fail-packages"] == ["beta", "gamma"]
+    assert options["fail-buildroot-packages"] == []
     assert options["build-seconds"] == 0.5
     assert options["listen"] == "tcp:8099:interface=127.0.0.1"
+
+
+def test_failing_buildroot_packages_repeat() -> None:
+    """--fail-buildroot-package may be given several times."""
+    options = _parse(
+        "--fail-buildroot-package", "beta", "--fail-buildroot-package", "delta"
+    )  # fmt: skip
+    assert options["fail-buildroot-packages"] == ["beta", "delta"]
+    assert options["fail-packages"] == []
 
 
 @pytest.mark.parametrize(
