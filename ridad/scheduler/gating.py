@@ -5,7 +5,8 @@ or as soon as a ``greenwave.decision.update`` about it arrives.
 A satisfied decision moves the build to ``ready``; any other keeps it
 ``done`` with Greenwave's reason (written, and announced, only when it
 changes). Greenwave unreachable, slow or answering nonsense never fails a
-build: it is logged, and asked again at the next scheduled check.
+build: it is logged, and Greenwave is asked again one re-check interval
+later (by the first build due then, not by every build in between).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class GreenwaveGate:
         self._recheck_seconds = recheck_seconds
         self._due: dict[int, float] = {}
         self._builds_by_subject: dict[str, int] = {}
+        #: After a failed question: when to ask Greenwave again, and why not.
+        self._down_until: float | None = None
+        self._down_reason = ""
 
     @property
     def decision_context(self) -> str:
@@ -62,16 +66,21 @@ class GreenwaveGate:
 
     def ask_again(self, subject_identifier: str) -> bool:
         """Ask about ``subject_identifier`` in the next cycle (its decision
-        changed); False when it is no done build of ours."""
+        changed, so Greenwave is up); False when it is no done build of ours."""
         module_build_id = self._builds_by_subject.get(subject_identifier)
         if module_build_id is None:
             return False
         self._due.pop(module_build_id, None)
+        self._down_until = None
         return True
 
     async def release(self, build: ModuleBuild, epoch: int) -> None:
         """Ask Greenwave about the done ``build`` if that is due, and record
         the decision (``ready``, or the reason it stays ``done``).
+
+        After Greenwave gave no decision, no build asks it again until the
+        re-check interval has passed (one request per interval, not one per
+        build, while it is down).
 
         :raises NotLeader: another process took the scheduler lease.
         """
@@ -80,10 +89,14 @@ class GreenwaveGate:
         now = self._clock.seconds()
         if self._due.get(build.id, now) > now:
             return
+        if self._down_until is not None and self._down_until > now:
+            await self._note_unreachable(build, epoch)
+            return
         self._due[build.id] = now + self._recheck_seconds
         try:
             decision = await self._greenwave.decide(subject)
         except GreenwaveUnavailable as e:
+            self._down_until, self._down_reason = now + self._recheck_seconds, e.message
             self.log.warn(
                 "Greenwave gave no decision about module build {module_build_id}"
                 " ({nvr}): {reason}; asking again in {delay_seconds} s",
@@ -92,14 +105,9 @@ class GreenwaveGate:
                 reason=e.message,
                 delay_seconds=self._recheck_seconds,
             )
-            if build.state_reason is None:
-                await self._transitions.record_gating_decision(
-                    build.id,
-                    satisfied=False,
-                    reason=unreachable_reason(e.message),
-                    epoch=epoch,
-                )
+            await self._note_unreachable(build, epoch)
             return
+        self._down_until = None
         if decision.satisfied:
             self._forget(build.id, subject)
         elif decision.reason != build.state_reason:
@@ -113,6 +121,15 @@ class GreenwaveGate:
         await self._transitions.record_gating_decision(
             build.id, satisfied=decision.satisfied, reason=decision.reason, epoch=epoch
         )
+
+    async def _note_unreachable(self, build: ModuleBuild, epoch: int) -> None:
+        """Say why a build that never got a decision waits (a build with a
+        reason keeps the reason of its last decision)."""
+        if build.state_reason is None:
+            reason = unreachable_reason(self._down_reason)
+            await self._transitions.record_gating_decision(
+                build.id, satisfied=False, reason=reason, epoch=epoch
+            )
 
     def _forget(self, module_build_id: int, subject: str) -> None:
         self._due.pop(module_build_id, None)

@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.logger import LogLevel, capturedLogs
 from twisted.web.client import Agent, HTTPConnectionPool
 
+from ridad.bus.publisher import validate_body
 from ridad.config.model import KojiConfig
 from ridad.db.builds import ModuleBuildStore, SchedulingStore
 from ridad.db.pool import Pool
@@ -78,7 +79,7 @@ class GatedRig:
             if snapshot.build.state in states:
                 return snapshot
             await self.cycle()
-        raise AssertionError(f"build {module_build_id} is {snapshot.build.state}")
+        raise AssertionError(f"build {module_build_id}: {snapshot.build.state_reason}")
 
     async def read(self, module_build_id: int) -> BuildSnapshot:
         build, components = await ModuleBuildStore(pool=self.pool).get_with_components(
@@ -87,14 +88,18 @@ class GatedRig:
         return BuildSnapshot(build, tuple(components))
 
     async def module_messages(self) -> list[dict[str, Any]]:
-        """The module messages of the outbox, oldest first."""
+        """The module messages of the outbox, oldest first, each checked
+        against its schema."""
         rows = await self.pool.run_query(
             "SELECT body FROM outbox WHERE topic = 'module.state.change' ORDER BY id"
         )
-        return [
+        bodies = [
             r["body"] if isinstance(r["body"], dict) else json.loads(r["body"])
             for r in rows
         ]
+        for body in bodies:
+            validate_body("module.state.change", body)
+        return bodies
 
     async def trace(
         self, module_build_id: int
@@ -139,8 +144,8 @@ def make_driver(
     pool: Pool, world: SimWorld, transitions: Transitions, gate: GreenwaveGate | None
 ) -> BuildDriver:
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
-        name = "module-build-macros-0.1-1.src.rpm"
-        return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")
+        nvr = f"module-build-macros-0.1-{build.id}"
+        return MacrosSrpm(f"{nvr}.src.rpm", b"srpm bytes", nvr, ".m")
 
     return BuildDriver(
         store=SchedulingStore(pool=pool),
@@ -410,3 +415,50 @@ async def test_record_gating_decision_leaves_a_build_that_is_not_done(
     )
     assert written.build.state is ModuleState.INIT
     assert await rig.trace(module_build_id) == [(None, "init", None)]
+
+
+async def forced_done(rig: GatedRig, name: str) -> int:
+    """A build moved to done by transitions alone (nothing built in Koji)."""
+    module_build_id, _ = await rig.transitions.create_module_build(new_build(name))
+    await rig.transitions.change_module_state(
+        module_build_id, ModuleState.WAIT, None, epoch=EPOCH
+    )
+    await rig.transitions.record_environment(
+        module_build_id, koji_tag=f"module-{name}", macros=None, epoch=EPOCH
+    )
+    await rig.transitions.change_module_state(
+        module_build_id, ModuleState.DONE, None, epoch=EPOCH
+    )
+    return module_build_id
+
+
+@pytest_twisted.ensureDeferred
+async def test_greenwave_down_is_asked_once_per_interval_not_per_build(
+    rig: GatedRig,
+) -> None:
+    """With Greenwave failing, one build's question counts for all: another
+    build done in the meantime waits for the next interval without asking,
+    saying why; once Greenwave answers, both are released in one cycle."""
+    rig.standin.error_status = 503
+    first = (await held_build(rig)).build.id
+    second = await forced_done(rig, "two")
+    await rig.cycle()
+    assert [p for _, p, _ in rig.standin.requests] == ["policies"]
+    reason = (
+        "Waiting for Greenwave: it could not be asked (Greenwave answered the"
+        " policies request with HTTP 503: The stand-in is told to fail)"
+    )
+    builds = [(await rig.read(i)).build for i in (first, second)]
+    assert [(b.state, b.state_reason) for b in builds] == [
+        (ModuleState.DONE, reason)
+    ] * 2
+    rig.world.clock.advance(RECHECK_SECONDS)
+    await rig.cycle()
+    assert [p for _, p, _ in rig.standin.requests] == ["policies"] * 2
+    rig.standin.error_status = None
+    for build in builds:
+        rig.standin.passes(nvr_of(build))
+    rig.world.clock.advance(RECHECK_SECONDS)
+    await rig.cycle()
+    states = [(await rig.read(i)).build.state for i in (first, second)]
+    assert states == [ModuleState.READY] * 2
