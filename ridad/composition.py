@@ -3,8 +3,9 @@
 :func:`compose` turns a validated configuration into the root
 :class:`~ridad.service.RidadService`: the pool and stores, transitions, git,
 the submission verifier, the APIs and their site, the leader's jobs (driving
-builds in Koji, relaying the outbox), the broker connection with the Koji
-event listeners, and the HTTP listener last. It is called from
+builds in Koji, gated by Greenwave when configured, relaying the outbox), the
+broker connection with the Koji and Greenwave event listeners, and the HTTP
+listener last. It is called from
 ``ridad.tap.makeService`` with the reactor and starts nothing.
 """
 
@@ -61,7 +62,8 @@ from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
 from ridad.outbox.relay import OutboxRelay
 from ridad.scheduler.driver import BuildDriver
-from ridad.scheduler.events import KojiEventListener
+from ridad.scheduler.events import event_subscriptions
+from ridad.scheduler.gating import GreenwaveGate, greenwave_gate
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scm.git import GitClient
 from ridad.scm.url import parse_repository
@@ -267,9 +269,14 @@ def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
 
 
 def make_driver(
-    reactor: Any, config: Config, pool: Pool, transitions: Transitions
+    reactor: Any,
+    config: Config,
+    pool: Pool,
+    transitions: Transitions,
+    gate: GreenwaveGate | None = None,
 ) -> BuildDriver:
-    """The build driver: Koji client, environment, macros, tracking."""
+    """The build driver: Koji client, environment, macros, tracking, and the
+    gate a done build passes (None: ``ready`` at once)."""
     koji_config = config.koji
     assert koji_config is not None
     koji = make_koji_client(reactor, koji_config)
@@ -297,6 +304,7 @@ def make_driver(
         config=koji_config,
         clock=reactor,
         build_macros=build_macros,
+        gate=gate,
     )
 
 
@@ -324,7 +332,10 @@ def compose_leader(
     jobs: list[LeaderJob] = []
     subscriptions: list[Subscription] = []
     if config.koji is not None:
-        driver = make_driver(reactor, config, pool, transitions)
+        gate = None
+        if config.greenwave is not None:
+            gate = greenwave_gate(reactor, config.greenwave, transitions)
+        driver = make_driver(reactor, config, pool, transitions, gate)
         builds = LeaderJob(
             name="builds",
             interval_seconds=config.koji.poll_interval_seconds,
@@ -337,7 +348,9 @@ def compose_leader(
         # usually lets a build take its next step: run a cycle at once rather
         # than one poll interval later. Cycles that change no state end this.
         transitions.add_commit_listener(builds.poke)
-        subscriptions = koji_subscriptions(config.messaging, driver, builds)
+        subscriptions = event_subscriptions(
+            config.messaging, driver=driver, gate=gate, poke=builds.poke
+        )
     else:
         leader.warnings.append(
             "No koji section in the configuration: builds stay in init"
@@ -382,19 +395,3 @@ def outbox_job(
         run=lambda epoch: relay.drain(),
         clock=reactor,
     )
-
-
-def koji_subscriptions(
-    messaging: MessagingConfig | None, driver: BuildDriver, builds: LeaderJob
-) -> list[Subscription]:
-    """Koji's bus events to subscribe to; a tracked one pokes the builds job."""
-    subscriptions = []
-    for subscription in messaging.subscriptions if messaging else ():
-        listener = KojiEventListener(
-            format=subscription.format,
-            tracked_tasks=lambda: driver.tracked_tasks,
-            tracked_tags=lambda: driver.tracked_tags,
-            poke=builds.poke,
-        )
-        subscriptions.append(Subscription(subscription.destination, listener))
-    return subscriptions

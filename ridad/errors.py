@@ -90,6 +90,10 @@ class BusUnavailable(Unavailable):
     """The message broker cannot be reached."""
 
 
+class GreenwaveUnavailable(Unavailable):
+    """Greenwave could not be asked, or gave no usable decision."""
+
+
 class KojiError(RidadError):
     """Koji could not do what was asked."""
 

@@ -13,12 +13,10 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.bus import messages
 from ridad.db import build_inserts as inserts
 from ridad.db import build_writes as writes
 from ridad.db.build_rows import load_build, load_module_trace
 from ridad.db.leases import check_lease
-from ridad.db.outbox import insert_message
 from ridad.db.pool import Pool
 from ridad.domain.builds import (
     BuildSnapshot,
@@ -32,8 +30,8 @@ from ridad.domain.builds import (
 )
 from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
-from ridad.domain.views import module_build_view
 from ridad.errors import Conflict
+from ridad.outbox.announce import announce_component, announce_module
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
 Move = tuple[int, ComponentState, str | None, dict[str, Any]]
@@ -235,6 +233,28 @@ class Transitions:
         self._moved(module_build_id, state)
         return written
 
+    async def record_gating_decision(
+        self, module_build_id: int, *, satisfied: bool, reason: str, epoch: int
+    ) -> BuildSnapshot:
+        """Move a done build to ``ready`` (Greenwave's policies ``satisfied``),
+        or keep it done with ``reason``, traced and announced as a change;
+        a reason it already has, or a build no longer done, writes nothing."""
+        state = ModuleState.READY if satisfied else ModuleState.DONE
+
+        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
+            build = old.build
+            same = build.state_reason == reason and not satisfied
+            if build.state is not ModuleState.DONE or same:
+                return old
+            changed = await writes.set_module_state(
+                cursor, build, state, reason, now, satisfied
+            )
+            written = BuildSnapshot(changed, old.components)
+            await self._announce(cursor, written, now, build.state.label)
+            return written
+
+        return await self._apply(module_build_id, epoch, step, changes=True)
+
     async def _note(
         self, module_build_id: int, epoch: int, write: Write, *args: Any
     ) -> BuildSnapshot:
@@ -369,32 +389,10 @@ class Transitions:
         self, cursor: Any, before: ComponentBuild, after: ComponentBuild, now: datetime
     ) -> None:
         msg_id = self._new_msg_id()
-        old = before.state.label
-        body = messages.component_message_body(
-            after, old_state=old, msg_id=msg_id, now=now
-        )
-        await insert_message(
-            cursor,
-            msg_id=msg_id,
-            topic=messages.COMPONENT_TOPIC,
-            body=body,
-            module_build_id=after.module_build_id,
-            now=now,
-        )
+        await announce_component(cursor, before, after, msg_id=msg_id, now=now)
 
     async def _announce(
-        self, cursor: Any, written: BuildSnapshot, now: datetime, old_state: str | None
+        self, cursor: Any, written: BuildSnapshot, now: datetime, old: str | None
     ) -> None:
         msg_id = self._new_msg_id()
-        view = module_build_view(written.build, list(written.components))
-        body = messages.module_message_body(
-            view, old_state=old_state, msg_id=msg_id, now=now
-        )
-        await insert_message(
-            cursor,
-            msg_id=msg_id,
-            topic=messages.MODULE_TOPIC,
-            body=body,
-            module_build_id=written.build.id,
-            now=now,
-        )
+        await announce_module(cursor, written, old_state=old, msg_id=msg_id, now=now)

@@ -2,8 +2,9 @@
 
 ``model`` (Config and its section dataclasses, DEFAULT_CONFIG_PATH, LiveConfig),
 ``parse`` (parse_config, listen_is_local; the core sections), ``sections``
-(the koji, messaging and auth sections) and ``reader`` (the Reader that
+(the koji, messaging and auth sections), ``greenwave`` (the greenwave
+section and its tie to the subscriptions) and ``reader`` (the Reader that
 collects problems, and the checks of single values).
 """
 
-__all__ = ["model", "parse", "reader", "sections"]
+__all__ = ["greenwave", "model", "parse", "reader", "sections"]

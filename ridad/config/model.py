@@ -1,7 +1,8 @@
 """ridad's configuration values: the frozen dataclasses ``parse_config`` builds.
 
 ``Config`` and its sections (``DatabaseConfig``, ``ScmConfig``, ``ApiConfig``,
-``KojiConfig``, ``MessagingConfig``, ``AuthConfig`` and theirs), the defaults,
+``KojiConfig``, ``MessagingConfig``, ``AuthConfig``, ``GreenwaveConfig`` and
+theirs), the defaults,
 and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 """
 
@@ -164,7 +165,8 @@ class StompConfig:
 
 @dataclass(frozen=True)
 class Subscription:
-    """One Koji event source: a destination and its message format."""
+    """One bus event source (Koji or Greenwave): a destination and its
+    message format."""
 
     destination: str
     format: str
@@ -178,6 +180,26 @@ class MessagingConfig:
     destination_prefix: str = "/topic/VirtualTopic.eng.rida."
     subscriptions: tuple[Subscription, ...] = ()
     outbox_retention_days: float = 7.0
+
+
+#: The path of Greenwave's API under its address.
+GREENWAVE_API = "/api/v1.0"
+
+
+@dataclass(frozen=True)
+class GreenwaveConfig:
+    """``greenwave``: the gate between ``done`` and ``ready``.
+
+    ``url`` is Greenwave's API root (ending in ``/api/v1.0``).
+    """
+
+    url: str
+    decision_context: str
+    subject_type: str = "redhat-module"
+    timeout_seconds: float = 60.0
+    #: A build Greenwave holds is asked about again this often (besides
+    #: when a decision update about it arrives on the bus).
+    recheck_minutes: float = 10.0
 
 
 AUTH_METHODS = ("none", "oidc", "kerberos", "ssl")
@@ -244,6 +266,7 @@ class Config:
     koji: KojiConfig | None = None
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None
+    greenwave: GreenwaveConfig | None = None
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -258,6 +281,7 @@ class Config:
             self.koji,
             self.messaging,
             self.auth,
+            self.greenwave,
         )
 
 
@@ -281,8 +305,8 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, scm.rpms_default_repository, scm.max_concurrent_git or"
-                " scm.git_first_byte_timeout_seconds"
+                " auth, greenwave, scm.rpms_default_repository, scm.max_concurrent_git"
+                " or scm.git_first_byte_timeout_seconds"
             )
             new = Config(
                 listen=self.current.listen,
@@ -301,6 +325,7 @@ class LiveConfig:
                 koji=self.current.koji,
                 messaging=self.current.messaging,
                 auth=self.current.auth,
+                greenwave=self.current.greenwave,
             )
         self.current = new
         return ignored

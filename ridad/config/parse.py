@@ -3,7 +3,7 @@
 Every problem is collected with its key path and reported at once as a
 ``ConfigError``, before anything starts. The core sections (``database``,
 ``scm``, ``api``) are read here; ``koji``, ``messaging`` and ``auth`` in
-``ridad.config.sections``.
+``ridad.config.sections``, ``greenwave`` in ``ridad.config.greenwave``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ridad.config.greenwave import check_greenwave_subscriptions, parse_greenwave
 from ridad.config.model import ApiConfig, Config, DatabaseConfig, ScmConfig
 from ridad.config.origins import normalise_origin
 from ridad.config.reader import (
@@ -37,6 +38,7 @@ TOP_KEYS = {
     "koji",
     "messaging",
     "auth",
+    "greenwave",
 }
 #: The ``scm`` switches that let a modulemd differ from its SCM location.
 OVERRIDES = ("allow_name_override", "allow_stream_override", "allow_version_override")
@@ -68,8 +70,12 @@ def parse_config(text: str) -> Config:
             parse_messaging(reader, top["messaging"]) if "messaging" in top else None
         ),
         auth=parse_auth(reader, top["auth"]) if "auth" in top else None,
+        greenwave=(
+            parse_greenwave(reader, top["greenwave"]) if "greenwave" in top else None
+        ),
     )
     _check_listen_auth(reader, config)
+    check_greenwave_subscriptions(reader, config.messaging, config.greenwave)
     if reader.problems:
         raise ConfigError(reader.problems)
     return config

@@ -130,7 +130,8 @@ def _koji_auth(reader: Reader, data: Any) -> KojiAuthConfig:
     return KojiAuthConfig(method=method, **values)
 
 
-FORMATS = ("koji", "fedora")
+#: Message formats of subscriptions: Koji's two, and Greenwave's decisions.
+FORMATS = ("koji", "fedora", "greenwave")
 
 
 def parse_messaging(reader: Reader, data: Any) -> MessagingConfig:
@@ -166,7 +167,9 @@ def parse_messaging(reader: Reader, data: Any) -> MessagingConfig:
         destination = reader.value(item, where + ".", "destination", None, check_string)
         fmt = item.get("format", "koji")
         if fmt not in FORMATS:
-            reader.problems.append(f"{where}.format: must be one of koji, fedora")
+            reader.problems.append(
+                f"{where}.format: must be one of " + ", ".join(FORMATS)
+            )
         elif destination is None:
             reader.problems.append(f"{where}.destination: required")
         else:

@@ -1,4 +1,5 @@
-"""Who publishes the outbox: the relay that sends what ``transitions`` wrote
-to the broker, run as a leader job."""
+"""Who fills and publishes the outbox: the rows that announce a change
+(``announce``, written by ``transitions`` in its transaction) and the relay
+that sends them to the broker, run as a leader job (``relay``)."""
 
 __all__: list[str] = []

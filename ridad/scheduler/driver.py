@@ -24,6 +24,7 @@ from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import KojiError, KojiUnavailable, NotLeader
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.environment import BuildEnvironment, environment_of
+from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm, module_dist
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
@@ -35,7 +36,11 @@ MacrosBuilder = Callable[[ModuleBuild], Awaitable[MacrosSrpm]]
 
 
 class BuildDriver:
-    """Drives every active module build through Koji, one cycle at a time."""
+    """Drives every active module build through Koji, one cycle at a time.
+
+    With a ``gate`` a done build waits for Greenwave's decision; without
+    one it moves to ``ready`` at once.
+    """
 
     log = Logger()
 
@@ -48,8 +53,10 @@ class BuildDriver:
         config: KojiConfig,
         clock: IReactorTime,
         build_macros: MacrosBuilder,
+        gate: GreenwaveGate | None = None,
     ) -> None:
         self._store = store
+        self._gate = gate
         self._koji = koji
         self._transitions = transitions
         self._config = config
@@ -144,10 +151,17 @@ class BuildDriver:
         elif build.state is ModuleState.BUILD:
             return await self._build_step(build, components, epoch, budget)
         elif build.state is ModuleState.DONE:
+            await self._release(build, epoch)
+        return 0
+
+    async def _release(self, build: ModuleBuild, epoch: int) -> None:
+        """Move a done build to ``ready``: at once, or when the gate allows."""
+        if self._gate is not None:
+            await self._gate.release(build, epoch)
+        else:
             await self._transitions.change_module_state(
                 build.id, ModuleState.READY, None, epoch=epoch
             )
-        return 0
 
     async def _prepare(
         self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
@@ -196,12 +210,10 @@ class BuildDriver:
             await self._fail(build, components, result.failed_reason, epoch)
             return 0
         if result.finished:
-            await self._transitions.change_module_state(
+            done = await self._transitions.change_module_state(
                 build.id, ModuleState.DONE, None, epoch=epoch
             )
-            await self._transitions.change_module_state(
-                build.id, ModuleState.READY, None, epoch=epoch
-            )
+            await self._release(done.build, epoch)
             return 0
         if await self._tag_completed(build, components, epoch):
             return 0

@@ -1,7 +1,8 @@
-"""Koji's bus events as hints: an event about a task, build, tag or repo that
-ridad tracks makes the scheduler poll now. Koji stays the truth, and the
-polling loop stays the safety net, so a lost or unknown event costs nothing
-but time."""
+"""Bus events as hints: an event about a task, build, tag or repo that ridad
+tracks makes the scheduler poll now, and a Greenwave decision update about a
+done build makes it ask Greenwave again now. Koji and Greenwave stay the
+truth, and the polling loop stays the safety net, so a lost or unknown event
+costs nothing but time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from collections.abc import Callable, Mapping
 from twisted.logger import Logger
 
 from ridad.bus.events import KojiEvent, parse_fedora_message, parse_koji_message
+from ridad.bus.greenwave_events import DecisionUpdate, parse_greenwave_message
+from ridad.bus.subscriptions import Subscription
+from ridad.config.model import MessagingConfig
+from ridad.scheduler.driver import BuildDriver
+from ridad.scheduler.gating import GreenwaveGate
 
 
 class KojiEventListener:
@@ -68,3 +74,73 @@ class KojiEventListener:
         if event.parent_task_id is not None and event.parent_task_id in tasks:
             return True
         return event.tag is not None and event.tag in self._tracked_tags()
+
+
+class GreenwaveEventListener:
+    """Turns Greenwave's decision updates about done builds into new asks."""
+
+    log = Logger()
+
+    def __init__(self, *, gate: GreenwaveGate, poke: Callable[[], None]) -> None:
+        self._gate = gate
+        self._poke = poke
+        self.received = 0
+        self.matched = 0
+        self.dropped = 0
+
+    def handle(self, destination: str, headers: Mapping[str, str], body: bytes) -> None:
+        """Parse one message; ask Greenwave again now when it concerns a done
+        build in ridad's decision context."""
+        self.received += 1
+        try:
+            update = parse_greenwave_message(destination, headers, body)
+        except ValueError as e:
+            self.dropped += 1
+            self.log.warn(
+                "Dropped a malformed Greenwave message from {destination}: {reason}",
+                destination=destination,
+                reason=str(e),
+            )
+            return
+        if self._ours(update) and self._gate.ask_again(update.subject_identifier):
+            self.matched += 1
+            self.log.debug(
+                "Greenwave decision update for {nvr}: asking again now",
+                nvr=update.subject_identifier,
+            )
+            self._poke()
+
+    def _ours(self, update: DecisionUpdate) -> bool:
+        """Whether ``update`` is in ridad's decision context and subject type."""
+        if update.decision_context != self._gate.decision_context:
+            return False
+        return update.subject_type in (None, self._gate.subject_type)
+
+
+def event_subscriptions(
+    messaging: MessagingConfig | None,
+    *,
+    driver: BuildDriver,
+    gate: GreenwaveGate | None,
+    poke: Callable[[], None],
+) -> list[Subscription]:
+    """The bus subscriptions of ``messaging``, each with its listener:
+    Koji's events poke the builds job when they concern a tracked task or
+    tag, Greenwave's decision updates when they concern a done build (a
+    ``greenwave`` subscription without a gate is left out)."""
+    subscriptions = []
+    for subscription in messaging.subscriptions if messaging else ():
+        listener: KojiEventListener | GreenwaveEventListener
+        if subscription.format == "greenwave":
+            if gate is None:
+                continue
+            listener = GreenwaveEventListener(gate=gate, poke=poke)
+        else:
+            listener = KojiEventListener(
+                format=subscription.format,
+                tracked_tasks=lambda: driver.tracked_tasks,
+                tracked_tags=lambda: driver.tracked_tags,
+                poke=poke,
+            )
+        subscriptions.append(Subscription(subscription.destination, listener))
+    return subscriptions

@@ -253,3 +253,112 @@ def test_reload_adopts_the_fetch_and_component_bounds_not_the_first_byte_timeout
     assert live.current.scm.max_fetch_bytes == 4096
     assert live.current.api.max_components == 5
     assert live.current.scm.git_first_byte_timeout_seconds == 10.0
+
+
+GREENWAVE = (
+    MINIMAL + '\ngreenwave: {url: "https://gw.example.org/",'
+    " decision_context: osci_compose_gate_modules}"
+)
+
+
+def test_greenwave_section_takes_defaults_and_gets_the_api_path() -> None:
+    """Only url and decision_context are needed; /api/v1.0 is added to the URL."""
+    config = parse_config(GREENWAVE)
+    assert config.greenwave is not None
+    assert config.greenwave.url == "https://gw.example.org/api/v1.0"
+    assert config.greenwave.decision_context == "osci_compose_gate_modules"
+    assert config.greenwave.subject_type == "redhat-module"
+    assert config.greenwave.timeout_seconds == 60.0
+    assert config.greenwave.recheck_minutes == 10.0
+    assert parse_config(MINIMAL).greenwave is None
+
+
+def test_greenwave_url_of_mbs_keeps_its_api_path() -> None:
+    """An MBS GREENWAVE_URL (ending in /api/v1.0, maybe with a slash) is kept."""
+    config = parse_config(
+        MINIMAL + '\ngreenwave: {url: "http://gw:8080/api/v1.0/",'
+        " decision_context: c, subject_type: module, timeout_seconds: 5,"
+        " recheck_minutes: 0.5}"
+    )
+    assert config.greenwave is not None
+    assert config.greenwave.url == "http://gw:8080/api/v1.0"
+    assert config.greenwave.subject_type == "module"
+    assert config.greenwave.timeout_seconds == 5.0
+    assert config.greenwave.recheck_minutes == 0.5
+
+
+def test_greenwave_problems_are_reported_with_their_paths() -> None:
+    """Missing keys, bad values and unknown keys of greenwave are named."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + '\ngreenwave: {url: "ftp://gw", timeout_seconds: 0,'
+            " recheck_minutes: never, subject_type: '', bogus: 1}"
+        )
+    assert caught.value.messages == [
+        "greenwave.bogus: unknown setting",
+        "greenwave.decision_context: required",
+        "greenwave.url: must be an http:// or https:// URL",
+        "greenwave.subject_type: must be a non-empty string",
+        "greenwave.timeout_seconds: must be a positive number",
+        "greenwave.recheck_minutes: must be a positive number",
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "\ngreenwave: []")
+    assert caught.value.messages == ["greenwave: must be a mapping"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "\ngreenwave:")
+    assert caught.value.messages == [
+        "greenwave.url: required",
+        "greenwave.decision_context: required",
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + '\ngreenwave: {url: "https://gw/?x=1", decision_context: c}'
+        )
+    assert caught.value.messages == ["greenwave.url: must not have a query or fragment"]
+
+
+def test_greenwave_subscription_needs_a_greenwave_section() -> None:
+    """format: greenwave is a subscription format, and needs the section."""
+    subscription = (
+        "\nmessaging: {subscriptions: [{destination: /topic/x.>, format: koji},"
+        " {destination: /topic/VirtualTopic.eng.greenwave.decision.update,"
+        " format: greenwave}]}"
+    )
+    config = parse_config(GREENWAVE + subscription)
+    assert config.messaging is not None
+    assert [s.format for s in config.messaging.subscriptions] == ["koji", "greenwave"]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + subscription)
+    assert caught.value.messages == [
+        "messaging.subscriptions[1].format: greenwave needs a greenwave section"
+        " (its decision updates gate done builds)"
+    ]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL + "\nmessaging: {subscriptions: [{destination: d, format: x}]}"
+        )
+    assert caught.value.messages == [
+        "messaging.subscriptions[0].format: must be one of koji, fedora, greenwave"
+    ]
+
+
+def test_sample_greenwave_block_parses_once_uncommented() -> None:
+    """The commented greenwave block of etc/ridad.yaml is a valid section."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "etc" / "ridad.yaml").read_text()
+    block = text[text.index("# greenwave:") :]
+    lines = [line[2:] for line in block.splitlines() if not line.startswith("#   #")]
+    config = parse_config(text + "\n" + "\n".join(lines) + "\n")
+    assert config.greenwave is not None
+    assert config.greenwave.url == "https://greenwave.example.org/api/v1.0"
+    assert config.greenwave.decision_context == "osci_compose_gate_modules"
+
+
+def test_reload_keeps_greenwave_until_restart() -> None:
+    """A changed greenwave section needs a restart, like koji's."""
+    live = LiveConfig(parse_config(GREENWAVE))
+    ignored = live.reload(parse_config(MINIMAL))
+    assert ignored and "greenwave" in ignored[0]
+    assert live.current.greenwave is not None

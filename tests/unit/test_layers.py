@@ -21,14 +21,15 @@ db             domain, modulemd, errors, process
 scm            domain, modulemd, errors, process
 koji           domain, modulemd, errors, tlspolicy
 bus            domain, modulemd, errors
-transitions    domain, modulemd, errors, db, bus
+gating         domain, errors
+transitions    domain, modulemd, errors, db, bus, outbox
 leader         domain, errors, db
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
-               scm, koji, bus
+               scm, koji, bus, gating
 api            domain, modulemd, errors, config, transitions, db, scm
 service        domain, errors, config, db
-composition    domain, modulemd, errors, config, db, scm, koji, bus,
+composition    domain, modulemd, errors, config, db, scm, koji, bus, gating,
                transitions, leader, outbox, scheduler, api, service
 tap            errors, config, composition, service
 kojisim        errors, process, bus
@@ -71,11 +72,12 @@ ALLOWED: dict[str, set[str]] = {
     "scm": _CORE | {"process"},
     "koji": _CORE | {"tlspolicy"},
     "bus": set(_CORE),
-    "transitions": _CORE | {"db", "bus"},
+    "gating": {"domain", "errors"},
+    "transitions": _CORE | {"db", "bus", "outbox"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE
-    | {"config", "process", "transitions", "db", "scm", "koji", "bus"},
+    | {"config", "process", "transitions", "db", "scm", "koji", "bus", "gating"},
     "api": _CORE | {"config", "transitions", "db", "scm"},
     "service": {"domain", "errors", "config", "db"},
     "composition": _CORE
@@ -85,6 +87,7 @@ ALLOWED: dict[str, set[str]] = {
         "scm",
         "koji",
         "bus",
+        "gating",
         "transitions",
         "leader",
         "outbox",
