@@ -32,6 +32,7 @@ from ridad.domain.koji import (
     TaskReport,
 )
 from ridad.errors import KojiAnswerLost, KojiError, KojiFault
+from ridad.koji.cleanup import CleanupOperations
 from ridad.koji.client import KojiClient
 from ridad.koji.reconcile import write_multicall
 from ridad.koji.tags import TagOperations, checked, refusal_of
@@ -61,7 +62,7 @@ def poll_calls(
     return calls
 
 
-class KojiHub(TagOperations):
+class KojiHub(TagOperations, CleanupOperations):
     """The hub operations ridad uses, over one ``KojiClient``."""
 
     log = Logger()
