@@ -21,7 +21,8 @@ db             domain, modulemd, errors, process
 scm            domain, modulemd, errors, process
 koji           domain, modulemd, errors, tlspolicy
 bus            domain, modulemd, errors
-transitions    domain, modulemd, errors, db, bus
+transitions    domain, modulemd, errors, db, bus, transitions_life
+transitions_life  domain, modulemd, errors, db, bus
 leader         domain, errors, db
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
@@ -71,7 +72,10 @@ ALLOWED: dict[str, set[str]] = {
     "scm": _CORE | {"process"},
     "koji": _CORE | {"tlspolicy"},
     "bus": set(_CORE),
-    "transitions": _CORE | {"db", "bus"},
+    "transitions": _CORE | {"db", "bus", "transitions_life"},
+    # The intents of a build's life after it was built, mixed into
+    # Transitions; nothing else may import them.
+    "transitions_life": _CORE | {"db", "bus"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE
