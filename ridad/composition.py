@@ -63,6 +63,7 @@ from ridad.outbox.relay import OutboxRelay
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import KojiEventListener
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
+from ridad.scheduler.sweeps import make_sweeps
 from ridad.scm.git import GitClient
 from ridad.scm.url import parse_repository
 from ridad.scm.whitelist import Whitelist
@@ -267,10 +268,10 @@ def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
 def make_driver(
     reactor: Any, config: Config, pool: Pool, transitions: Transitions
 ) -> BuildDriver:
-    """The build driver: Koji client, environment, macros, tracking."""
+    """The build driver: Koji client, environment, macros, tracking, sweeps."""
     koji_config = config.koji
     assert koji_config is not None
-    koji = make_koji_client(reactor, koji_config)
+    koji = KojiHub(client=make_koji_client(reactor, koji_config))
     work_dir = str(Path(config.state_dir) / "tmp")
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
@@ -290,11 +291,12 @@ def make_driver(
 
     return BuildDriver(
         store=SchedulingStore(pool=pool),
-        koji=KojiHub(client=koji),
+        koji=koji,
         transitions=transitions,
         config=koji_config,
         clock=reactor,
         build_macros=build_macros,
+        sweeps=make_sweeps(config, pool, transitions, koji=koji, clock=reactor),
     )
 
 

@@ -142,6 +142,10 @@ class KojiConfig:
     max_concurrent_builds_per_module: int = 10
     task_timeout_hours: float = 48.0
     give_up_after_seconds: float = 3600.0
+    #: The build target is deleted this long after the build ended.
+    target_delete_hours: float = 24.0
+    #: A failed build is collected (untagged, ``garbage``) this long after.
+    garbage_days: float = 180.0
 
     def base_module_tag(self, name: str, stream: str) -> str | None:
         """The Koji tag configured for base module ``name:stream``."""
@@ -241,6 +245,8 @@ class Config:
     koji: KojiConfig | None = None
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None
+    #: A build without progress this long fails (init, wait, build).
+    stuck_build_days: float = 7.0
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -254,6 +260,7 @@ class Config:
             self.koji,
             self.messaging,
             self.auth,
+            self.stuck_build_days,
         )
 
 
@@ -277,7 +284,8 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, scm.rpms_default_repository or scm.max_concurrent_git"
+                " auth, stuck_build_days, scm.rpms_default_repository or"
+                " scm.max_concurrent_git"
             )
             new = Config(
                 listen=self.current.listen,
@@ -293,6 +301,7 @@ class LiveConfig:
                 koji=self.current.koji,
                 messaging=self.current.messaging,
                 auth=self.current.auth,
+                stuck_build_days=self.current.stuck_build_days,
             )
         self.current = new
         return ignored

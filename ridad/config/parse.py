@@ -37,6 +37,7 @@ TOP_KEYS = {
     "koji",
     "messaging",
     "auth",
+    "stuck_build_days",
 }
 #: The ``scm`` switches that let a modulemd differ from its SCM location.
 OVERRIDES = ("allow_name_override", "allow_stream_override", "allow_version_override")
@@ -68,6 +69,15 @@ def parse_config(text: str) -> Config:
             parse_messaging(reader, top["messaging"]) if "messaging" in top else None
         ),
         auth=parse_auth(reader, top["auth"]) if "auth" in top else None,
+        stuck_build_days=float(
+            reader.value(
+                top,
+                "",
+                "stuck_build_days",
+                defaults.stuck_build_days,
+                check_positive_number,
+            )
+        ),
     )
     _check_listen_auth(reader, config)
     if reader.problems:

@@ -25,6 +25,7 @@ from ridad.errors import KojiError, KojiUnavailable, NotLeader
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.environment import BuildEnvironment, environment_of
 from ridad.scheduler.macros import MacrosSrpm, module_dist
+from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
@@ -48,8 +49,10 @@ class BuildDriver:
         config: KojiConfig,
         clock: IReactorTime,
         build_macros: MacrosBuilder,
+        sweeps: BuildSweeps | None = None,
     ) -> None:
         self._store = store
+        self._sweeps = sweeps
         self._koji = koji
         self._transitions = transitions
         self._config = config
@@ -74,7 +77,8 @@ class BuildDriver:
             self.log.warn("Could not log out of Koji: {reason}", reason=e.message)
 
     async def cycle(self, epoch: int) -> None:
-        """Poll Koji once, then advance every active build.
+        """Poll Koji once, then advance every active build (and run the
+        sweeps when they are due).
 
         :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
         :raises NotLeader: another process took the scheduler lease.
@@ -94,6 +98,8 @@ class BuildDriver:
         )
         for build, components in active:
             budget -= await self._advance_guarded(build, components, epoch, budget)
+        if self._sweeps is not None:
+            await self._sweeps.run_when_due(epoch)
         self.last_cycle_seconds = self._clock.seconds() - started
 
     def _remember_tracked(
