@@ -77,7 +77,8 @@ class BuildSweeps:
         self._config = config
         self._stuck_build_days = stuck_build_days
         self._clock = clock
-        self._due_at = 0.0
+        #: When the sweeps last started (clock seconds); None: never.
+        self.last_run_seconds: float | None = None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
@@ -89,9 +90,9 @@ class BuildSweeps:
         :raises KojiUnavailable: Koji stayed unreachable.
         :raises NotLeader: another process took the scheduler lease.
         """
-        if self._clock.seconds() < self._due_at:
+        last = self.last_run_seconds
+        if last is not None and self._clock.seconds() < last + SWEEP_INTERVAL_SECONDS:
             return
-        self._due_at = self._clock.seconds() + SWEEP_INTERVAL_SECONDS
         await self.run(epoch)
 
     async def run(self, epoch: int) -> None:
@@ -101,6 +102,7 @@ class BuildSweeps:
         :raises KojiUnavailable: Koji stayed unreachable.
         :raises NotLeader: another process took the scheduler lease.
         """
+        self.last_run_seconds = self._clock.seconds()
         now = self._now()
         for name, sweep in (
             ("stuck builds", self.fail_stuck),
