@@ -65,6 +65,7 @@ from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import event_subscriptions
 from ridad.scheduler.gating import GreenwaveGate, greenwave_gate
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
+from ridad.scheduler.sweeps import make_sweeps
 from ridad.scm.git import GitClient
 from ridad.scm.url import parse_repository
 from ridad.scm.whitelist import Whitelist
@@ -275,11 +276,11 @@ def make_driver(
     transitions: Transitions,
     gate: GreenwaveGate | None = None,
 ) -> BuildDriver:
-    """The build driver: Koji client, environment, macros, tracking, and the
-    gate a done build passes (None: ``ready`` at once)."""
+    """The build driver: Koji client, environment, macros, tracking, sweeps,
+    and the gate a done build passes (None: ``ready`` at once)."""
     koji_config = config.koji
     assert koji_config is not None
-    koji = make_koji_client(reactor, koji_config)
+    koji = KojiHub(client=make_koji_client(reactor, koji_config))
     work_dir = str(Path(config.state_dir) / "tmp")
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
@@ -299,12 +300,13 @@ def make_driver(
 
     return BuildDriver(
         store=SchedulingStore(pool=pool),
-        koji=KojiHub(client=koji),
+        koji=koji,
         transitions=transitions,
         config=koji_config,
         clock=reactor,
         build_macros=build_macros,
         gate=gate,
+        sweeps=make_sweeps(config, pool, transitions, koji=koji, clock=reactor),
     )
 
 

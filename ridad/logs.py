@@ -46,6 +46,7 @@ LOG_KEYS: dict[str, str] = {
     "kind": "which kind of thing an event concerns",
     "koji_session_id": "a Koji session id",
     "koji_tag": "a Koji tag's name",
+    "koji_target": "a Koji build target's name",
     "koji_task_id": "a Koji task id",
     "listen": "the API's listening endpoint",
     "method": "an HTTP or Koji method",

@@ -1,7 +1,6 @@
-"""The only code that changes state: one named intent per kind of change,
-each ONE transaction that checks the lease epoch (when given), locks the
-build's row (ordering one build's changes and messages), writes the state,
-its trace rows and outbox messages, and answers the build as written."""
+"""The only writer of state (``transitions_life`` mixed in): each named intent
+is ONE transaction that checks the lease epoch (when given), locks the build's
+row, writes state, trace rows and outbox messages, and answers what it wrote."""
 
 from __future__ import annotations
 
@@ -32,13 +31,14 @@ from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import Conflict
 from ridad.outbox.announce import announce_component, announce_module
+from ridad.transitions_life import LifeIntents
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
 Move = tuple[int, ComponentState, str | None, dict[str, Any]]
 Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
-class Transitions:
+class Transitions(LifeIntents):
     """Applies state changes to module and component builds.
 
     Every intent given the scheduler's lease ``epoch`` raises NotLeader, and

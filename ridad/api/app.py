@@ -29,6 +29,7 @@ from ridad.api.inputs import (
 )
 from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_json
+from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.states import ModuleState
@@ -41,7 +42,6 @@ MAX_PER_PAGE = 1000
 MAX_PAGE = INT_MAX
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
-CANCELLABLE = (ModuleState.INIT, ModuleState.WAIT, ModuleState.BUILD)
 LIST_PATH = "/rida/module-builds/"
 
 
@@ -131,20 +131,16 @@ class RidadApi:
     @app.route("/rida/module-builds/<number:module_build_id>", methods=["PATCH"])
     @app.route("/rida/module-builds/<number:module_build_id>/", methods=["PATCH"])
     async def cancel(self, request: IRequest, module_build_id: int) -> bytes:
-        """``PATCH /rida/module-builds/N`` ``{"state": "failed"}``: cancel."""
+        """``PATCH /rida/module-builds/N``: ``{"state": "failed"}`` cancels,
+        ``{"state": "garbage"}`` retires (administrators)."""
         identity = await require_identity(request, self._authenticator)
         fields = parse_json_object(request.content.read(), {"state": str})
-        if fields.get("state") not in ("failed", "4"):
-            raise InvalidRequest(
-                'the only change a build accepts is {"state": "failed"} (cancel)',
-                details={"fields": {"state": 'must be "failed"'}},
-            )
+        state = requested_state(fields.get("state"))
         build = await self._builds.get(module_build_id)
-        self._authorizer.check_cancel(identity, build.owner)
-        canceled, _ = await self._transitions.cancel(
-            module_build_id, f"Canceled by {identity.user}", allowed_from=CANCELLABLE
+        changed, _ = await change_state(
+            self._transitions, self._authorizer, identity, build, state
         )
-        view = module_build_view(canceled.build, list(canceled.components))
+        view = module_build_view(changed.build, list(changed.components))
         return write_json(request, view)
 
     @app.route("/rida/module-builds/", methods=["GET"], strict_slashes=False)

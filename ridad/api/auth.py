@@ -96,7 +96,7 @@ class NoAuthentication:
 
 @dataclass(frozen=True)
 class Authorizer:
-    """Who may submit and who may cancel.
+    """Who may submit, who may cancel and who may retire.
 
     Empty ``allowed_groups`` and ``allowed_users`` let every authenticated
     user submit (and everybody under ``auth.method: none``).
@@ -129,6 +129,20 @@ class Authorizer:
             return
         raise Forbidden(
             f"only {owner} (the owner) or an administrator may cancel this build"
+        )
+
+    def check_retire(self, identity: Identity) -> None:
+        """:raises Forbidden: ``identity`` may not retire builds (only the
+        members of ``admin_groups`` may, and everybody under ``none``)."""
+        if identity.method == "none" or identity.groups & self.admin_groups:
+            return
+        raise Forbidden(
+            f"{identity.user} may not retire module builds; only members of "
+            + (
+                ", ".join(sorted(self.admin_groups))
+                or "an admin group (none configured)"
+            )
+            + " may"
         )
 
 

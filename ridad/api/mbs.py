@@ -15,7 +15,6 @@ from klein import Klein
 from twisted.web.iweb import IRequest
 
 from ridad import __version__
-from ridad.api.app import CANCELLABLE
 from ridad.api.auth import (
     Authenticator,
     Authorizer,
@@ -24,7 +23,7 @@ from ridad.api.auth import (
 )
 from ridad.api.errors import install_error_handlers
 from ridad.api.inputs import decode_args, install_converters
-from ridad.api.mbs_bodies import parse_cancel, parse_submission
+from ridad.api.mbs_bodies import parse_state_change, parse_submission
 from ridad.api.mbs_params import (
     pagination_meta,
     parse_component_list,
@@ -33,6 +32,7 @@ from ridad.api.mbs_params import (
 )
 from ridad.api.openapi import MBS_PATH, write_openapi
 from ridad.api.responses import write_json
+from ridad.api.state_change import change_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
@@ -187,18 +187,18 @@ class MbsApi:
     async def cancel(
         self, request: IRequest, api_version: int, module_build_id: int
     ) -> bytes:
-        """``PATCH module-builds/N`` ``{"state": "failed"}``: cancel the build."""
+        """``PATCH module-builds/N``: ``{"state": "failed"}`` cancels the build,
+        ``{"state": "garbage"}`` retires it (administrators)."""
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
-        parse_cancel(request.content.read())
+        state = parse_state_change(request.content.read())
         build = await self._builds.get(module_build_id)
-        self._authorizer.check_cancel(identity, build.owner)
-        canceled, trace = await self._transitions.cancel(
-            module_build_id, f"Canceled by {identity.user}", allowed_from=CANCELLABLE
+        changed, trace = await change_state(
+            self._transitions, self._authorizer, identity, build, state
         )
         view = mbs_module_build(
-            canceled.build,
-            list(canceled.components),
+            changed.build,
+            list(changed.components),
             detail=Detail.VERBOSE,
             api_version=version,
             trace=trace,

@@ -1,4 +1,4 @@
-"""Parsing of the bodies MBS clients send: a submission and a cancel.
+"""Parsing of the bodies MBS clients send: a submission and a state change.
 
 The body is JSON whatever the Content-Type says: fedpkg's Kerberos path
 sends none. (A form's Content-Type is refused by the site before this:
@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from ridad.api.inputs import field_problem, json_object_body, shown
 from ridad.api.mbs_params import Problems
-from ridad.errors import Forbidden, InvalidRequest
+from ridad.api.state_change import requested_state
+from ridad.domain.states import ModuleState
+from ridad.errors import Forbidden
 
 SUBMIT_FIELDS = {"scmurl": str, "branch": str, "scratch": bool}
 
@@ -58,14 +60,11 @@ def parse_submission(raw: bytes) -> SubmitFields:
     return SubmitFields(scmurl=body["scmurl"], branch=body["branch"])
 
 
-def parse_cancel(raw: bytes) -> None:
-    """Check an MBS PATCH body: only ``{"state": "failed"}`` (or ``"4"``).
+def parse_state_change(raw: bytes) -> ModuleState:
+    """The state an MBS PATCH body asks for: ``{"state": "failed"}`` (or
+    ``"4"``) to cancel, ``{"state": "garbage"}`` (or ``"6"``) to retire.
 
     :raises InvalidRequest: any other body.
     """
     body = json_object_body(raw)
-    if set(body) != {"state"} or body["state"] not in ("failed", "4"):
-        raise InvalidRequest(
-            'the only change a module build accepts is {"state": "failed"} (cancel it)',
-            details={"fields": {"state": 'must be "failed"'}},
-        )
+    return requested_state(body["state"] if set(body) == {"state"} else None)

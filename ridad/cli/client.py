@@ -107,6 +107,12 @@ class MbsClient:
         answer = await self.request("PATCH", path, body={"state": "failed"})
         return _build(answer, path)
 
+    async def retire(self, build_id: int) -> dict[str, Any]:
+        """``PATCH module-builds/ID {"state": "garbage"}``: the retired build."""
+        path = f"module-builds/{build_id}"
+        answer = await self.request("PATCH", path, body={"state": "garbage"})
+        return _build(answer, path)
+
     async def builds(
         self,
         *,

@@ -150,6 +150,20 @@ async def cancel(run: Invocation) -> int:
     return OK
 
 
+async def retire(run: Invocation) -> int:
+    """``rida retire ID``: the build moves to garbage (administrators)."""
+    build = await run.client.retire(run.args.id)
+    if run.args.json:
+        run.print_json(build)
+        return OK
+    reason = build.get("state_reason")
+    run.print(
+        f"Retired module build {build['id']} {nsvc(build)}"
+        + (f": {reason}" if reason else "")
+    )
+    return OK
+
+
 async def about(run: Invocation) -> int:
     """``rida about``: what the server says it is."""
     answer = await run.client.about()
@@ -166,5 +180,6 @@ COMMANDS = {
     "show": show,
     "list": list_builds,
     "cancel": cancel,
+    "retire": retire,
     "about": about,
 }

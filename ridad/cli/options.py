@@ -13,8 +13,8 @@ from ridad.domain.states import ModuleState
 DEFAULT_INTERVAL_SECONDS = 5.0
 
 DESCRIPTION = """\
-rida: submit, watch, show, list and cancel module builds on ridad or on any
-Module Build Service (it speaks MBS's API v2: <server>/module-build-service/2/).
+rida: submit, watch, show, list, cancel and retire module builds on ridad or on
+any Module Build Service (it speaks MBS's API v2: <server>/module-build-service/2/).
 """
 
 EPILOG = f"""\
@@ -130,7 +130,7 @@ def _add_build_commands(
     command: Callable[[str, str], argparse.ArgumentParser],
     interval: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    """Add the commands that submit, watch, show, list and cancel builds."""
+    """Add the commands that submit, watch, show, list, cancel and retire builds."""
     submit = command("submit", "submit a module build")
     submit.add_argument(
         "scmurl", metavar="SCMURL", help="git://host/path/name.git?#ref"
@@ -166,6 +166,11 @@ def _add_build_commands(
 
     cancel = command("cancel", "cancel a module build (it fails)")
     cancel.add_argument("id", metavar="ID", type=_positive_int)
+
+    retire = command(
+        "retire", "retire a ready or failed module build (garbage; administrators)"
+    )
+    retire.add_argument("id", metavar="ID", type=_positive_int)
 
 
 def parse_arguments(argv: Sequence[str], out: IO[str]) -> argparse.Namespace | None:

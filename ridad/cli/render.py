@@ -15,7 +15,9 @@ _KOJI_BUILD_STATES = {s.koji_number: s.label for s in ComponentState} | {2: "del
 #: Component states after which nothing changes any more.
 COMPONENT_ENDS = frozenset({"complete", "failed", "canceled", "deleted"})
 #: Module build states after which nothing changes any more.
-MODULE_ENDS = frozenset({ModuleState.READY.label, ModuleState.FAILED.label})
+MODULE_ENDS = frozenset(
+    {ModuleState.READY.label, ModuleState.FAILED.label, ModuleState.GARBAGE.label}
+)
 
 
 @dataclass(frozen=True)

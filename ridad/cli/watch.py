@@ -65,7 +65,7 @@ class WatchedBuild:
 
     @property
     def finished(self) -> bool:
-        """True once the build is ready or failed."""
+        """True once the build is ready, failed or garbage."""
         return self.state in MODULE_ENDS
 
     def update(

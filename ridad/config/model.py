@@ -146,6 +146,10 @@ class KojiConfig:
     max_concurrent_builds_per_module: int = 10
     task_timeout_hours: float = 48.0
     give_up_after_seconds: float = 3600.0
+    #: The build target is deleted this long after the build ended.
+    target_delete_hours: float = 24.0
+    #: A failed build is collected (untagged, ``garbage``) this long after.
+    garbage_days: float = 180.0
 
     def base_module_tag(self, name: str, stream: str) -> str | None:
         """The Koji tag configured for base module ``name:stream``."""
@@ -267,6 +271,8 @@ class Config:
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None
     greenwave: GreenwaveConfig | None = None
+    #: A build without progress this long fails (init, wait, build).
+    stuck_build_days: float = 7.0
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -282,6 +288,7 @@ class Config:
             self.messaging,
             self.auth,
             self.greenwave,
+            self.stuck_build_days,
         )
 
 
@@ -305,8 +312,8 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, greenwave, scm.rpms_default_repository, scm.max_concurrent_git"
-                " or scm.git_first_byte_timeout_seconds"
+                " auth, greenwave, stuck_build_days, scm.rpms_default_repository,"
+                " scm.max_concurrent_git or scm.git_first_byte_timeout_seconds"
             )
             new = Config(
                 listen=self.current.listen,
@@ -326,6 +333,7 @@ class LiveConfig:
                 messaging=self.current.messaging,
                 auth=self.current.auth,
                 greenwave=self.current.greenwave,
+                stuck_build_days=self.current.stuck_build_days,
             )
         self.current = new
         return ignored

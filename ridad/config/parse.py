@@ -39,6 +39,7 @@ TOP_KEYS = {
     "messaging",
     "auth",
     "greenwave",
+    "stuck_build_days",
 }
 #: The ``scm`` switches that let a modulemd differ from its SCM location.
 OVERRIDES = ("allow_name_override", "allow_stream_override", "allow_version_override")
@@ -72,6 +73,15 @@ def parse_config(text: str) -> Config:
         auth=parse_auth(reader, top["auth"]) if "auth" in top else None,
         greenwave=(
             parse_greenwave(reader, top["greenwave"]) if "greenwave" in top else None
+        ),
+        stuck_build_days=float(
+            reader.value(
+                top,
+                "",
+                "stuck_build_days",
+                defaults.stuck_build_days,
+                check_positive_number,
+            )
         ),
     )
     _check_listen_auth(reader, config)

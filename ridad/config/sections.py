@@ -46,6 +46,8 @@ KOJI_KEYS = {
     "max_concurrent_builds_per_module",
     "task_timeout_hours",
     "give_up_after_seconds",
+    "target_delete_hours",
+    "garbage_days",
 }
 AUTH_KEYS = {
     "none": set(),
@@ -103,6 +105,8 @@ def parse_koji(reader: Reader, data: Any) -> KojiConfig:
         give_up_after_seconds=float(
             number("give_up_after_seconds", check_positive_number)
         ),
+        target_delete_hours=float(number("target_delete_hours", check_positive_number)),
+        garbage_days=float(number("garbage_days", check_positive_number)),
     )
 
 

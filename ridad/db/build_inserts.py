@@ -91,14 +91,14 @@ async def update_for_resubmit(
     cursor: Any, module_build_id: int, new: NewModuleBuild, now: datetime
 ) -> None:
     """Point a failed build at its new submission, back in ``init`` with no
-    repo regeneration pending."""
+    repo regeneration pending (and its build target to be made again)."""
     await cursor.execute(
         "UPDATE module_builds SET state = 'init', state_reason = NULL,"
         " owner = %s, scmurl = %s, scm_commit = %s, branch = %s,"
         " modulemd = %s, buildrequires = %s, requires = %s, rpm_macros = %s,"
         " time_submitted = %s, time_modified = %s, time_completed = NULL,"
-        " repo_task_id = NULL, repo_requested_at = NULL, repo_attempts = 0"
-        " WHERE id = %s",
+        " repo_task_id = NULL, repo_requested_at = NULL, repo_attempts = 0,"
+        " target_deleted_at = NULL WHERE id = %s",
         (
             new.owner,
             new.scmurl,

@@ -14,6 +14,9 @@ class ModuleState(enum.Enum):
     DONE = ("done", 3)
     FAILED = ("failed", 4)
     READY = ("ready", 5)
+    #: Retired: a failed build collected after ``koji.garbage_days``, or a
+    #: ready (or failed) build an administrator retired. Nothing uses it.
+    GARBAGE = ("garbage", 6)
 
     def __init__(self, label: str, number: int) -> None:
         self.label = label
@@ -62,8 +65,9 @@ MODULE_TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
     ModuleState.BUILD: frozenset({ModuleState.DONE, ModuleState.FAILED}),
     ModuleState.DONE: frozenset({ModuleState.READY, ModuleState.FAILED}),
     # A failed build may be submitted again: it starts over in init.
-    ModuleState.FAILED: frozenset({ModuleState.INIT}),
-    ModuleState.READY: frozenset(),
+    ModuleState.FAILED: frozenset({ModuleState.INIT, ModuleState.GARBAGE}),
+    ModuleState.READY: frozenset({ModuleState.GARBAGE}),
+    ModuleState.GARBAGE: frozenset(),
 }
 
 COMPONENT_TRANSITIONS: dict[ComponentState, frozenset[ComponentState]] = {

@@ -33,6 +33,7 @@ from ridad.domain.koji import (
 )
 from ridad.domain.task_logs import TaskLogTail
 from ridad.errors import KojiAnswerLost, KojiError, KojiFault
+from ridad.koji.cleanup import CleanupOperations
 from ridad.koji.client import KojiClient
 from ridad.koji.reconcile import write_multicall
 from ridad.koji.tags import TagOperations, checked, refusal_of
@@ -63,7 +64,7 @@ def poll_calls(
     return calls
 
 
-class KojiHub(TagOperations):
+class KojiHub(TagOperations, CleanupOperations):
     """The hub operations ridad uses, over one ``KojiClient``."""
 
     log = Logger()

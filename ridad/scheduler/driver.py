@@ -26,6 +26,7 @@ from ridad.koji.hub import KojiHub
 from ridad.scheduler.environment import BuildEnvironment, environment_of
 from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm, module_dist
+from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
@@ -54,9 +55,11 @@ class BuildDriver:
         clock: IReactorTime,
         build_macros: MacrosBuilder,
         gate: GreenwaveGate | None = None,
+        sweeps: BuildSweeps | None = None,
     ) -> None:
         self._store = store
         self._gate = gate
+        self._sweeps = sweeps
         self._koji = koji
         self._transitions = transitions
         self._config = config
@@ -81,7 +84,8 @@ class BuildDriver:
             self.log.warn("Could not log out of Koji: {reason}", reason=e.message)
 
     async def cycle(self, epoch: int) -> None:
-        """Poll Koji once, then advance every active build.
+        """Poll Koji once, then advance every active build (and run the
+        sweeps when they are due).
 
         :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
         :raises NotLeader: another process took the scheduler lease.
@@ -101,6 +105,8 @@ class BuildDriver:
         )
         for build, components in active:
             budget -= await self._advance_guarded(build, components, epoch, budget)
+        if self._sweeps is not None:
+            await self._sweeps.run_when_due(epoch)
         self.last_cycle_seconds = self._clock.seconds() - started
 
     def _remember_tracked(

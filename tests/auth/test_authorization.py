@@ -64,13 +64,32 @@ def test_owner_and_admins_may_cancel() -> None:
         authorizer.check_cancel(identity("erin", "packager"), "alice")
 
 
+def test_only_admins_may_retire() -> None:
+    """A member of an admin group retires; the owner who is no admin may not."""
+    authorizer = make_authorizer(AUTH)
+    authorizer.check_retire(identity("root", "admins"))
+    with pytest.raises(Forbidden) as refused:
+        authorizer.check_retire(identity("alice", "packager"))
+    assert refused.value.message == (
+        "alice may not retire module builds; only members of admins may"
+    )
+
+
+def test_without_admin_groups_nobody_may_retire_under_a_real_method() -> None:
+    """No admin group configured: the refusal says so."""
+    authorizer = make_authorizer(AuthConfig(method="ssl"))
+    with pytest.raises(Forbidden, match="an admin group \\(none configured\\)"):
+        authorizer.check_retire(identity("root", "admins"))
+
+
 def test_method_none_lets_anonymous_do_everything() -> None:
-    """Under none (or without a section) anonymous submits and cancels."""
+    """Under none (or without a section) anonymous submits, cancels and retires."""
     for auth in (None, AuthConfig()):
         authorizer = make_authorizer(auth)
         anonymous = identity(ANONYMOUS, method="none")
         authorizer.check_submit(anonymous)
         authorizer.check_cancel(anonymous, "alice")
+        authorizer.check_retire(anonymous)
 
 
 def test_unauthenticated_owner_is_a_name_no_method_accepts() -> None:

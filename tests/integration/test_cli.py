@@ -191,6 +191,54 @@ async def test_cancel_fails_the_build_and_watch_exits_1(
 
 
 @pytest_twisted.ensureDeferred
+async def test_retire_moves_a_failed_build_to_garbage(
+    koji_daemon: RunningDaemon,
+    git_world: GitWorld,
+    koji_world: KojiWorld,
+    tmp_path: Path,
+) -> None:
+    """rida retire of a canceled (failed) build answers it in garbage (anybody
+    may under auth.method none); list --state garbage finds it; retiring it
+    again is the server's 400."""
+    koji_world.hub.build_seconds = 30
+    server = ("--server", koji_daemon.base_url)
+    status, out, err = await rida_in_process(
+        tmp_path, *server, "submit", git_world.scmurl("demo"), "--json"
+    )
+    assert status == 0, err
+    [build] = json.loads(out)
+    await wait_for_state(koji_daemon, build["id"], ("wait", "build"))
+    status, _, err = await rida_in_process(
+        tmp_path, *server, "cancel", str(build["id"])
+    )
+    assert status == 0, err
+
+    status, out, err = await rida_in_process(
+        tmp_path, *server, "retire", str(build["id"])
+    )
+    assert status == 0, err
+    assert out == (
+        f"Retired module build {build['id']} demo:main:{build['version']}:"
+        f"{build['context']}: Retired by <anonymous>\n"
+    )
+    status, out, err = await rida_in_process(
+        tmp_path, *server, "list", "--json", "--state", "garbage"
+    )
+    assert status == 0, err
+    assert [(b["id"], b["state"], b["state_name"]) for b in json.loads(out)] == [
+        (build["id"], 6, "garbage")
+    ]
+    status, _, err = await rida_in_process(
+        tmp_path, *server, "retire", str(build["id"])
+    )
+    assert status == 3
+    assert err == (
+        f"rida: 400 Bad Request: Module build {build['id']} is garbage; only a build"
+        " in ready, failed can move to garbage\n"
+    )
+
+
+@pytest_twisted.ensureDeferred
 async def test_about_and_unknown_build_against_ridad(
     koji_daemon: RunningDaemon, tmp_path: Path
 ) -> None:

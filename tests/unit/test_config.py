@@ -362,3 +362,51 @@ def test_reload_keeps_greenwave_until_restart() -> None:
     ignored = live.reload(parse_config(MINIMAL))
     assert ignored and "greenwave" in ignored[0]
     assert live.current.greenwave is not None
+
+
+KOJI = '\nkoji: {hub: "https://koji.example.org/kojihub"'
+
+
+def test_life_settings_default_to_mbs_ages() -> None:
+    """A build fails after 7 days without progress, its target goes 24 hours
+    after it ended, a failed build is garbage after 180 days."""
+    config = parse_config(MINIMAL + KOJI + "}")
+    assert config.stuck_build_days == 7.0
+    assert config.koji is not None
+    assert (config.koji.target_delete_hours, config.koji.garbage_days) == (24.0, 180.0)
+    assert parse_config(MINIMAL).stuck_build_days == 7.0
+
+
+def test_life_settings_are_read() -> None:
+    """stuck_build_days is top-level, the two Koji ages are under koji."""
+    config = parse_config(
+        MINIMAL
+        + KOJI
+        + ", target_delete_hours: 1.5, garbage_days: 30}\nstuck_build_days: 2"
+    )
+    assert config.stuck_build_days == 2.0
+    assert config.koji is not None
+    assert (config.koji.target_delete_hours, config.koji.garbage_days) == (1.5, 30.0)
+
+
+def test_bad_life_settings_are_named_with_their_path() -> None:
+    """Zero, negative or non-numbers are problems, each with its key path."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(
+            MINIMAL
+            + KOJI
+            + ", target_delete_hours: 0, garbage_days: soon}\nstuck_build_days: -1"
+        )
+    assert caught.value.messages == [
+        "koji.target_delete_hours: must be a positive number",
+        "koji.garbage_days: must be a positive number",
+        "stuck_build_days: must be a positive number",
+    ]
+
+
+def test_reload_keeps_stuck_build_days_until_restart() -> None:
+    """stuck_build_days, like the koji section, takes effect at start-up."""
+    live = LiveConfig(parse_config(MINIMAL))
+    ignored = live.reload(parse_config(MINIMAL + "\nstuck_build_days: 1"))
+    assert "stuck_build_days" in ignored[0]
+    assert live.current.stuck_build_days == 7.0

@@ -22,7 +22,8 @@ scm            domain, modulemd, errors, process
 koji           domain, modulemd, errors, tlspolicy
 bus            domain, modulemd, errors
 gating         domain, errors
-transitions    domain, modulemd, errors, db, bus, outbox
+transitions    domain, modulemd, errors, db, bus, outbox, transitions_life
+transitions_life  domain, modulemd, errors, db, bus
 leader         domain, errors, db
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
@@ -73,7 +74,10 @@ ALLOWED: dict[str, set[str]] = {
     "koji": _CORE | {"tlspolicy"},
     "bus": set(_CORE),
     "gating": {"domain", "errors"},
-    "transitions": _CORE | {"db", "bus", "outbox"},
+    "transitions": _CORE | {"db", "bus", "outbox", "transitions_life"},
+    # The intents of a build's life after it was built, mixed into
+    # Transitions; nothing else may import them.
+    "transitions_life": _CORE | {"db", "bus"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE

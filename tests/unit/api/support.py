@@ -20,7 +20,7 @@ from treq.testing import StubTreq
 from twisted.internet.defer import Deferred, maybeDeferred
 
 from ridad.api.app import RidadApi
-from ridad.api.auth import Authenticator
+from ridad.api.auth import Authenticator, Authorizer
 from ridad.api.mbs import MbsApi
 from ridad.api.submission import SubmissionVerifier
 from ridad.config.model import ApiConfig, Config, LiveConfig, ScmConfig
@@ -152,9 +152,11 @@ def make_apps(
     run_blocking: Callable[[Callable[[], Any]], Deferred[Any]] = maybeDeferred,
     config: Config = CONFIG,
     authenticator: Authenticator | None = None,
+    authorizer: Authorizer | None = None,
 ) -> Apps:
     """Build the verifier and both apps on ``pool`` with an in-memory git
-    (anonymous users unless ``authenticator`` is given)."""
+    (anonymous users unless ``authenticator`` is given; everybody may do
+    everything unless ``authorizer`` is given)."""
     git = FakeGit()
     builds = ModuleBuildStore(pool=pool)
     transitions = Transitions(pool=pool, clock=clock)
@@ -171,6 +173,7 @@ def make_apps(
         transitions=transitions,
         database_status=pool.ping,
         authenticator=authenticator,
+        authorizer=authorizer,
     )
     mbs = MbsApi(
         builds=builds,
@@ -178,6 +181,7 @@ def make_apps(
         submissions=submissions,
         transitions=transitions,
         authenticator=authenticator,
+        authorizer=authorizer,
     )
     return Apps(
         rida=StubTreq(rida.app.resource()),

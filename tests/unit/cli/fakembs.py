@@ -26,7 +26,15 @@ SERVER = "http://mbs.example.org"
 API = "/module-build-service/2/"
 #: 2026-11-27T10:00:00Z, the time the tests' clock starts at.
 NOW = 1795773600.0
-STATE_NAMES = {0: "init", 1: "wait", 2: "build", 3: "done", 4: "failed", 5: "ready"}
+STATE_NAMES = {
+    0: "init",
+    1: "wait",
+    2: "build",
+    3: "done",
+    4: "failed",
+    5: "ready",
+    6: "garbage",
+}
 KOJI_STATE_NAMES = {0: "BUILDING", 1: "COMPLETE", 3: "FAILED", 4: "CANCELED"}
 
 
@@ -57,6 +65,8 @@ class FakeMbs:
     #: A SPNEGO token every request must carry (401 Negotiate without it).
     negotiate_token: bytes | None = None
     owner: str = "alice"
+    #: Whether ``owner`` is an administrator (may retire builds).
+    admin: bool = True
 
     def add_build(self, **fields: Any) -> dict[str, Any]:
         """Add a module build (MBS's v2 shape) and return it."""
@@ -209,8 +219,10 @@ class _MbsResource(Resource):
             build = fake.builds.get(int(route[1]))
             if build is None:
                 return _error(404, "Not Found", f"No such module build {route[1]}")
+            if seen.method == "PATCH" and seen.body == {"state": "garbage"}:
+                return self._retire(build)
             if seen.method == "PATCH":
-                if build["state"] in (3, 4, 5):
+                if build["state"] in (3, 4, 5, 6):
                     return _error(400, "Bad Request", "The build cannot be canceled")
                 fake.set_state(build["id"], 4, f"Canceled by {fake.owner}")
                 return 200, build
@@ -223,6 +235,15 @@ class _MbsResource(Resource):
                 fake.components.get(build_id, []), seen, "component-builds/"
             )
         return _error(404, "Not Found", "No such resource")
+
+    def _retire(self, build: dict[str, Any]) -> tuple[int, Any]:
+        """Retire as ridad does: administrators only, ready or failed builds."""
+        if not self._fake.admin:
+            return _error(403, "Forbidden", f"{self._fake.owner} may not retire")
+        if build["state"] not in (4, 5):
+            return _error(400, "Bad Request", "The build cannot be retired")
+        self._fake.set_state(build["id"], 6, f"Retired by {self._fake.owner}")
+        return 200, build
 
     def _submit(self, body: dict[str, Any]) -> tuple[int, Any]:
         scmurl = body["scmurl"]

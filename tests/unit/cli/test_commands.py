@@ -229,6 +229,51 @@ def test_cancel_of_a_finished_build_shows_the_servers_message(
     )
 
 
+def test_retire_patches_state_garbage_and_prints_the_reason(
+    cli: Cli, fake: FakeMbs
+) -> None:
+    """retire PATCHes {"state": "garbage"} to the build and prints the reason."""
+    fake.add_build(id=5, state=5)
+    assert cli.run("retire", "5") == 0, cli.err.getvalue()
+    [seen] = fake.requests
+    assert (seen.method, seen.path, seen.body) == (
+        "PATCH",
+        API + "module-builds/5",
+        {"state": "garbage"},
+    )
+    assert cli.out.getvalue() == (
+        "Retired module build 5 demo:main:4020261127100000:6c81f848: Retired by alice\n"
+    )
+
+
+def test_retire_json_prints_the_retired_build(cli: Cli, fake: FakeMbs) -> None:
+    """retire --json prints the server's answer, in state garbage."""
+    fake.add_build(id=5, state=4)
+    assert cli.run("retire", "5", "--json") == 0
+    assert json.loads(cli.out.getvalue())["state_name"] == "garbage"
+
+
+def test_retire_refused_shows_the_servers_message(cli: Cli, fake: FakeMbs) -> None:
+    """A non-administrator's retire exits 3 with the server's 403 message; a
+    build still building gets the server's 400."""
+    fake.add_build(id=5, state=5)
+    fake.add_build(id=6, state=2)
+    fake.admin = False
+    assert cli.run("retire", "5") == 3
+    assert cli.err.getvalue() == "rida: 403 Forbidden: alice may not retire\n"
+    fake.admin = True
+    assert cli.run("retire", "6") == 3
+    assert cli.err.getvalue().endswith(
+        "rida: 400 Bad Request: The build cannot be retired\n"
+    )
+
+
+def test_list_state_garbage_asks_for_garbage(cli: Cli, fake: FakeMbs) -> None:
+    """--state garbage (or 6) is a state rida knows."""
+    assert cli.run("list", "--state", "garbage", "--state", "6") == 0
+    assert fake.requests[0].query["state"] == ["garbage", "garbage"]
+
+
 def test_about_prints_the_server_and_its_answer(cli: Cli, fake: FakeMbs) -> None:
     """about GETs about/ and prints it with the server's URL."""
     assert cli.run("about") == 0

@@ -145,6 +145,20 @@ def test_failed_build_exits_1_with_its_reason(cli: Cli, fake: FakeMbs) -> None:
     )
 
 
+def test_retired_build_ends_the_watch_with_1(cli: Cli, fake: FakeMbs) -> None:
+    """A build retired while watched (garbage) ends the watch; it is not ready."""
+    ended = cli.start("watch", "42")
+    fake.set_state(42, 6, "Retired by root")
+    cli.clock.advance(5)
+    assert result_of(ended) == 1
+    assert (
+        cli.out.getvalue()
+        .splitlines()[-1]
+        .endswith(": garbage, 0/3 components done: Retired by root")
+    )
+    assert cli.clock.getDelayedCalls() == []
+
+
 def test_watch_of_several_builds_ends_when_all_end(cli: Cli, fake: FakeMbs) -> None:
     """With two builds, the watch ends when both end; one failed gives 1."""
     fake.add_build(id=43, state=5)
