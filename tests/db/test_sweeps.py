@@ -6,9 +6,8 @@ under a stale lease epoch."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,113 +16,19 @@ import pytest
 import pytest_twisted
 from twisted.internet.task import Clock, deferLater
 
-from ridad.bus.publisher import validate_body
-from ridad.config.model import KojiConfig
-from ridad.db.builds import ModuleBuildStore, SchedulingStore
 from ridad.db.leases import take_lease
 from ridad.db.pool import Pool
-from ridad.db.sweeps import SweepStore
-from ridad.domain.builds import BuildSnapshot, ModuleBuild, NewModuleBuild
+from ridad.domain.builds import NewModuleBuild
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import NotLeader
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
-from ridad.scheduler.driver import BuildDriver
-from ridad.scheduler.macros import MacrosSrpm
-from ridad.scheduler.sweeps import SWEEP_INTERVAL_SECONDS, BuildSweeps
-from ridad.transitions import Transitions
+from ridad.scheduler.sweeps import SWEEP_INTERVAL_SECONDS
+from tests.db.sweeps_rig import BUILD_TAG, EPOCH, Rig, make_driver, make_sweeps
 from tests.db.test_driver import MODULE_TAG, platform_build
 from tests.helpers import wait_for
 from tests.unit.koji.simworld import SimWorld, make_sim_world
 from tests.unit.kojisim.support import HubClient
-
-EPOCH = 0  # a fresh database's lease epoch
-BUILD_TAG = MODULE_TAG + "-build"
-#: Long enough that the driver's task timeout never fails a task first.
-CONFIG = KojiConfig(hub="http://kojihub.test/kojihub", task_timeout_hours=10_000.0)
-
-
-class Rig:
-    """A driver with its sweeps, their Koji world and database."""
-
-    def __init__(self, pool: Pool, world: SimWorld) -> None:
-        self.pool = pool
-        self.world = world
-        self.transitions = Transitions(pool=pool, clock=world.clock)
-        self.sweeps = make_sweeps(pool, world, self.transitions)
-        self.driver = make_driver(pool, world, self.transitions, self.sweeps)
-
-    async def cycle_until(self, module_build_id: int, *states: ModuleState) -> None:
-        """Cycle (kojisim running in between) until the build is in ``states``."""
-        for _ in range(40):
-            if (await self.read(module_build_id)).build.state in states:
-                return
-            await self.driver.cycle(EPOCH)
-            self.world.run_until_idle()
-        raise AssertionError(f"build {module_build_id} never got to {states}")
-
-    async def read(self, module_build_id: int) -> BuildSnapshot:
-        """The build as the database has it."""
-        store = ModuleBuildStore(pool=self.pool)
-        build, components = await store.get_with_components(module_build_id)
-        return BuildSnapshot(build, tuple(components))
-
-    async def module_messages(self) -> list[dict[str, Any]]:
-        """The module messages of the outbox, each checked against its schema."""
-        rows = await self.pool.run_query(
-            "SELECT topic, body FROM outbox WHERE topic = 'module.state.change'"
-            " ORDER BY id"
-        )
-        bodies = []
-        for row in rows:
-            body = (
-                row["body"]
-                if isinstance(row["body"], dict)
-                else json.loads(row["body"])
-            )
-            validate_body(row["topic"], body)
-            bodies.append(body)
-        return bodies
-
-    def later(self, **delta: float) -> None:
-        """Let time pass on the fake clock (no Koji task runs meanwhile)."""
-        self.world.clock.advance(timedelta(**delta).total_seconds())
-
-    def sent(self, method: str) -> int:
-        """How many calls of ``method`` went to the hub so far."""
-        return sum(request.count(method) for request in self.world.agent.sent)
-
-
-def make_sweeps(pool: Pool, world: SimWorld, transitions: Transitions) -> BuildSweeps:
-    """Sweeps with the default ages: 7 days, 24 hours, 180 days."""
-    return BuildSweeps(
-        store=SweepStore(pool=pool),
-        koji=world.koji,
-        transitions=transitions,
-        config=CONFIG,
-        stuck_build_days=7.0,
-        clock=world.clock,
-    )
-
-
-def make_driver(
-    pool: Pool, world: SimWorld, transitions: Transitions, sweeps: BuildSweeps
-) -> BuildDriver:
-    """The build driver, its sweeps run from its cycle as in production."""
-
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
-        name = "module-build-macros-0.1-1.src.rpm"
-        return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")
-
-    return BuildDriver(
-        store=SchedulingStore(pool=pool),
-        koji=world.koji,
-        transitions=transitions,
-        config=CONFIG,
-        clock=world.clock,
-        build_macros=build_macros,
-        sweeps=sweeps,
-    )
 
 
 @pytest.fixture
