@@ -4,7 +4,7 @@ domain values, and the consistent read of one build inside a transaction
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ridad.domain.builds import BuildSnapshot, ComponentBuild, ModuleBuild, TraceEntry
@@ -81,3 +81,24 @@ async def load_module_trace(cursor: Any, module_build_id: int) -> list[TraceEntr
         (module_build_id,),
     )
     return [TraceEntry(**row) for row in cursor.fetchall()]
+
+
+async def builds_with_components(
+    cursor: Any, query: str, params: Sequence[Any] = ()
+) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
+    """The builds ``query`` selects (module_builds columns), each with its
+    components (by batch, name), in two statements."""
+    await cursor.execute(query, params)
+    builds = [module_build_from_row(r) for r in cursor.fetchall()]
+    if not builds:
+        return []
+    await cursor.execute(
+        f"SELECT {COMPONENT_COLUMNS} FROM component_builds"
+        " WHERE module_build_id = ANY(%s) ORDER BY module_build_id, batch, name",
+        ([b.id for b in builds],),
+    )
+    by_build: dict[int, list[ComponentBuild]] = {b.id: [] for b in builds}
+    for row in cursor.fetchall():
+        component = component_build_from_row(row)
+        by_build[component.module_build_id].append(component)
+    return [(b, by_build[b.id]) for b in builds]

@@ -11,6 +11,7 @@ from ridad.db.build_rows import (
     COMPONENT_COLUMNS,
     MAX_ID,
     MODULE_COLUMNS,
+    builds_with_components,
     component_build_from_row,
     load_build,
     module_build_from_row,
@@ -144,24 +145,12 @@ class SchedulingStore:
     async def _active(
         self, cursor: Any
     ) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
-        await cursor.execute(
+        return await builds_with_components(
+            cursor,
             f"SELECT {_MODULE_COLUMNS} FROM module_builds"
             " WHERE state IN ('init', 'wait', 'build', 'done')"
             " OR (state = 'failed' AND id IN (SELECT module_build_id"
             " FROM component_builds WHERE state = 'building'"
             " OR (state = 'waiting' AND submitted_at IS NOT NULL)))"
-            " ORDER BY id"
+            " ORDER BY id",
         )
-        builds = [module_build_from_row(r) for r in cursor.fetchall()]
-        if not builds:
-            return []
-        await cursor.execute(
-            f"SELECT {_COMPONENT_COLUMNS} FROM component_builds"
-            " WHERE module_build_id = ANY(%s) ORDER BY module_build_id, batch, name",
-            ([b.id for b in builds],),
-        )
-        by_build: dict[int, list[ComponentBuild]] = {b.id: [] for b in builds}
-        for row in cursor.fetchall():
-            component = component_build_from_row(row)
-            by_build[component.module_build_id].append(component)
-        return [(b, by_build[b.id]) for b in builds]

@@ -4,14 +4,11 @@ collection. The writes are in ``ridad.db.life_writes``."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from ridad.db.build_rows import (
-    COMPONENT_COLUMNS,
     MODULE_COLUMNS,
-    component_build_from_row,
+    builds_with_components,
     module_build_from_row,
 )
 from ridad.db.pool import Pool
@@ -49,7 +46,7 @@ class SweepStore:
         """Builds in init, wait or build that, like each of their components,
         have not changed state since ``since``; with their components."""
         return await self._pool.run_interaction(
-            _builds_with_components,
+            builds_with_components,
             f"SELECT {MODULE_COLUMNS} FROM module_builds m"
             " WHERE m.state IN ('init', 'wait', 'build') AND m.time_modified < %s"
             " AND NOT EXISTS (SELECT 1 FROM component_builds c"
@@ -76,29 +73,9 @@ class SweepStore:
         """Failed builds last changed before ``failed_before`` that Koji has
         no open task of; with their components."""
         return await self._pool.run_interaction(
-            _builds_with_components,
+            builds_with_components,
             f"SELECT {MODULE_COLUMNS} FROM module_builds m"
             " WHERE m.state = 'failed' AND m.time_modified < %s"
             f" AND NOT EXISTS ({_OPEN_COMPONENT}) ORDER BY m.id LIMIT %s",
             (failed_before, SWEEP_LIMIT),
         )
-
-
-async def _builds_with_components(
-    cursor: Any, query: str, params: Sequence[Any]
-) -> Built:
-    """The builds ``query`` selects, each with its components (by batch, name)."""
-    await cursor.execute(query, params)
-    builds = [module_build_from_row(r) for r in cursor.fetchall()]
-    if not builds:
-        return []
-    await cursor.execute(
-        f"SELECT {COMPONENT_COLUMNS} FROM component_builds"
-        " WHERE module_build_id = ANY(%s) ORDER BY module_build_id, batch, name",
-        ([b.id for b in builds],),
-    )
-    by_build: dict[int, list[ComponentBuild]] = {b.id: [] for b in builds}
-    for row in cursor.fetchall():
-        component = component_build_from_row(row)
-        by_build[component.module_build_id].append(component)
-    return [(b, by_build[b.id]) for b in builds]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sys
 import tempfile
 import time
 import zlib
@@ -31,16 +30,12 @@ import treq
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
 from twisted.logger import (
-    FilteringLogObserver,
     LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    textFileLogObserver,
 )
-from twisted.python.failure import Failure
 from twisted.web.server import Site
 
 from tests.auth.introspection import CLIENT_ID, CLIENT_SECRET, FakeIdentityProvider
+from tests.bench.on_reactor import run_on_reactor
 from tests.gitrepos import git, start_git_daemon
 from tests.integration.support import (
     SPEC_TEMPLATE,
@@ -206,33 +201,9 @@ async def run(reactor: Any, dsn: str) -> dict[str, Any]:
 
 def main(dsn: str) -> dict[str, Any]:
     """Run the benchmark against the database ``dsn`` and print its figures."""
-    from twisted.internet import reactor as global_reactor
-
-    reactor: Any = global_reactor
-    globalLogBeginner.beginLoggingTo(
-        [
-            FilteringLogObserver(
-                textFileLogObserver(sys.stderr),
-                [LogLevelFilterPredicate(LogLevel.error)],
-            )
-        ],
-        redirectStandardIO=False,
+    figures = run_on_reactor(
+        lambda reactor: run(reactor, dsn), log_level=LogLevel.error
     )
-    outcome: list[Any] = []
-
-    def finished(result: Any) -> None:
-        outcome.append(result)
-        reactor.stop()
-
-    reactor.callWhenRunning(
-        lambda: Deferred.fromCoroutine(run(reactor, dsn)).addBoth(finished)
-    )
-    reactor.run()
-    if not outcome:
-        raise RuntimeError("the reactor stopped before the benchmark ended")
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    figures: dict[str, Any] = outcome[0]
     print("\nA legitimate 3-component submission (bob) beside a big one (alice):")
     for name, result in figures.items():
         parts = [

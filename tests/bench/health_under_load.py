@@ -12,23 +12,13 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import Deferred
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    textFileLogObserver,
-)
-from twisted.python.failure import Failure
-
 from ridad.modulemd.parse import load_modulemd
+from tests.bench.on_reactor import run_on_reactor
 from tests.gitrepos import start_git_daemon
 from tests.integration.health_load import big_modulemd, submit_while_polling
 from tests.integration.support import GitWorld, daemon_config, start_daemon
@@ -87,33 +77,7 @@ async def run(reactor: Any, dsn: str) -> dict[str, Any]:
 
 def main(dsn: str) -> dict[str, Any]:
     """Run the benchmark against the database ``dsn`` and print its figures."""
-    from twisted.internet import reactor as global_reactor
-
-    reactor: Any = global_reactor
-    globalLogBeginner.beginLoggingTo(
-        [
-            FilteringLogObserver(
-                textFileLogObserver(sys.stderr),
-                [LogLevelFilterPredicate(LogLevel.warn)],
-            )
-        ],
-        redirectStandardIO=False,
-    )
-    outcome: list[Any] = []
-
-    def finished(result: Any) -> None:
-        outcome.append(result)
-        reactor.stop()
-
-    reactor.callWhenRunning(
-        lambda: Deferred.fromCoroutine(run(reactor, dsn)).addBoth(finished)
-    )
-    reactor.run()
-    if not outcome:
-        raise RuntimeError("the reactor stopped before the benchmark ended")
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    f: dict[str, Any] = outcome[0]
+    f = run_on_reactor(lambda reactor: run(reactor, dsn))
     verdict = "ok" if f["health_ms_max"] <= TARGET_SECONDS * 1000 else "OVER TARGET"
     print(f"\n/health during a {f['modulemd_bytes']}-byte modulemd submission:")
     print(f"  load_modulemd on the document     {f['parse_seconds']} s")

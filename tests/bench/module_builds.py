@@ -29,7 +29,6 @@ import json
 import resource
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -39,14 +38,6 @@ from typing import Any
 import treq
 from twisted.internet.defer import Deferred, gatherResults
 from twisted.internet.task import deferLater
-from twisted.logger import (
-    FilteringLogObserver,
-    LogLevel,
-    LogLevelFilterPredicate,
-    globalLogBeginner,
-    textFileLogObserver,
-)
-from twisted.python.failure import Failure
 from twisted.web.http_headers import Headers
 
 from ridad.db.pool import Pool
@@ -58,6 +49,7 @@ from tests.bench.buildworld import (
     start_kojisim,
     start_ridad,
 )
+from tests.bench.on_reactor import run_on_reactor
 from tests.bench.opentasks import lease_epoch, open_tasks
 from tests.bench.report import print_table
 from tests.gitrepos import start_git_daemon
@@ -86,34 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(dsn: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark on the (migrated, empty) database ``dsn``; print it."""
-    from twisted.internet import reactor as global_reactor
-
-    reactor: Any = global_reactor
-    globalLogBeginner.beginLoggingTo(
-        [
-            FilteringLogObserver(
-                textFileLogObserver(sys.stderr),
-                [LogLevelFilterPredicate(LogLevel.warn)],
-            )
-        ],
-        redirectStandardIO=False,
-    )
-    outcome: list[Any] = []
-
-    def finished(result: Any) -> None:
-        outcome.append(result)
-        reactor.stop()
-
-    def start() -> None:
-        Deferred.fromCoroutine(run(reactor, dsn, args)).addBoth(finished)
-
-    reactor.callWhenRunning(start)
-    reactor.run()
-    if not outcome:
-        raise RuntimeError("the reactor stopped before the benchmark ended")
-    if isinstance(outcome[0], Failure):
-        outcome[0].raiseException()
-    figures: dict[str, Any] = outcome[0]
+    figures = run_on_reactor(lambda reactor: run(reactor, dsn, args))
     figures["peak_rss_mib"] = round(
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
     )

@@ -28,7 +28,6 @@ from tests.db.sweeps_rig import BUILD_TAG, EPOCH, Rig, make_driver, make_sweeps
 from tests.db.test_driver import MODULE_TAG, platform_build
 from tests.helpers import wait_for
 from tests.unit.koji.simworld import SimWorld, make_sim_world
-from tests.unit.kojisim.support import HubClient
 
 
 @pytest.fixture
@@ -36,7 +35,7 @@ def world(tmp_path: Path) -> Any:
     """kojisim with the platform's build tag, on a fake clock at 2026-12-01."""
     made = make_sim_world(str(tmp_path / "uploads"))
     made.clock.advance(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
-    _admin(made).call("createTag", "f40-build", arches="x86_64")
+    made.admin().call("createTag", "f40-build", arches="x86_64")
     yield made
     made.sim.stop()
 
@@ -46,16 +45,9 @@ def rig(pool: Pool, world: SimWorld) -> Rig:
     return Rig(pool, world)
 
 
-def _admin(world: SimWorld) -> HubClient:
-    """A new admin session (kojisim's sessions expire after 24 hours)."""
-    admin = HubClient(world.sim)
-    admin.login()
-    return admin
-
-
 def _nvrs(world: SimWorld, tag: str) -> set[str]:
     """The NVRs Koji has in ``tag``."""
-    return {b["nvr"] for b in _admin(world).call("listTagged", tag)}
+    return {b["nvr"] for b in world.admin().call("listTagged", tag)}
 
 
 def _now(world: SimWorld) -> datetime:
@@ -79,18 +71,18 @@ async def test_target_is_deleted_24_hours_after_the_build_ended_and_only_once(
     module_build_id, _ = await rig.transitions.create_module_build(platform_build())
     await rig.cycle_until(module_build_id, ModuleState.READY)
     assert (
-        _admin(rig.world).call("getBuildTarget", MODULE_TAG)["dest_tag_name"]
+        rig.world.admin().call("getBuildTarget", MODULE_TAG)["dest_tag_name"]
         == MODULE_TAG
     )
     rig.later(hours=23, minutes=59)
     assert await rig.sweeps.delete_targets(EPOCH, _now(rig.world)) == []
-    assert _admin(rig.world).call("getBuildTarget", MODULE_TAG) is not None
+    assert rig.world.admin().call("getBuildTarget", MODULE_TAG) is not None
     rig.later(minutes=2)
     deleted = await rig.sweeps.delete_targets(EPOCH, _now(rig.world))
     assert deleted == [module_build_id]
-    assert _admin(rig.world).call("getBuildTarget", MODULE_TAG) is None
+    assert rig.world.admin().call("getBuildTarget", MODULE_TAG) is None
     assert {
-        _admin(rig.world).call("getTag", t)["name"] for t in (MODULE_TAG, BUILD_TAG)
+        rig.world.admin().call("getTag", t)["name"] for t in (MODULE_TAG, BUILD_TAG)
     } == {
         MODULE_TAG,
         BUILD_TAG,
@@ -119,10 +111,10 @@ async def test_target_of_a_resubmitted_build_is_deleted_again(rig: Rig) -> None:
     assert new is False
     assert await _target_deleted_at(rig.pool, module_build_id) is None
     await rig.cycle_until(module_build_id, ModuleState.READY)
-    assert _admin(rig.world).call("getBuildTarget", MODULE_TAG) is not None
+    assert rig.world.admin().call("getBuildTarget", MODULE_TAG) is not None
     rig.later(hours=25)
     assert await rig.sweeps.delete_targets(EPOCH, _now(rig.world)) == [module_build_id]
-    assert _admin(rig.world).call("getBuildTarget", MODULE_TAG) is None
+    assert rig.world.admin().call("getBuildTarget", MODULE_TAG) is None
     assert rig.sent("deleteBuildTarget") == 2
 
 

@@ -3,11 +3,13 @@ sockets, one fake clock for the hub's builder and the client's retries."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from treq.client import HTTPClient
 from treq.testing import RequestTraversalAgent
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from ridad.koji.auth import PasswordAuth
@@ -15,8 +17,9 @@ from ridad.koji.client import KojiClient
 from ridad.koji.hub import KojiHub
 from ridad.koji.retry import RetryPolicy
 from ridad.kojisim.hub import KojiHub as SimulatedHub
+from tests.helpers import result_of
 from tests.unit.koji.fakehub import FlakyAgent
-from tests.unit.kojisim.support import HUB_URL, make_hub
+from tests.unit.kojisim.support import HUB_URL, HubClient, make_hub
 
 
 @dataclass
@@ -38,6 +41,22 @@ class SimWorld:
             ):
                 return
         raise AssertionError("tasks still running")
+
+    def admin(self) -> HubClient:
+        """A new admin session straight on the hub (sessions expire after 24 hours)."""
+        admin = HubClient(self.sim)
+        admin.login()
+        return admin
+
+    def with_lost_answer(self, method: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        """Run a typed operation while the answer of the request calling
+        ``method`` is lost once (the clock runs the client's backoff before
+        its resend); return its result."""
+        result_of(Deferred.fromCoroutine(self.client.login()))
+        self.sim.lose_answer(method)
+        pending = Deferred.fromCoroutine(coroutine)
+        self.clock.advance(1.0)
+        return result_of(pending)
 
 
 def make_sim_world(upload_dir: str, **options: Any) -> SimWorld:

@@ -21,7 +21,7 @@ from ridad.koji.client import KojiClient
 from ridad.koji.hub import KojiHub
 from tests.helpers import failure_of, result_of
 from tests.unit.koji.simworld import SimWorld, make_sim_world
-from tests.unit.kojisim.support import HUB_URL, HubClient, seed_module_tags
+from tests.unit.kojisim.support import HUB_URL, seed_module_tags
 
 ALPHA = "git+https://src.example.org/rpms/alpha.git?#0123456789abcdef"
 PAIRS = [("mod-build", "alpha-1.0-1"), ("mod", "alpha-1.0-1")]
@@ -32,28 +32,12 @@ def world(tmp_path: Path) -> SimWorld:
     """kojisim with tags mod and mod-build and the target mod."""
     made = make_sim_world(str(tmp_path))
     made.clock.advance(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
-    seed_module_tags(_admin(made))
+    seed_module_tags(made.admin())
     return made
-
-
-def _admin(world: SimWorld) -> HubClient:
-    admin = HubClient(world.sim)
-    admin.login()
-    return admin
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return result_of(Deferred.fromCoroutine(coroutine))
-
-
-def _lost(world: SimWorld, method: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run an operation while the answer of the request calling ``method``
-    is lost once."""
-    _run(world.client.login())
-    world.sim.lose_answer(method)
-    pending = Deferred.fromCoroutine(coroutine)
-    world.clock.advance(1.0)
-    return result_of(pending)
 
 
 def _sent(world: SimWorld, method: str) -> int:
@@ -62,7 +46,7 @@ def _sent(world: SimWorld, method: str) -> int:
 
 def _tagged_alpha(world: SimWorld) -> None:
     """alpha built and tagged into mod-build and mod."""
-    _admin(world).call("packageListAdd", "mod-build", "alpha", owner="admin")
+    world.admin().call("packageListAdd", "mod-build", "alpha", owner="admin")
     _run(world.koji.submit_builds([(ALPHA, "mod")]))
     world.run_until_idle()
     _run(world.koji.tag_builds(PAIRS))
@@ -81,7 +65,7 @@ def test_delete_targets_removes_the_target_and_leaves_its_tags(
     """deleteBuildTarget("mod"): the target is gone, mod and mod-build stay; a
     second deletion of it is no fault (Koji answers nil)."""
     _run(world.koji.delete_targets(["mod"]))
-    admin = _admin(world)
+    admin = world.admin()
     assert admin.call("getBuildTarget", "mod") is None
     assert [admin.call("getTag", t)["name"] for t in ("mod", "mod-build")] == [
         "mod",
@@ -111,14 +95,14 @@ def test_delete_targets_refused_names_the_refusal(world: SimWorld) -> None:
         Deferred.fromCoroutine(alice.delete_targets(["mod"])), KojiFault
     )
     assert failure.value.message.startswith("Koji refused to delete the build targets:")
-    assert _admin(world).call("getBuildTarget", "mod") is not None
+    assert world.admin().call("getBuildTarget", "mod") is not None
 
 
 def test_lost_answer_to_target_deletion_finds_it_deleted(world: SimWorld) -> None:
     """deleteBuildTarget ran: the target is read back as gone and not deleted
     again (sent once, resent once, refused)."""
-    _lost(world, "deleteBuildTarget", world.koji.delete_targets(["mod"]))
-    assert _admin(world).call("getBuildTarget", "mod") is None
+    world.with_lost_answer("deleteBuildTarget", world.koji.delete_targets(["mod"]))
+    assert world.admin().call("getBuildTarget", "mod") is None
     assert _sent(world, "deleteBuildTarget") == 2
     assert world.agent.sent[-1] == ("getBuildTarget",)
 
@@ -143,7 +127,7 @@ def test_untag_builds_takes_the_builds_out_of_both_tags(world: SimWorld) -> None
     after, and untagging it again counts as done."""
     _tagged_alpha(world)
     _run(world.koji.untag_builds(PAIRS))
-    admin = _admin(world)
+    admin = world.admin()
     assert admin.call("listTagged", "mod") == []
     assert admin.call("listTagged", "mod-build") == []
     assert world.agent.sent[-1] == ("untagBuildBypass", "untagBuildBypass")
@@ -163,8 +147,8 @@ def test_untag_builds_refused_names_the_build_and_tag(world: SimWorld) -> None:
 def test_lost_answer_to_untagging_finds_the_builds_untagged(world: SimWorld) -> None:
     """untagBuildBypass ran: the tags are read back and nothing is sent again."""
     _tagged_alpha(world)
-    _lost(world, "untagBuildBypass", world.koji.untag_builds(PAIRS))
-    admin = _admin(world)
+    world.with_lost_answer("untagBuildBypass", world.koji.untag_builds(PAIRS))
+    admin = world.admin()
     assert admin.call("listTagged", "mod") == []
     assert admin.call("listTagged", "mod-build") == []
     assert _sent(world, "untagBuildBypass") == 4

@@ -25,7 +25,7 @@ from ridad.koji.reconcile import MAX_ROUNDS, write_multicall
 from ridad.koji.wire import KojiCall
 from tests.helpers import failure_of, result_of
 from tests.unit.koji.simworld import SimWorld, make_sim_world
-from tests.unit.kojisim.support import HubClient, seed_module_tags
+from tests.unit.kojisim.support import seed_module_tags
 
 ALPHA = "git+https://src.example.org/rpms/alpha.git?#0123456789abcdef"
 SINCE = datetime.fromtimestamp(0, tz=UTC)
@@ -37,28 +37,12 @@ def world(tmp_path: Path) -> SimWorld:
     after ``SINCE`` (Koji's ``createdAfter`` is strict)."""
     made = make_sim_world(str(tmp_path))
     made.clock.advance(datetime(2026, 12, 1, tzinfo=UTC).timestamp())
-    seed_module_tags(_admin(made))
+    seed_module_tags(made.admin())
     return made
-
-
-def _admin(world: SimWorld) -> HubClient:
-    admin = HubClient(world.sim)
-    admin.login()
-    return admin
 
 
 def _run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return result_of(Deferred.fromCoroutine(coroutine))
-
-
-def _lost(world: SimWorld, method: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run an operation while the answer of the request calling ``method`` is
-    lost once (the clock runs the client's backoff before its resend)."""
-    _run(world.client.login())
-    world.sim.lose_answer(method)
-    pending = Deferred.fromCoroutine(coroutine)
-    world.clock.advance(1.0)
-    return result_of(pending)
 
 
 def _sent(world: SimWorld, method: str) -> int:
@@ -68,8 +52,7 @@ def _sent(world: SimWorld, method: str) -> int:
 
 def test_lost_answer_to_create_tags_reads_the_tags_back(world: SimWorld) -> None:
     """createTag ran: the tags are found, not created again, and answered."""
-    created = _lost(
-        world,
+    created = world.with_lost_answer(
         "createTag",
         world.koji.create_tags(
             [("new", {}), ("new-build", {"rpm.macro.dist": ".m"})],
@@ -88,8 +71,8 @@ def test_lost_answer_to_set_inheritance_finds_it_set(world: SimWorld) -> None:
     parents, _ = _run(world.koji.parents_and_inheritance(["f40-build"], "mod"))
     wanted = [InheritanceLink(parents[0].id, 0)]
     tag_id = next(t.id for t in world.sim.tags.values() if t.name == "mod")
-    _lost(
-        world, "setInheritanceData", world.koji.set_inheritance(tag_id, "mod", wanted)
+    world.with_lost_answer(
+        "setInheritanceData", world.koji.set_inheritance(tag_id, "mod", wanted)
     )
     _, links = _run(world.koji.parents_and_inheritance([], "mod"))
     assert links == set(wanted)
@@ -99,8 +82,7 @@ def test_lost_answer_to_set_inheritance_finds_it_set(world: SimWorld) -> None:
 def test_lost_answer_to_group_filling_finds_the_groups(world: SimWorld) -> None:
     """groupListAdd and groupPackageListAdd ran: nothing is sent again."""
     packages = [("build", "bash"), ("srpm-build", "bash")]
-    _lost(
-        world,
+    world.with_lost_answer(
         "groupListAdd",
         world.koji.add_to_groups("mod-build", ["build", "srpm-build"], packages),
     )
@@ -117,7 +99,9 @@ def test_lost_answer_to_group_filling_finds_the_groups(world: SimWorld) -> None:
 def test_lost_answer_to_package_listing_finds_them_listed(world: SimWorld) -> None:
     """packageListAdd ran: the packages are listed once."""
     entries = [("mod-build", "alpha"), ("mod-build", "gamma"), ("mod", "gamma")]
-    _lost(world, "packageListAdd", world.koji.add_packages(entries, owner="admin"))
+    world.with_lost_answer(
+        "packageListAdd", world.koji.add_packages(entries, owner="admin")
+    )
     assert _run(world.koji.package_lists(["mod", "mod-build"])) == [
         frozenset({"alpha", "beta", "gamma"}),
         frozenset({"alpha", "gamma"}),
@@ -127,7 +111,9 @@ def test_lost_answer_to_package_listing_finds_them_listed(world: SimWorld) -> No
 
 def test_lost_answer_to_create_target_finds_the_target(world: SimWorld) -> None:
     """createBuildTarget ran: one target of that name, not sent again."""
-    _lost(world, "createBuildTarget", world.koji.create_target("t", "mod-build", "mod"))
+    world.with_lost_answer(
+        "createBuildTarget", world.koji.create_target("t", "mod-build", "mod")
+    )
     assert [t.name for t in world.sim.targets.values()].count("t") == 1
     assert _sent(world, "createBuildTarget") == 2
 
@@ -135,7 +121,7 @@ def test_lost_answer_to_create_target_finds_the_target(world: SimWorld) -> None:
 def _built_alpha(world: SimWorld) -> None:
     """alpha built, and listed in mod-build too (listTagged shows only
     builds of listed packages, as ridad lists them in both tags)."""
-    _admin(world).call("packageListAdd", "mod-build", "alpha", owner="admin")
+    world.admin().call("packageListAdd", "mod-build", "alpha", owner="admin")
     _run(world.koji.submit_builds([(ALPHA, "mod")]))
     world.run_until_idle()
 
@@ -145,8 +131,8 @@ def test_lost_answer_to_tagging_finds_the_builds_tagged(world: SimWorld) -> None
     the tagging is answered."""
     _built_alpha(world)
     pairs = [("mod-build", "alpha-1.0-1"), ("mod", "alpha-1.0-1")]
-    event = _lost(world, "tagBuildBypass", world.koji.tag_builds(pairs))
-    admin = _admin(world)
+    event = world.with_lost_answer("tagBuildBypass", world.koji.tag_builds(pairs))
+    admin = world.admin()
     for tag in ("mod", "mod-build"):
         assert [b["nvr"] for b in admin.call("listTagged", tag)] == ["alpha-1.0-1"]
     assert event.id == admin.call("getLastEvent")["id"]
@@ -174,8 +160,8 @@ def _repo_tasks(world: SimWorld) -> list[int]:
 
 def test_lost_answer_to_new_repo_adopts_the_task_koji_made(world: SimWorld) -> None:
     """newRepo ran: its task is looked up and answered, none is started again."""
-    task_id = _lost(
-        world, "newRepo", world.koji.new_repo("mod-build", since=SINCE, min_event=0)
+    task_id = world.with_lost_answer(
+        "newRepo", world.koji.new_repo("mod-build", since=SINCE, min_event=0)
     )
     assert _repo_tasks(world) == [task_id]
     assert _sent(world, "newRepo") == 2
@@ -187,8 +173,8 @@ def test_lost_new_repo_whose_task_is_not_found_starts_another(
     """If the lookup finds no task (here: it looks only after the future),
     a newRepo is started rather than failing the build."""
     later = datetime.fromtimestamp(world.clock.seconds() + 3600, tz=UTC)
-    task_id = _lost(
-        world, "newRepo", world.koji.new_repo("mod-build", since=later, min_event=0)
+    task_id = world.with_lost_answer(
+        "newRepo", world.koji.new_repo("mod-build", since=later, min_event=0)
     )
     assert len(_repo_tasks(world)) == 2 and task_id == max(_repo_tasks(world))
 
@@ -217,7 +203,9 @@ def test_lost_answer_to_cancel_finds_the_task_canceled(world: SimWorld) -> None:
     """cancelTask ran: the task is canceled, no refusal, not sent again."""
     world.sim.pause_builder()
     [submitted] = _run(world.koji.submit_builds([(ALPHA, "mod")]))
-    refusals = _lost(world, "cancelTask", world.koji.cancel_tasks([submitted.task_id]))
+    refusals = world.with_lost_answer(
+        "cancelTask", world.koji.cancel_tasks([submitted.task_id])
+    )
     assert refusals == [None]
     canceled = koji.TASK_STATES["CANCELED"]
     assert world.sim.tasks[submitted.task_id].state == canceled
@@ -229,7 +217,10 @@ def test_lost_answer_to_a_submission_leaves_one_task_to_look_up(
 ) -> None:
     """build ran: the submission answers None and its one task is found."""
     world.sim.pause_builder()
-    assert _lost(world, "build", world.koji.submit_builds([(ALPHA, "mod")])) is None
+    assert (
+        world.with_lost_answer("build", world.koji.submit_builds([(ALPHA, "mod")]))
+        is None
+    )
     found = _run(world.koji.find_build_tasks(SINCE, "mod"))
     assert [t.method for t in world.sim.tasks.values()] == ["build"]
     assert found[ALPHA].id == next(iter(world.sim.tasks))
@@ -240,7 +231,9 @@ def test_lost_answer_to_an_upload_chunk_is_resent_and_checked(
 ) -> None:
     """The hub keeps no call number for uploads (they commit nothing), so the
     resent chunk is written again in place and the whole file checks out."""
-    path = _lost(world, "rawUpload", world.koji.upload(b"srpm", path="p", name="a.rpm"))
+    path = world.with_lost_answer(
+        "rawUpload", world.koji.upload(b"srpm", path="p", name="a.rpm")
+    )
     assert path == "p/a.rpm"
     assert (Path(world.sim.upload_dir) / "p/a.rpm").read_bytes() == b"srpm"
     assert _sent(world, "rawUpload") == 2
@@ -250,7 +243,9 @@ def test_lost_answer_to_a_poll_is_asked_again(world: SimWorld) -> None:
     """A multicall of reads commits its call number too: the resend gets
     1009, and the client asks again under the next number."""
     [submitted] = _run(world.koji.submit_builds([(ALPHA, "mod")]))
-    report = _lost(world, "getTaskInfo", world.koji.poll([submitted.task_id], []))
+    report = world.with_lost_answer(
+        "getTaskInfo", world.koji.poll([submitted.task_id], [])
+    )
     assert report.tasks[submitted.task_id].task is not None
     assert _sent(world, "getTaskInfo") == 3
 
