@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import koji
 from twisted.internet.interfaces import IReactorProcess, IReactorTime
@@ -260,4 +260,5 @@ def checked_out_source(source: Source, commit: str) -> str:
     (``git+https://host/rpms/x.git#<40 hex>``; kojid's ``SCM.get_source``)."""
     scheme, rest = source.url.split("://", 1)
     parts = urlsplit("http://" + rest)
-    return urlunsplit((scheme, parts.netloc, parts.path, parts.query, commit))
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{parts.netloc}{parts.path}{query}#{commit}"
