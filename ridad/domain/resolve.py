@@ -317,10 +317,13 @@ class Resolver:
     def _count(self) -> None:
         self.steps += 1
         if self.steps > self._rules.max_steps:
+            reasons = list(self.reasons)
             raise Unprocessable(
                 "dependency resolution gave up after trying"
                 f" {self._rules.max_steps} builds; name fewer streams in"
                 " dependencies, or use buildrequire_overrides to pick them"
+                + ("; problems met: " + "; ".join(reasons[:3]) if reasons else ""),
+                details={"max_steps": self._rules.max_steps, "reasons": reasons},
             )
 
     def _reason(self, need: Requirement, problem: str) -> None:
