@@ -131,6 +131,20 @@ def expand(
     return list(found.values())
 
 
+def first_names(
+    dependencies: Sequence[Dependencies], rules: ExpansionRules
+) -> set[str]:
+    """The names whose ready builds a loader fetches first.
+
+    Every buildrequired name and every base module name; then, until
+    ``CandidatePool.unloaded_requires`` is empty, the names those builds
+    require. Overrides replace streams, never names, so they change nothing.
+    """
+    return {n for e in dependencies for n in e.buildrequires} | set(
+        rules.base_module_names
+    )
+
+
 def sibling_of(
     index: int,
     entries: Sequence[Dependencies],

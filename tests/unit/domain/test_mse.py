@@ -6,9 +6,10 @@ import re
 
 import pytest
 
+from ridad.domain.candidates import CandidatePool
 from ridad.domain.contexts import build_context, module_context, runtime_context
 from ridad.domain.modulemd import Dependencies
-from ridad.domain.mse import NOTHING_SATISFIED, ExpansionRules
+from ridad.domain.mse import NOTHING_SATISFIED, ExpansionRules, expand, first_names
 from ridad.errors import Unprocessable
 from tests.unit.domain.mse_fixtures import (
     base,
@@ -321,3 +322,20 @@ def test_too_many_siblings_are_refused() -> None:
     with pytest.raises(Unprocessable, match="more than 26 module builds") as raised:
         run([entry], builds, ExpansionRules(max_expansions=26))
     assert raised.value.details == {"max_expansions": 26}
+
+
+def test_a_loader_in_rounds_gathers_what_expansion_needs() -> None:
+    """First the named modules and base modules, then what they require."""
+    everything = CandidatePool.of(default_modules() + [
+        build("lib:1:0:c1", on=F29),
+        build("top:1:0:c1", requires=[{"lib": ["1"]}], on=F29),
+    ])  # fmt: skip
+    entry = deps({"platform": ["f29"], "top": ["1"]})
+    pool = CandidatePool()
+    names = first_names([entry], ExpansionRules())
+    while names:
+        pool.add([b for n in names for b in everything.candidates(n)], names)
+        names = pool.unloaded_requires()
+    assert set(pool.by_name) == {"platform", "top", "lib"}
+    (sibling,) = expand([entry], pool, ExpansionRules())
+    assert set(sibling.chosen) == {"platform", "top", "lib"}
