@@ -5,7 +5,7 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
 benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
 processes of their own when every benchmark runs.
@@ -24,7 +24,13 @@ from contextlib import contextmanager
 import psycopg2
 
 from ridad.db.schema import load_migrations
-from tests.bench import git_fairness, health_under_load, list_plans, module_builds
+from tests.bench import (
+    git_fairness,
+    health_under_load,
+    list_plans,
+    module_builds,
+    stream_expansion,
+)
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
@@ -61,13 +67,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness"),
+        choices=("plans", "builds", "health", "fairness", "mse"),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
     args = parser.parse_args()
     server = os.environ.get("RIDAD_TEST_DSN", DEFAULT_DSN)
     name = f"ridad_bench_{os.getpid()}"
+    if args.only in (None, "mse"):
+        stream_expansion.main()
     if args.only in (None, "plans"):
         with migrated_database(server, name) as dsn:
             list_plans.main(dsn)
