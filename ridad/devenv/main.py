@@ -110,6 +110,12 @@ def status_command(environment: DemoEnvironment, module_build_id: int = 1) -> st
     )
 
 
+def koji_commands() -> tuple[str, str]:
+    """Return the commands that show the demo's module builds as Koji has them."""
+    tool = f"{python_command()} -m ridad.devenv.koji"
+    return f"{tool} builds", f"{tool} archives NVR"
+
+
 def instructions(environment: DemoEnvironment) -> str:
     """Return what to tell the developer once ridad is ready."""
     return (
@@ -119,6 +125,10 @@ def instructions(environment: DemoEnvironment) -> str:
         f"    {submit_command(environment)}\n\n"
         "Then look at it:\n\n"
         f"    {status_command(environment)}\n\n"
+        "Once it is ready, Koji holds the module itself (modulemd.txt and one"
+        " modulemd.<arch>.txt, with their RPMs):\n\n"
+        f"    {koji_commands()[0]}\n"
+        f"    {koji_commands()[1]}   (NVR: the one the first command prints)\n\n"
         "Watch its bus messages, one line each, in another terminal"
         " (they wait in the broker until you do; --json prints the bodies):\n\n"
         f"    {listen_command()}\n\n"

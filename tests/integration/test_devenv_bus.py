@@ -46,6 +46,7 @@ async def test_instructions_show_how_to_listen_to_the_bus(
     if python.is_relative_to(Path.cwd()):
         python = python.relative_to(Path.cwd())
     assert f"    {python} -m ridad.devenv.listen\n" in instructions(environment)
+    assert f"    {python} -m ridad.devenv.koji builds\n" in instructions(environment)
 
 
 def test_broker_config_is_written_once_with_only_stomp_on_loopback(
