@@ -124,6 +124,18 @@ def test_rida_view_of_an_imported_build_has_the_described_shape() -> None:
         assert_valid({**view, "koji_build_id": 0}, "ModuleBuild")
 
 
+def test_mbs_verbose_view_shows_the_final_modulemd_once_there_is_one() -> None:
+    """Verbose modulemd: the submitted one, then the final modulemd.txt."""
+    view = mbs_module_build(BUILD, COMPONENTS, detail=Detail.VERBOSE, api_version=2)
+    assert view["modulemd"] == BUILD.modulemd
+    final = "document: modulemd\nversion: 2\n"
+    view = mbs_module_build(
+        BUILD, COMPONENTS, detail=Detail.VERBOSE, api_version=2, final_modulemd=final
+    )
+    assert view["modulemd"] == final
+    assert_valid(view, "MbsModuleBuild")
+
+
 def test_rida_list_item_has_the_described_shape() -> None:
     """A ``GET /rida/module-builds/`` item is a ModuleBuildListItem."""
     assert_valid(module_list_item(BUILD), "ModuleBuildListItem")
