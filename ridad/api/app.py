@@ -17,6 +17,7 @@ from ridad.api.auth import (
     NoAuthentication,
     require_identity,
 )
+from ridad.api.documents import missing_document, parse_document_query
 from ridad.api.errors import install_error_handlers
 from ridad.api.inputs import (
     INT_MAX,
@@ -28,10 +29,11 @@ from ridad.api.inputs import (
     whole_number,
 )
 from ridad.api.openapi import RIDA_PATH, write_openapi
-from ridad.api.responses import write_json
+from ridad.api.responses import write_document, write_json
 from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.db.builds import BuildFilter, ModuleBuildStore
+from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
 from ridad.domain.views import module_build_view, module_list_item
 from ridad.errors import InvalidRequest
@@ -43,6 +45,7 @@ MAX_PAGE = INT_MAX
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
 SUBMIT_FIELDS = {"scmurl": str, "branch": str}
 LIST_PATH = "/rida/module-builds/"
+DOCUMENT_PATH = "/rida/module-builds/<number:module_build_id>/modulemd"
 
 
 class RidadApi:
@@ -127,6 +130,19 @@ class RidadApi:
         """``GET /rida/module-builds/N``: one build with its components."""
         build, components = await self._builds.get_with_components(module_build_id)
         return write_json(request, module_build_view(build, components))
+
+    @app.route(DOCUMENT_PATH, methods=["GET"])
+    @app.route(DOCUMENT_PATH + "/", methods=["GET"])
+    async def modulemd(self, request: IRequest, module_build_id: int) -> bytes:
+        """``GET /rida/module-builds/N/modulemd[?arch=A]``: the final modulemd
+        as imported into Koji, byte for byte: ``modulemd.txt``, or
+        ``modulemd.<A>.txt``. One statement answers it or says why not."""
+        arch = parse_document_query(decode_args(request))
+        documents = await self._builds.documents(module_build_id, arch=arch)
+        text = documents.texts.get(arch)
+        if text is None:
+            raise missing_document(documents, arch)
+        return write_document(request, text, document_filename(arch))
 
     @app.route("/rida/module-builds/<number:module_build_id>", methods=["PATCH"])
     @app.route("/rida/module-builds/<number:module_build_id>/", methods=["PATCH"])

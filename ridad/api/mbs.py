@@ -21,6 +21,7 @@ from ridad.api.auth import (
     NoAuthentication,
     require_identity,
 )
+from ridad.api.documents import missing_document, parse_no_query
 from ridad.api.errors import install_error_handlers
 from ridad.api.inputs import decode_args, install_converters
 from ridad.api.mbs_bodies import parse_state_change, parse_submission
@@ -123,7 +124,9 @@ class MbsApi:
         args = decode_args(request)
         parsed = parse_module_list(args)
         page = await self._queries.module_builds(
-            parsed.query, with_components=parsed.detail is not Detail.SHORT
+            parsed.query,
+            with_components=parsed.detail is not Detail.SHORT,
+            with_final=parsed.detail is Detail.VERBOSE,
         )
         traces = {}
         if parsed.detail is Detail.VERBOSE:
@@ -135,6 +138,7 @@ class MbsApi:
                 detail=parsed.detail,
                 api_version=version,
                 trace=traces.get(build.id, ()),
+                final_modulemd=page.final_modulemds.get(build.id),
             )
             for build in page.builds
         ]
@@ -192,7 +196,7 @@ class MbsApi:
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
         state = parse_state_change(request.content.read())
-        build = await self._builds.get(module_build_id)
+        build, final = await self._queries.module_build_with_final(module_build_id)
         changed, trace = await change_state(
             self._transitions, self._authorizer, identity, build, state
         )
@@ -202,6 +206,7 @@ class MbsApi:
             detail=Detail.VERBOSE,
             api_version=version,
             trace=trace,
+            final_modulemd=final,
         )
         return write_json(request, view)
 
@@ -249,14 +254,36 @@ class MbsApi:
         )
         return write_json(request, view)
 
+    @app.route(ROOT + "/final-modulemd/<number:module_build_id>", methods=["GET"])
+    @app.route(ROOT + "/final-modulemd/<number:module_build_id>/", methods=["GET"])
+    async def final_modulemd(
+        self, request: IRequest, api_version: int, module_build_id: int
+    ) -> bytes:
+        """``GET final-modulemd/N``: as MBS, ``{arch: modulemd.<arch>.txt}``;
+        ridad's are the documents imported into Koji, read in one statement."""
+        checked_version(api_version)
+        parse_no_query(decode_args(request))
+        documents = await self._queries.arch_documents(module_build_id)
+        if not documents.written:
+            raise missing_document(documents, None)
+        texts = {arch: documents.texts[arch] for arch in documents.arches}
+        return write_json(request, texts)
+
     async def _module_view(
         self, module_build_id: int, detail: Detail, version: int
     ) -> dict[str, object]:
-        build, components = await self._builds.get_with_components(module_build_id)
+        verbose = detail is Detail.VERBOSE
+        page = await self._queries.module_build(module_build_id, with_final=verbose)
+        build = page.builds[0]
         trace = []
-        if detail is Detail.VERBOSE:
+        if verbose:
             traces = await self._queries.module_traces([module_build_id])
             trace = traces[module_build_id]
         return mbs_module_build(
-            build, components, detail=detail, api_version=version, trace=trace
+            build,
+            page.components[build.id],
+            detail=detail,
+            api_version=version,
+            trace=trace,
+            final_modulemd=page.final_modulemds.get(build.id),
         )

@@ -12,6 +12,9 @@ from twisted.web.iweb import IRequest
 REASONS = {**{k: v.decode("ascii") for k, v in RESPONSES.items() if v}}
 REASONS[422] = "Unprocessable Entity"
 JSON_TYPE = b"application/json"
+#: YAML's registered media type (RFC 9512). It has no charset parameter:
+#: YAML is UTF-8 unless a byte order mark says otherwise.
+YAML_TYPE = b"application/yaml"
 
 
 def reason_phrase(status: int) -> str:
@@ -37,6 +40,17 @@ def write_json(
     for name, header_value in (headers or {}).items():
         request.setHeader(name, header_value)
     return json_bytes(value)
+
+
+def write_document(request: IRequest, text: str, filename: str) -> bytes:
+    """Answer ``request`` with a modulemd document as stored: 200, YAML, and
+    the file name Koji has it under (``filename``: ASCII, checked by the
+    caller) for clients that save it; return the UTF-8 bytes."""
+    request.setResponseCode(200, b"OK")
+    request.setHeader(b"Content-Type", YAML_TYPE)
+    disposition = f'inline; filename="{filename}"'.encode("ascii")
+    request.setHeader(b"Content-Disposition", disposition)
+    return text.encode("utf-8")
 
 
 def error_document(

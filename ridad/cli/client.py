@@ -8,46 +8,26 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from OpenSSL import SSL
 from treq.client import HTTPClient
-from twisted.internet.defer import CancelledError
-from twisted.internet.error import (
-    ConnectError,
-    ConnectingCancelledError,
-    ConnectionDone,
-    ConnectionLost,
-    ConnectionRefusedError,
-    DNSLookupError,
-    TCPTimedOutError,
-)
 from twisted.internet.interfaces import IReactorTime
-from twisted.python.failure import Failure
-from twisted.web.client import RequestTransmissionFailed, ResponseFailed
 from twisted.web.http_headers import Headers
 
 from ridad import __version__
 from ridad.cli.auth import TokenMaker
-from ridad.cli.exits import NetworkError, ServerError
+from ridad.cli.exits import ServerError
+from ridad.cli.failures import NETWORK_FAILURES, network_error
 from ridad.cli.settings import Settings
 
 REQUEST_TIMEOUT_SECONDS = 120.0
 PER_PAGE = 100
 USER_AGENT = f"rida/{__version__}".encode("ascii")
-_NETWORK_FAILURES = (
-    ConnectError,
-    DNSLookupError,
-    ResponseFailed,
-    RequestTransmissionFailed,
-    CancelledError,
-    ConnectingCancelledError,
-    TimeoutError,
-    SSL.Error,
-)
+JSON_TYPE = b"application/json"
+YAML_TYPE = b"application/yaml"
 
 
 class MbsClient:
@@ -180,32 +160,80 @@ class MbsClient:
         :raises ServerError: an error status or an answer that is not JSON.
         :raises NetworkError: the server could not be reached.
         """
-        url = self._settings.api_url + path
-        if params:
-            url += "?" + urlencode(params, doseq=True)
+        url = _with_query(self._settings.api_url + path, params)
         data = None if body is None else json.dumps(body).encode("utf-8")
+        answer = await self._exchange(method, url, data, JSON_TYPE)
+        return self._decode(method, url, *answer)
+
+    async def seed_build(self, build_id: int) -> dict[str, Any] | None:
+        """``GET <server>/rida/module-builds/ID``, ridad's own view of a build
+        (its artifacts and Koji build); None from a server without that API
+        (MBS answers 404 there).
+
+        :raises ServerError: any other error status.
+        """
+        path = f"/rida/module-builds/{build_id}"
+        url = self.server + path
+        try:
+            answer = self._decode("GET", url, *await self._exchange("GET", url))
+        except ServerError as exc:
+            if exc.status == HTTPStatus.NOT_FOUND:
+                return None
+            raise
+        return _build(answer, path)
+
+    async def modulemd(self, build_id: int, arch: str | None = None) -> bytes:
+        """``GET <server>/rida/module-builds/ID/modulemd[?arch=A]``: the final
+        modulemd as ridad stores it, bytes as they came.
+
+        :raises ServerError: an error status (404: none yet, or not for
+            that arch; the server's message says which).
+        """
+        params = {"arch": arch} if arch else None
+        url = _with_query(
+            f"{self.server}/rida/module-builds/{build_id}/modulemd", params
+        )
+        code, headers, content, negotiated = await self._exchange(
+            "GET", url, None, YAML_TYPE
+        )
+        if 200 <= code < 300:
+            return content
+        self._decode("GET", url, code, headers, content, negotiated)
+        raise _unexpected(url, f"status {code}")
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str,
+        data: bytes | None = None,
+        accept: bytes = JSON_TYPE,
+    ) -> tuple[int, Mapping[bytes, list[bytes]], bytes, bool]:
+        """Send one request with the user's credentials, once more with a
+        Kerberos token when the server asks for Negotiate: the status, the
+        headers, the body and whether Kerberos was used."""
         authorization = None
         if self._settings.token:
             authorization = b"Bearer " + self._settings.token.encode("utf-8")
-        code, headers, content = await self._send(method, url, data, authorization)
-        negotiated = False
-        if code == HTTPStatus.UNAUTHORIZED and _asks_negotiate(headers):
-            host = urlsplit(url).hostname or ""
-            token = base64.b64encode(await self._token_maker(host))
-            code, headers, content = await self._send(
-                method, url, data, b"Negotiate " + token
-            )
-            negotiated = True
-        return self._decode(method, url, code, headers, content, negotiated)
+        answer = await self._send(method, url, data, authorization, accept)
+        code, headers, _ = answer
+        if code != HTTPStatus.UNAUTHORIZED or not _asks_negotiate(headers):
+            return (*answer, False)
+        host = urlsplit(url).hostname or ""
+        token = base64.b64encode(await self._token_maker(host))
+        negotiate = b"Negotiate " + token
+        return (*await self._send(method, url, data, negotiate, accept), True)
 
     async def _send(
-        self, method: str, url: str, data: bytes | None, authorization: bytes | None
+        self,
+        method: str,
+        url: str,
+        data: bytes | None,
+        authorization: bytes | None,
+        accept: bytes,
     ) -> tuple[int, Mapping[bytes, list[bytes]], bytes]:
-        headers = Headers(
-            {b"Accept": [b"application/json"], b"User-Agent": [USER_AGENT]}
-        )
+        headers = Headers({b"Accept": [accept], b"User-Agent": [USER_AGENT]})
         if data is not None:
-            headers.setRawHeaders(b"Content-Type", [b"application/json"])
+            headers.setRawHeaders(b"Content-Type", [JSON_TYPE])
         if authorization is not None:
             headers.setRawHeaders(b"Authorization", [authorization])
         try:
@@ -218,8 +246,8 @@ class MbsClient:
                 timeout=self._timeout_seconds,
             )
             content = await response.content()
-        except _NETWORK_FAILURES as exc:
-            raise self._network_error(exc) from None
+        except NETWORK_FAILURES as exc:
+            raise network_error(exc, self.server, self._timeout_seconds) from None
         received = {
             name.lower(): values for name, values in response.headers.getAllRawHeaders()
         }
@@ -256,65 +284,12 @@ class MbsClient:
             transient=code >= 500,
         )
 
-    def _network_error(self, exc: BaseException) -> NetworkError:
-        server = self.server
-        for cause in _causes(exc):
-            if isinstance(cause, ConnectionRefusedError):
-                return NetworkError(
-                    f"cannot reach {server}: connection refused;"
-                    " is ridad running? check --server"
-                )
-            if isinstance(cause, DNSLookupError):
-                host = urlsplit(server).hostname
-                return NetworkError(
-                    f"cannot reach {server}: unknown host {host}; check --server"
-                )
-            if isinstance(cause, SSL.Error):
-                return NetworkError(
-                    f"TLS with {server} failed ({_ssl_text(cause)}); check --ca,"
-                    " --cert and --key"
-                )
-            if isinstance(
-                cause,
-                CancelledError
-                | ConnectingCancelledError
-                | TimeoutError
-                | TCPTimedOutError,
-            ):
-                return NetworkError(
-                    f"no answer from {server} within {self._timeout_seconds:g} s;"
-                    " is it overloaded, or behind a firewall? check --server"
-                )
-            if isinstance(cause, ConnectionLost | ConnectionDone):
-                return NetworkError(
-                    f"{server} closed the connection without answering; is it"
-                    " an HTTP server (http:// or https://)? check --server"
-                )
-        texts = [
-            str(c) or type(c).__name__
-            for c in _causes(exc)
-            if not hasattr(c, "reasons")
-        ]
-        text = "; ".join(texts) or type(exc).__name__
-        return NetworkError(f"talking to {server} failed: {text}; check --server")
-
 
 _NOT_JSON = object()
 
 
-def _causes(exc: BaseException) -> Iterable[BaseException]:
-    """``exc`` and the reasons wrapped in it (``ResponseFailed.reasons``)."""
-    yield exc
-    for reason in getattr(exc, "reasons", ()):
-        if isinstance(reason, Failure):
-            yield from _causes(reason.value)
-
-
-def _ssl_text(error: BaseException) -> str:
-    details = error.args[0] if error.args else None
-    if isinstance(details, list) and details and isinstance(details[0], tuple):
-        return "; ".join(str(part[-1]) for part in details)
-    return str(error) or type(error).__name__
+def _with_query(url: str, params: Mapping[str, str | list[str]] | None) -> str:
+    return f"{url}?{urlencode(params, doseq=True)}" if params else url
 
 
 def _asks_negotiate(headers: Mapping[bytes, list[bytes]]) -> bool:

@@ -117,7 +117,16 @@ async def show(run: Invocation) -> int:
     if run.args.json:
         run.print_json(build)
         return OK
-    run.print(*show_text(build, await component_rows(run.client, build)))
+    rows = await component_rows(run.client, build)
+    run.print(*show_text(build, rows, await run.client.seed_build(run.args.id)))
+    return OK
+
+
+async def modulemd(run: Invocation) -> int:
+    """``rida modulemd ID [--arch A]``: the final modulemd, as Koji has it."""
+    document = await run.client.modulemd(run.args.id, run.args.arch)
+    run.out.write(document.decode("utf-8"))
+    run.out.flush()
     return OK
 
 
@@ -178,6 +187,7 @@ COMMANDS = {
     "submit": submit,
     "watch": watch,
     "show": show,
+    "modulemd": modulemd,
     "list": list_builds,
     "cancel": cancel,
     "retire": retire,

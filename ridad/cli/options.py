@@ -152,6 +152,14 @@ def _add_build_commands(
     show = command("show", "show one module build")
     show.add_argument("id", metavar="ID", type=_positive_int)
 
+    modulemd = command(
+        "modulemd", "print a built module's final modulemd (ridad servers)"
+    )
+    modulemd.add_argument("id", metavar="ID", type=_positive_int)
+    modulemd.add_argument(
+        "--arch", metavar="ARCH", help="the document of one architecture"
+    )
+
     listing = command("list", "list module builds, newest first")
     listing.add_argument(
         "--state",

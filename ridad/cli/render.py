@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ridad.domain.gating import module_nvr
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.domain.task_logs import first_line
 
@@ -153,8 +154,13 @@ def duration(seconds: float) -> str:
     return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
 
 
-def show_text(build: dict[str, Any], rows: Sequence[ComponentRow]) -> list[str]:
-    """The lines of ``rida show``."""
+def show_text(
+    build: dict[str, Any],
+    rows: Sequence[ComponentRow],
+    seed: dict[str, Any] | None = None,
+) -> list[str]:
+    """The lines of ``rida show``; ``seed`` is ridad's own view of the build
+    (None from MBS), which has the artifacts and the module's Koji build."""
     lines = [title(build)]
     reason = build.get("state_reason")
     state = module_state(build)
@@ -169,6 +175,7 @@ def show_text(build: dict[str, Any], rows: Sequence[ComponentRow]) -> list[str]:
     ):
         if build.get(key) is not None:
             lines.append(f"  {label + ':':<11} {build[key]}")
+    lines.extend(outcome_lines(build, seed or {}))
     if rows:
         lines.append(f"  components: {progress_line(rows)}")
         lines.extend(_table(_component_cells(rows), indent="    "))
@@ -177,6 +184,31 @@ def show_text(build: dict[str, Any], rows: Sequence[ComponentRow]) -> list[str]:
             lines.append(f"  {row.name}: {row.summary}")
             lines.extend(f"    {line}".rstrip() for line in row.log_lines)
     return lines
+
+
+def outcome_lines(build: dict[str, Any], seed: dict[str, Any]) -> list[str]:
+    """What the build produced: the RPMs of its final modulemd, and the
+    module in Koji (its build id and NVR) once imported."""
+    count = seed.get("artifact_count")
+    if not isinstance(count, int):
+        return []
+    lines = [f"  artifacts:  {count} RPM{'' if count == 1 else 's'}"]
+    koji_build_id = seed.get("koji_build_id")
+    if isinstance(koji_build_id, int):
+        lines.append(f"  koji build: {koji_build_id} {module_build_nvr(build)}")
+    else:
+        lines.append("  koji build: not imported yet")
+    return lines
+
+
+def module_build_nvr(build: dict[str, Any]) -> str:
+    """The module's NVR in Koji: name-stream_with_underscores-version.context."""
+    return module_nvr(
+        str(build.get("name")),
+        str(build.get("stream")),
+        int(build.get("version") or 0),
+        str(build.get("context")),
+    )
 
 
 def _component_cells(rows: Sequence[ComponentRow]) -> list[list[str]]:

@@ -64,6 +64,13 @@ class WatchedBuild:
         return module_state(self.build) if self.build else None
 
     @property
+    def gating_reason(self) -> str | None:
+        """Why a done build is not ready yet (Greenwave's reason), if given."""
+        if self.state != "done" or self.build is None:
+            return None
+        return self.build.get("state_reason") or None
+
+    @property
     def finished(self) -> bool:
         """True once the build is ready, failed or garbage."""
         return self.state in MODULE_ENDS
@@ -147,6 +154,8 @@ def _progress_lines(watched: WatchedBuild, now: float) -> list[str]:
     lines = [head]
     if build.get("state_reason") and watched.finished:
         lines.append(f"  {build['state_reason']}")
+    elif watched.gating_reason:
+        lines.append(f"  waiting for gating: {watched.gating_reason}")
     if watched.rows:
         lines.append(f"  {progress_line(watched.rows)}")
     width = max((len(r.name) for r in watched.rows), default=0)
@@ -167,7 +176,9 @@ class LineReporter:
     def __init__(self, out: IO[str], err: IO[str]) -> None:
         self._out = out
         self._err = err
-        self._seen: dict[int, tuple[str | None, int | None, dict[str, str]]] = {}
+        self._seen: dict[
+            int, tuple[str | None, int | None, str | None, dict[str, str]]
+        ] = {}
         self._problems = _ProblemLines(err)
 
     def show(
@@ -184,7 +195,9 @@ class LineReporter:
         assert watched.build is not None
         name = title(watched.build)
         state, batch = watched.state, batch_in_progress(watched.rows)
-        last_state, last_batch, last_rows = self._seen.get(watched.id, (None, None, {}))
+        last_state, last_batch, last_reason, last_rows = self._seen.get(
+            watched.id, (None, None, None, {})
+        )
         rows = {}
         for row in watched.rows:
             rows[row.name] = row.state
@@ -192,14 +205,17 @@ class LineReporter:
                 self._out.write(
                     f"{name}: {row.name} {_row_change(watched, row, now)}\n"
                 )
-        if (state, batch) != (last_state, last_batch):
+        shown = (state, batch, watched.gating_reason)
+        if shown != (last_state, last_batch, last_reason):
             line = f"{name}: {state}"
             if watched.rows:
                 line += f", {progress_line(watched.rows)}"
             if watched.finished and watched.build.get("state_reason"):
                 line += f": {watched.build['state_reason']}"
+            elif watched.gating_reason:
+                line += f", waiting for gating: {watched.gating_reason}"
             self._out.write(line + "\n")
-        self._seen[watched.id] = (state, batch, rows)
+        self._seen[watched.id] = (*shown, rows)
 
 
 def _row_change(watched: WatchedBuild, row: ComponentRow, now: float) -> str:

@@ -16,8 +16,10 @@ from ridad.db.build_rows import (
     load_build,
     module_build_from_row,
 )
+from ridad.db.document_reads import read_documents
 from ridad.db.pool import Pool
 from ridad.domain.builds import ComponentBuild, ModuleBuild
+from ridad.domain.module_documents import ModuleDocuments, document_filename
 from ridad.domain.states import ModuleState
 from ridad.errors import NotFound
 
@@ -76,6 +78,18 @@ class ModuleBuildStore:
             raise NotFound(f"Module build {module_build_id} does not exist")
         snapshot = await self._pool.run_interaction(load_build, module_build_id)
         return snapshot.build, list(snapshot.components)
+
+    async def documents(
+        self, module_build_id: int, *, arch: str | None = None
+    ) -> ModuleDocuments:
+        """The build's final modulemd documents, with the text of the
+        ``arch`` one (None: ``modulemd.txt``), in one statement.
+
+        :raises NotFound: when there is no such build.
+        """
+        return await read_documents(
+            self._pool, module_build_id, filename=document_filename(arch)
+        )
 
     async def list_page(
         self, build_filter: BuildFilter, *, page: int, per_page: int

@@ -13,7 +13,7 @@ acceptable at ridad's sizes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +22,14 @@ from ridad.db.builds import (
     component_build_from_row,
     module_build_from_row,
 )
+from ridad.db.document_reads import (
+    FINAL_TEXT_COLUMN,
+    read_documents,
+    split_final_text,
+)
 from ridad.db.pool import Pool
 from ridad.domain.builds import ComponentBuild, ModuleBuild, TraceEntry
+from ridad.domain.module_documents import ModuleDocuments
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import NotFound
 
@@ -124,11 +130,33 @@ class ListQuery:
 
 @dataclass(frozen=True)
 class ModuleBuildPage:
-    """One page of module builds, their components by build id, and the total."""
+    """One page of module builds, their components by build id, and the
+    total; read verbose, the ``modulemd.txt`` of those that have one."""
 
     builds: list[ModuleBuild]
     components: dict[int, list[ComponentBuild]]
     total: int
+    final_modulemds: dict[int, str] = dataclasses.field(default_factory=dict)
+
+
+def _columns(with_final: bool) -> str:
+    """The module_builds columns, and ``modulemd.txt`` with ``with_final``."""
+    return f"{_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN}" if with_final else _MODULE_COLUMNS
+
+
+def _builds_and_finals(
+    rows: Iterable[Mapping[str, Any]],
+) -> tuple[list[ModuleBuild], dict[int, str]]:
+    """Builds from rows read by ``_columns``, and the ``modulemd.txt`` texts
+    that came with them, by build id."""
+    builds, finals = [], {}
+    for row in rows:
+        values, final = split_final_text(row)
+        build = module_build_from_row(values)
+        builds.append(build)
+        if final is not None:
+            finals[build.id] = final
+    return builds, finals
 
 
 def _sql_parts(
@@ -166,29 +194,30 @@ class MbsQueryStore:
         self._pool = pool
 
     async def module_builds(
-        self, query: ListQuery, *, with_components: bool
+        self, query: ListQuery, *, with_components: bool, with_final: bool = False
     ) -> ModuleBuildPage:
         """One page of module builds matching ``query`` and the total count.
 
         With ``with_components`` the page's components are read too, in the
-        same transaction.
+        same transaction; with ``with_final`` their ``modulemd.txt``, in
+        the same statement as the builds.
         """
         return await self._pool.run_interaction(
-            self._module_builds, query, with_components
+            self._module_builds, query, with_components, with_final
         )
 
     async def _module_builds(
-        self, cursor: Any, query: ListQuery, with_components: bool
+        self, cursor: Any, query: ListQuery, with_components: bool, with_final: bool
     ) -> ModuleBuildPage:
         where, order_by, params = _sql_parts(
             query, MODULE_FILTER_COLUMNS, MODULE_ORDER_EXPRESSIONS
         )
         await cursor.execute(
-            f"SELECT {_MODULE_COLUMNS} FROM module_builds{where}{order_by}"
+            f"SELECT {_columns(with_final)} FROM module_builds{where}{order_by}"
             " LIMIT %s OFFSET %s",
             params + [query.per_page, (query.page - 1) * query.per_page],
         )
-        builds = [module_build_from_row(r) for r in cursor.fetchall()]
+        builds, finals = _builds_and_finals(cursor.fetchall())
         await cursor.execute(
             f"SELECT count(*) AS total FROM module_builds{where}", params
         )
@@ -203,7 +232,75 @@ class MbsQueryStore:
             for row in cursor.fetchall():
                 component = component_build_from_row(row)
                 components[component.module_build_id].append(component)
-        return ModuleBuildPage(builds=builds, components=components, total=total)
+        return ModuleBuildPage(
+            builds=builds, components=components, total=total, final_modulemds=finals
+        )
+
+    async def module_build(
+        self, module_build_id: int, *, with_final: bool
+    ) -> ModuleBuildPage:
+        """One module build with its components (a page of one), and with
+        ``with_final`` its ``modulemd.txt``, read as ``ModuleBuildStore``
+        reads them: two statements in one transaction.
+
+        :raises NotFound: when there is no such build.
+        """
+        if not 0 < module_build_id <= MAX_ID:
+            raise NotFound(f"Module build {module_build_id} does not exist")
+        return await self._pool.run_interaction(
+            self._module_build, module_build_id, with_final
+        )
+
+    async def _module_build(
+        self, cursor: Any, module_build_id: int, with_final: bool
+    ) -> ModuleBuildPage:
+        await cursor.execute(
+            f"SELECT {_columns(with_final)} FROM module_builds WHERE id = %s",
+            (module_build_id,),
+        )
+        builds, finals = _builds_and_finals(cursor.fetchall())
+        if not builds:
+            raise NotFound(f"Module build {module_build_id} does not exist")
+        await cursor.execute(
+            f"SELECT {_COMPONENT_COLUMNS} FROM component_builds"
+            " WHERE module_build_id = %s ORDER BY batch, name",
+            (module_build_id,),
+        )
+        components = [component_build_from_row(r) for r in cursor.fetchall()]
+        return ModuleBuildPage(
+            builds=builds,
+            components={module_build_id: components},
+            total=1,
+            final_modulemds=finals,
+        )
+
+    async def module_build_with_final(
+        self, module_build_id: int
+    ) -> tuple[ModuleBuild, str | None]:
+        """One module build and its ``modulemd.txt`` (None before it is
+        written), in one statement.
+
+        :raises NotFound: when there is no such build.
+        """
+        missing = NotFound(f"Module build {module_build_id} does not exist")
+        if not 0 < module_build_id <= MAX_ID:
+            raise missing
+        rows = await self._pool.run_query(
+            f"SELECT {_columns(True)} FROM module_builds WHERE id = %s",
+            (module_build_id,),
+        )
+        builds, finals = _builds_and_finals(rows)
+        if not builds:
+            raise missing
+        return builds[0], finals.get(module_build_id)
+
+    async def arch_documents(self, module_build_id: int) -> ModuleDocuments:
+        """The build's final modulemd documents with the text of every
+        ``modulemd.<arch>.txt``, in one statement.
+
+        :raises NotFound: when there is no such build.
+        """
+        return await read_documents(self._pool, module_build_id, all_arches=True)
 
     async def component_builds(
         self, query: ListQuery

@@ -54,6 +54,13 @@ class ModuleBuild:
     repo_attempts: int = 0
     rpm_macros: str | None = None
     repo_requested_at: datetime | None = None
+    #: The content-generator import (migration 007): where it stands
+    #: (None, pending, reserved, imported), the Koji build id, the token of
+    #: the reservation, and the NEVRAs in modulemd.txt's artifacts.
+    cg_state: str | None = None
+    cg_build_id: int | None = None
+    cg_token: str | None = None
+    artifact_count: int | None = None
 
     @property
     def nsvc(self) -> str:

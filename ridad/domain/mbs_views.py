@@ -114,11 +114,19 @@ def mbs_module_build(
     detail: Detail,
     api_version: int,
     trace: Iterable[TraceEntry] = (),
+    final_modulemd: str | None = None,
 ) -> dict[str, Any]:
     """A module build as MBS shows it: short, default or verbose.
 
     ``components`` and ``trace`` are used only by the default and verbose
     forms (``trace`` only by verbose).
+
+    Verbose ``modulemd`` is MBS's ``modulemd`` column, which MBS uploads as
+    the module's ``modulemd.txt`` and never changes after: what a client
+    reads there is the document Koji has. ridad keeps that promise: the
+    modulemd as submitted (``build.modulemd``) until the final one is
+    written, then ``final_modulemd`` (``modulemd.txt``, the document
+    imported into Koji).
     """
     view: dict[str, Any] = {
         "id": build.id,
@@ -148,7 +156,9 @@ def mbs_module_build(
     if detail is Detail.VERBOSE:
         view.update(
             {
-                "modulemd": build.modulemd,
+                "modulemd": (
+                    build.modulemd if final_modulemd is None else final_modulemd
+                ),
                 "build_context": build.build_context,
                 "runtime_context": build.runtime_context,
                 "buildrequires": buildrequires_view(build),

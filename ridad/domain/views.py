@@ -41,12 +41,20 @@ def component_view(component: ComponentBuild) -> dict[str, Any]:
     }
 
 
+def koji_build_id(build: ModuleBuild) -> int | None:
+    """The Koji build of the module, once the content-generator import
+    completed it; None before (a reservation is not the module yet)."""
+    return build.cg_build_id if build.cg_state == "imported" else None
+
+
 def module_build_view(
     build: ModuleBuild, components: Sequence[ComponentBuild]
 ) -> dict[str, Any]:
     """The JSON form of a module build with its components.
 
-    Components are ordered by batch, then name.
+    Components are ordered by batch, then name. ``artifact_count`` (the RPMs
+    of the final modulemd) and ``koji_build_id`` (the imported module in
+    Koji) are null until the build has them.
     """
     ordered = sorted(components, key=lambda c: (c.batch, c.name))
     return {
@@ -63,6 +71,8 @@ def module_build_view(
         "time_submitted": format_time(build.time_submitted),
         "time_modified": format_time(build.time_modified),
         "time_completed": format_time(build.time_completed),
+        "artifact_count": build.artifact_count,
+        "koji_build_id": koji_build_id(build),
         "tasks": {f"{c.type}/{c.name}": task_label(c) for c in ordered},
         "components": [component_view(c) for c in ordered],
     }

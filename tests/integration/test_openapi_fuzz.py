@@ -11,6 +11,7 @@ import pytest
 import pytest_twisted
 from twisted.internet import threads
 
+from tests.final_documents import store_documents_sync
 from tests.integration.openapi_fuzz import SUMMARIES, Fuzzer, FuzzReport
 from tests.integration.support import GitWorld, RunningDaemon, modulemd_text
 
@@ -21,6 +22,8 @@ RIDA_BUILD = "/rida/module-builds/{module_build_id}"
 MBS_BUILDS = "/module-build-service/{api_version}/module-builds/"
 MBS_BUILD = "/module-build-service/{api_version}/module-builds/{module_build_id}"
 MBS_COMPONENTS = "/module-build-service/{api_version}/component-builds/"
+RIDA_MODULEMD = "/rida/module-builds/{module_build_id}/modulemd"
+MBS_FINAL = "/module-build-service/{api_version}/final-modulemd/{module_build_id}"
 
 
 def _expect(fuzzer: Fuzzer, status: int, method: str, path: str, **parts: Any) -> Any:
@@ -29,15 +32,17 @@ def _expect(fuzzer: Fuzzer, status: int, method: str, path: str, **parts: Any) -
     return response.json()
 
 
-def seed_builds(fuzzer: Fuzzer, git_world: GitWorld) -> dict[str, int]:
+def seed_builds(fuzzer: Fuzzer, git_world: GitWorld, dsn: str) -> dict[str, int]:
     """Builds to look at, made through the described operations (so their
-    answers are checked too): ``demo`` in init with three components, and
-    ``other`` (MBS v2) and ``third`` (MBS v1), both canceled."""
+    answers are checked too): ``demo`` in init with three components (and,
+    written into the database, final modulemd documents), and ``other`` (MBS
+    v2) and ``third`` (MBS v1), both canceled."""
     for name in ("demo", "other", "third"):
         git_world.module(name, modulemd_text())
     scmurl = git_world.scmurl
     demo = _expect(fuzzer, 201, "POST", RIDA_BUILDS, body={"scmurl": scmurl("demo")})
     _expect(fuzzer, 409, "POST", RIDA_BUILDS, body={"scmurl": scmurl("demo")})
+    store_documents_sync(dsn, demo["id"])
     other = _expect(
         fuzzer, 201, "POST", MBS_BUILDS, path_parameters={"api_version": 2},
         body={"scmurl": scmurl("other"), "branch": "main"},
@@ -73,7 +78,11 @@ def seeded_cases(ids: dict[str, int]) -> Callable[[Any], list[Any]]:
 
     def cases(operation: Any) -> list[Any]:
         path = operation.path
-        if operation.method.upper() != "GET" or not path.endswith("_id}"):
+        if operation.method.upper() != "GET":
+            return []
+        if path in (RIDA_MODULEMD, MBS_FINAL):
+            return document_cases(operation, ids)
+        if not path.endswith("_id}"):
             return []
         if "{component_build_id}" in path:
             targets = [{"component_build_id": ids["component"]}]
@@ -91,11 +100,28 @@ def seeded_cases(ids: dict[str, int]) -> Callable[[Any], list[Any]]:
     return cases
 
 
-def fuzz_daemon(base_url: str, git_world: GitWorld) -> FuzzReport:
+def document_cases(operation: Any, ids: dict[str, int]) -> list[Any]:
+    """The final modulemds of the seeded builds: ``demo``'s (whole, an arch
+    it has, one it lacks) and the others' 404s, in each API version."""
+    targets = [{"module_build_id": ids[k]} for k in ("demo", "other")]
+    if operation.path == MBS_FINAL:
+        return [
+            operation.Case(path_parameters={**t, "api_version": v})
+            for t in targets
+            for v in (1, 2)
+        ]
+    return [
+        operation.Case(path_parameters=t, query=q)
+        for t in targets
+        for q in ({}, {"arch": "x86_64"}, {"arch": "ppc64le"})
+    ]
+
+
+def fuzz_daemon(base_url: str, git_world: GitWorld, dsn: str) -> FuzzReport:
     """Seed builds, then fuzz every operation (blocking: run in a thread)."""
     fuzzer = Fuzzer(base_url)
     try:
-        ids = seed_builds(fuzzer, git_world)
+        ids = seed_builds(fuzzer, git_world, dsn)
         return fuzzer.run(seeded_cases(ids))
     finally:
         fuzzer.close()
@@ -103,11 +129,16 @@ def fuzz_daemon(base_url: str, git_world: GitWorld) -> FuzzReport:
 
 @pytest_twisted.ensureDeferred
 async def test_schemathesis_finds_no_server_error_and_no_answer_off_the_description(
-    daemon: RunningDaemon, git_world: GitWorld, request: pytest.FixtureRequest
+    daemon: RunningDaemon,
+    git_world: GitWorld,
+    database_dsn: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Every operation of /rida/openapi.json, fuzzed in positive and negative
     mode with a fixed seed, answers no 5xx and nothing the description lacks."""
-    report = await threads.deferToThread(fuzz_daemon, daemon.base_url, git_world)
+    report = await threads.deferToThread(
+        fuzz_daemon, daemon.base_url, git_world, database_dsn
+    )
     summary = report.summary()
     request.config.stash.setdefault(SUMMARIES, []).append(summary)
     assert report.requests > 0

@@ -5,6 +5,7 @@ reached Koji."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,6 +106,34 @@ def assert_valid(value: Any, name: str) -> None:
 def test_rida_build_view_has_the_described_shape() -> None:
     """``GET /rida/module-builds/N``'s view of a build in Koji is a ModuleBuild."""
     assert_valid(module_build_view(BUILD, COMPONENTS), "ModuleBuild")
+
+
+def test_rida_view_of_an_imported_build_has_the_described_shape() -> None:
+    """A build with its final modulemd and Koji build shows both numbers."""
+    imported = dataclasses.replace(
+        BUILD,
+        state=ModuleState.READY,
+        cg_state="imported",
+        cg_build_id=7001,
+        artifact_count=12,
+    )
+    view = module_build_view(imported, COMPONENTS)
+    assert (view["artifact_count"], view["koji_build_id"]) == (12, 7001)
+    assert_valid(view, "ModuleBuild")
+    with pytest.raises(jsonschema.ValidationError):
+        assert_valid({**view, "koji_build_id": 0}, "ModuleBuild")
+
+
+def test_mbs_verbose_view_shows_the_final_modulemd_once_there_is_one() -> None:
+    """Verbose modulemd: the submitted one, then the final modulemd.txt."""
+    view = mbs_module_build(BUILD, COMPONENTS, detail=Detail.VERBOSE, api_version=2)
+    assert view["modulemd"] == BUILD.modulemd
+    final = "document: modulemd\nversion: 2\n"
+    view = mbs_module_build(
+        BUILD, COMPONENTS, detail=Detail.VERBOSE, api_version=2, final_modulemd=final
+    )
+    assert view["modulemd"] == final
+    assert_valid(view, "MbsModuleBuild")
 
 
 def test_rida_list_item_has_the_described_shape() -> None:

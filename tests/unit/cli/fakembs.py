@@ -67,6 +67,9 @@ class FakeMbs:
     owner: str = "alice"
     #: Whether ``owner`` is an administrator (may retire builds).
     admin: bool = True
+    #: ridad's own view of builds (``/rida/module-builds/N``); a build not
+    #: here answers 404 there, as MBS does.
+    seed_views: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def add_build(self, **fields: Any) -> dict[str, Any]:
         """Add a module build (MBS's v2 shape) and return it."""
@@ -197,6 +200,9 @@ class _MbsResource(Resource):
                 return _error(401, "Unauthorized", "no Kerberos ticket") + (
                     {b"WWW-Authenticate": b"Negotiate"},
                 )
+        seed = seen.path.removeprefix("/rida/module-builds/")
+        if seed.isdigit() and int(seed) in fake.seed_views:
+            return 200, fake.seed_views[int(seed)], {}
         if not seen.path.startswith(API):
             return _error(404, "Not Found", "No such resource") + ({},)
         route = seen.path[len(API) :].strip("/").split("/")

@@ -82,9 +82,11 @@ def test_show_gets_the_verbose_build_and_its_components(
     assert fake.paths() == [
         f"GET {API}module-builds/7?verbose=true",
         f"GET {API}component-builds/?module_build=7&verbose=true&per_page=100&page=1",
+        "GET /rida/module-builds/7",
     ]
     lines = cli.out.getvalue().splitlines()
     assert lines[0] == "build 7 demo:main:4020261127100000:6c81f848"
+    assert not any(line.startswith("  artifacts:") for line in lines)
     assert "  state:      build" in lines
     assert "  koji tag:   module-demo-main-1-c" in lines
     assert "  components: 1/3 components done, batch 2" in lines
@@ -98,6 +100,25 @@ def test_show_gets_the_verbose_build_and_its_components(
     ]
     assert lines[-2].split() == ["2", "alpha", "building", "12"]
     assert lines[-1].split() == ["3", "beta", "waiting"]
+
+
+def test_show_lists_the_artifacts_and_the_modules_koji_build(
+    cli: Cli, fake: FakeMbs
+) -> None:
+    """From ridad, show adds the final modulemd's RPM count and the module's
+    build in Koji (its id and NVR), or that it is not imported yet."""
+    build = fake.add_build(id=8, state=5, stream="f-40")
+    fake.seed_views[8] = {"id": 8, "artifact_count": 12, "koji_build_id": 31}
+    assert cli.run("show", "8") == 0, cli.err.getvalue()
+    lines = cli.out.getvalue().splitlines()
+    nvr = f"demo-f_40-{build['version']}.{build['context']}"
+    assert "  artifacts:  12 RPMs" in lines
+    assert f"  koji build: 31 {nvr}" in lines
+    fake.seed_views[8] = {"id": 8, "artifact_count": 1, "koji_build_id": None}
+    cli.out.truncate(0)
+    cli.out.seek(0)
+    assert cli.run("show", "8") == 0
+    assert "  koji build: not imported yet" in cli.out.getvalue().splitlines()
 
 
 def test_show_falls_back_to_tasks_without_component_builds(
@@ -302,3 +323,18 @@ def test_requests_say_who_is_asking_and_want_json(cli: Cli, fake: FakeMbs) -> No
     headers = fake.requests[0].headers
     assert headers["accept"] == "application/json"
     assert headers["user-agent"].startswith("rida/")
+
+
+def test_modulemd_prints_the_document_as_it_came(cli: Cli, fake: FakeMbs) -> None:
+    """modulemd asks ridad's route for the document (of one arch with --arch)
+    and prints its bytes; the server's 404 says there is none yet."""
+    document = b"---\ndocument: modulemd\nversion: 2\n...\n"
+    fake.canned.append((200, {b"Content-Type": b"application/yaml"}, document))
+    assert cli.run("modulemd", "5", "--arch", "x86_64") == 0, cli.err.getvalue()
+    assert cli.out.getvalue() == document.decode()
+    assert fake.paths() == ["GET /rida/module-builds/5/modulemd?arch=x86_64"]
+    missing = {"status": 404, "error": "Not Found", "message": "no final modulemd yet"}
+    json_type = {b"Content-Type": b"application/json"}
+    fake.canned.append((404, json_type, json.dumps(missing).encode()))
+    assert cli.run("modulemd", "5") == 3
+    assert "no final modulemd yet" in cli.err.getvalue()

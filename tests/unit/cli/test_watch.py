@@ -287,3 +287,39 @@ def test_terminal_shows_the_problem_under_the_progress(cli: Cli, fake: FakeMbs) 
     cli.clock.advance(5)
     assert result_of(ended) == 0
     assert ERASE.format(6) in cli.out.getvalue()
+
+
+def test_done_waiting_for_gating_shows_greenwaves_reason(
+    cli: Cli, fake: FakeMbs
+) -> None:
+    """A done build that Greenwave holds: the watch says it waits for gating
+    and why, prints a changed reason again, and goes on until ready."""
+    ended = cli.start("watch", "42")
+    fake.set_state(42, 3, "Gating: 1 of 1 required test results missing")
+    cli.clock.advance(5)
+    fake.set_state(42, 3, "Gating: test fedora-ci.koji-build.tier0 failed")
+    cli.clock.advance(5)
+    assert not ended.called
+    fake.set_state(42, 5)
+    cli.clock.advance(5)
+    assert result_of(ended) == 0
+    lines = cli.out.getvalue().splitlines()
+    assert lines[-3].endswith(
+        ": done, 0/3 components done, waiting for gating:"
+        " Gating: 1 of 1 required test results missing"
+    )
+    assert lines[-2].endswith(
+        "waiting for gating: Gating: test fedora-ci.koji-build.tier0 failed"
+    )
+    assert lines[-1].endswith(": ready, 0/3 components done")
+
+
+def test_terminal_shows_the_gating_reason_under_the_title(
+    cli: Cli, fake: FakeMbs
+) -> None:
+    """On a terminal the reason a done build waits is the second line."""
+    cli.start("watch", "42", tty=True)
+    fake.set_state(42, 3, "Gating: policy not satisfied")
+    cli.clock.advance(5)
+    block = cli.out.getvalue().rsplit("\x1b[J", 1)[-1].splitlines()
+    assert "  waiting for gating: Gating: policy not satisfied" in block
