@@ -18,7 +18,8 @@ MODULE_COLUMNS = (
     " scm_commit, branch, modulemd, build_context, runtime_context,"
     " buildrequires, requires, koji_tag, scratch, time_submitted,"
     " time_modified, time_completed, repo_event, repo_task_id, repo_attempts,"
-    " rpm_macros, repo_requested_at"
+    " rpm_macros, repo_requested_at, cg_state, cg_build_id, cg_token,"
+    " artifact_count"
 )
 COMPONENT_COLUMNS = (
     "id, module_build_id, name, type, package, repository, ref, scm_commit,"
