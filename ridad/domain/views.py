@@ -60,6 +60,7 @@ def module_build_view(
         "owner": build.owner,
         "scmurl": build.scmurl,
         "koji_tag": build.koji_tag,
+        "koji_build_id": build.koji_build_id,
         "time_submitted": format_time(build.time_submitted),
         "time_modified": format_time(build.time_modified),
         "time_completed": format_time(build.time_completed),
