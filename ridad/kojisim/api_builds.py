@@ -15,6 +15,7 @@ from ridad.kojisim.query import apply_query_opts
 from ridad.kojisim.state import Build, HubState, Tag
 from ridad.kojisim.tagging import (
     assert_tag_access,
+    btype_filter,
     read_tagged_builds,
     tag_build,
     untag_build,
@@ -75,10 +76,13 @@ def list_builds(
 ) -> Any:
     """Builds matching the filters, as ``listBuilds`` dicts (oldest first)."""
     hub = current().state
+    type_id = btype_filter(hub, type)
     builds = [
         b
         for b in sorted(hub.builds.values(), key=lambda b: b.id)
         if _build_matches(hub, b, packageID, userID, taskID, state)
+        and (type_id is None or type_id in hub.build_btypes.get(b.id, []))
+        and (cgID is None or b.cg_id == cgID)
     ]
     rows = [build_view(hub, b, listing=True) for b in builds]
     if prefix:
@@ -253,6 +257,7 @@ def list_tagged(
         package=package,
         owner=owner,
         extra=bool(extra),
+        btype=type,
     )
     if prefix:
         lowered = str(prefix).lower()

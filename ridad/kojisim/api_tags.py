@@ -45,14 +45,13 @@ def verify_name(name: Any) -> str:
     return str(name)
 
 
-def _arches(arches: Any) -> str | None:
-    """Normalized space-separated arches (None stays None: inherit them).
+def _arches(arches: Any) -> str:
+    """Normalized space-separated arches; none given is the empty string, as
+    the hub stores it (recording 178), so a new tag does not inherit arches.
 
     :raises koji.GenericError: a bad arch name.
     """
-    if arches is None:
-        return None
-    return str(koji.parse_arches(arches, strict=True))
+    return str(koji.parse_arches(arches, strict=True, allow_none=True))
 
 
 def _perm_id(call: Call, perm: Any) -> int | None:

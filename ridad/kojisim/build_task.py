@@ -3,8 +3,9 @@
 Like kojid: find the target, read the NVR from the source, check the
 destination tag's package list (unless ``skip_tag`` or ``scratch``), create
 the BUILDING build (refusing an NVR that exists), "build" for
-``build_seconds``, then mark the build COMPLETE, tag it into the destination
-tag (unless ``skip_tag``) and close the task with a None result. A package
+``build_seconds``, then mark the build COMPLETE with the RPMs its SPEC makes
+(L{ridad.kojisim.rpms}), tag it into the destination tag (unless
+``skip_tag``) and close the task with a None result. A package
 in ``fail_buildroot_packages`` fails before building, one in
 ``fail_packages`` after; either leaves its logs in the task's output
 (``build_logs``).
@@ -22,7 +23,9 @@ from ridad.kojisim.build_logs import BUILD, BUILDROOT, MOCK_FAILURE, BuildJob
 from ridad.kojisim.context import Call
 from ridad.kojisim.inheritance import build_config, package_list
 from ridad.kojisim.lookup import find_target
-from ridad.kojisim.sources import NVR, Source, SourceInspector, parse_source
+from ridad.kojisim.rpms import record_build_rpms
+from ridad.kojisim.sources import Source, SourceInspector, parse_source
+from ridad.kojisim.specs import BuildSpec, default_spec
 from ridad.kojisim.state import Build
 from ridad.kojisim.tagging import tag_build
 from ridad.kojisim.tasks import close_task
@@ -47,6 +50,7 @@ class BuildPlan:
     dist: str
     opts: dict[str, Any]
     owner: int
+    arches: str | None = None
 
     @property
     def tags_result(self) -> bool:
@@ -71,7 +75,7 @@ class BuildRun:
         :raises koji.GenericError: the build fails (the builder fails the task).
         """
         plan = self._builder.transact(self._plan)
-        nvr = await self._inspector.nvr(plan.source, plan.dist)
+        nvr = default_spec(await self._inspector.nvr(plan.source, plan.dist))
         build_id = self._builder.transact(lambda call: self._start(call, plan, nvr))
         self._builder.transact(lambda call: self._install_buildroot(call, plan, nvr))
         await self._builder.sleep(self._builder.build_seconds)
@@ -107,9 +111,10 @@ class BuildRun:
             dist=str(config["extra"].get("rpm.macro.dist") or ""),
             opts=opts if isinstance(opts, dict) else {},
             owner=task.owner,
+            arches=config["arches"],
         )
 
-    def _start(self, call: Call, plan: BuildPlan, nvr: NVR) -> int | None:
+    def _start(self, call: Call, plan: BuildPlan, nvr: BuildSpec) -> int | None:
         """Check the package and create the BUILDING build (none for scratch).
 
         :raises koji.BuildError: the package is not listed, or blocked.
@@ -129,7 +134,7 @@ class BuildRun:
             _check_listed(call, plan.dest_tag_id, nvr.name)
         return _new_build(call, plan, nvr, self._task_id)
 
-    def _install_buildroot(self, call: Call, plan: BuildPlan, nvr: NVR) -> None:
+    def _install_buildroot(self, call: Call, plan: BuildPlan, nvr: BuildSpec) -> None:
         """Fail a package whose build dependencies cannot be installed.
 
         :raises koji.BuildError: the package is one of ``fail_buildroot_packages``.
@@ -139,9 +144,10 @@ class BuildRun:
             raise self._failure(call, plan, nvr, BUILDROOT)
 
     def _finish(
-        self, call: Call, plan: BuildPlan, nvr: NVR, build_id: int | None
+        self, call: Call, plan: BuildPlan, nvr: BuildSpec, build_id: int | None
     ) -> None:
-        """Mark the build COMPLETE, or fail it for a package set to fail.
+        """Mark the build COMPLETE with its RPMs, or fail it for a package set
+        to fail.
 
         :raises koji.BuildError: the package is one of ``fail_packages``.
         """
@@ -151,10 +157,11 @@ class BuildRun:
         if build_id is not None:
             build = call.state.builds[build_id]
             build.state, build.completion_ts = BUILD_STATES["COMPLETE"], call.now()
+            record_build_rpms(call, build, nvr, plan.arches)
             call.changed()
 
     def _failure(
-        self, call: Call, plan: BuildPlan, nvr: NVR, kind: str
+        self, call: Call, plan: BuildPlan, nvr: BuildSpec, kind: str
     ) -> koji.BuildError:
         """Write the logs of a failed build into the task's output; answer
         the error that fails the task."""
@@ -212,7 +219,7 @@ def _refuse_duplicate(old: Build, data: dict[str, Any]) -> None:
         raise koji.GenericError(f"Build already in progress (task {old.task_id})")
 
 
-def _new_build(call: Call, plan: BuildPlan, nvr: NVR, task_id: int) -> int:
+def _new_build(call: Call, plan: BuildPlan, nvr: BuildSpec, task_id: int) -> int:
     """Create the BUILDING build, reusing the id of a FAILED or CANCELED one.
 
     :raises koji.GenericError: a COMPLETE (or BUILDING) build has this NVR.
@@ -223,7 +230,7 @@ def _new_build(call: Call, plan: BuildPlan, nvr: NVR, task_id: int) -> int:
         "name": nvr.name,
         "version": nvr.version,
         "release": nvr.release,
-        "epoch": None,
+        "epoch": nvr.epoch,
         "task_id": task_id,
         "owner": plan.owner,
     }
@@ -238,15 +245,16 @@ def _new_build(call: Call, plan: BuildPlan, nvr: NVR, task_id: int) -> int:
         package_id=pkg_id,
         version=nvr.version,
         release=nvr.release,
-        epoch=None,
+        epoch=nvr.epoch,
         state=BUILD_STATES["BUILDING"],
         task_id=task_id,
         owner_id=plan.owner,
         create_event=call.event(),
         start_ts=call.now(),
         completion_ts=None,
-        source=plan.src,
+        source=nvr.source or plan.src,
         extra={"source": {"original_url": plan.src}},
     )
     state.builds[build.id] = build
+    state.build_btypes.pop(build.id, None)
     return build.id

@@ -89,8 +89,7 @@ class Call:
     def event(self) -> int:
         """This call's event id, created on first use (one per call)."""
         if self.event_id is None:
-            last = self.state.last_event
-            self.event_id = (last.id if last else 0) + 1
+            self.event_id = self.state.next_id("event")
             self.state.events[self.event_id] = Event(self.event_id, self.now())
         self.changed()
         return self.event_id

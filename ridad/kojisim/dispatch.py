@@ -22,14 +22,18 @@ import koji
 import koji.util
 
 from ridad.kojisim import (
+    api_archives,
     api_builds,
+    api_cg,
     api_packages,
     api_repos,
+    api_rpms,
     api_session,
     api_tags,
     api_targets,
     api_task_output,
     api_tasks,
+    cg_import,
     uploads,
 )
 from ridad.kojisim.context import Call, HubCore, running
@@ -72,6 +76,10 @@ def all_exports() -> dict[str, Export]:
         api_builds,
         api_repos,
         api_task_output,
+        api_rpms,
+        api_cg,
+        cg_import,
+        api_archives,
         uploads,
     )
     merged: dict[str, Export] = {}

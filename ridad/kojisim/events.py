@@ -180,9 +180,23 @@ def _build_message(state: HubState, build: Build, old: int | None) -> KojiMessag
         "old": old,
         "new": build.state,
         "info": info,
-        "btypes": {"rpm": None},
+        "btypes": _btypes(state, build),
     }
     return KojiMessage(f"build.{new.lower()}", props, body)
+
+
+def _btypes(state: HubState, build: Build) -> dict[str, Any]:
+    """A build's types with their typeinfo: a build task's build is an
+    ``rpm`` build from the start; a content generator's has the types its
+    import gave it (none while reserved)."""
+    typeinfo = (build.extra or {}).get("typeinfo", {})
+    types = {
+        state.btypes[i]: typeinfo.get(state.btypes[i])
+        for i in state.build_btypes.get(build.id, [])
+    }
+    if build.task_id is not None:
+        types.setdefault("rpm", None)
+    return types
 
 
 def _tagging_messages(old: HubState, new: HubState) -> list[KojiMessage]:

@@ -7,6 +7,13 @@ A test builds it in-process and talks to ``hub.resource()`` through
 With an ``event_sink`` the hub emits Koji's protonmsg bus messages after
 every commit (L{ridad.kojisim.events}), as the plugin sends after the
 request's commit.
+
+Unlike a new Koji hub, kojisim starts ready for module imports: it has the
+build type ``module`` and the content generator ``module-build-service``
+granted to its users, what a Koji admin sets up once (``addBType``,
+``grantCGAccess``). ``content_generator=None`` starts it as the recorded
+hub started (no ``module`` type, no content generator), ``cg_users=()``
+with the content generator granted to nobody.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from ridad.kojisim.state import CHANNELS, HubState, User
 from ridad.kojisim.wire import BadRequest, dump_fault
 
 __all__ = [
+    "DEFAULT_CONTENT_GENERATOR",
     "DEFAULT_EVENT_PREFIX",
     "HOST_NAME",
     "LOSE_BY_502",
@@ -46,6 +54,10 @@ __all__ = [
 HOST_NAME = "kojisim-builder"
 #: What comes before a bus message's address (``task.open``, ...).
 DEFAULT_EVENT_PREFIX = "/topic/koji."
+#: The content generator module builds are imported as (MBS's name).
+DEFAULT_CONTENT_GENERATOR = "module-build-service"
+#: The build type of an imported module.
+MODULE_BTYPE = "module"
 
 #: How ``lose_answer`` loses an answer: a proxy's 502, or a closed connection.
 LOSE_BY_502 = "502"
@@ -73,7 +85,9 @@ class KojiHub:
     else. ``inspector`` reads NVRs from sources (default: git and rpmspec);
     ``build_outputs`` writes the logs of failed builds (default: kojisim's).
     ``event_sink`` receives a bus message per change, at ``event_prefix`` +
-    the message's address.
+    the message's address. ``content_generator`` (None: none) exists from
+    the start with the ``module`` build type, granted to ``cg_users`` (None:
+    every user in ``users``).
     """
 
     log = Logger()
@@ -93,6 +107,8 @@ class KojiHub:
         event_sink: EventSink | None = None,
         event_prefix: str = DEFAULT_EVENT_PREFIX,
         build_outputs: BuildOutputs | None = None,
+        content_generator: str | None = DEFAULT_CONTENT_GENERATOR,
+        cg_users: Iterable[str] | None = None,
     ) -> None:
         """Create the hub with its users and its (running) builder."""
         self.clock = clock
@@ -105,6 +121,9 @@ class KojiHub:
             fail_buildroot_packages=set(fail_buildroot_packages),
         )
         self._bootstrap(users or {})
+        if content_generator is not None:
+            granted = list(users or {}) if cg_users is None else list(cg_users)
+            self._set_up_content_generator(content_generator, granted)
         if event_sink is not None:
             publisher = CommitPublisher(
                 core=self._core, sink=event_sink, prefix=event_prefix
@@ -152,6 +171,24 @@ class KojiHub:
             host.id, koji.AUTHTYPES["NORMAL"], self._core.now()
         )
         self._core.host_session_id = session.id
+
+    def _set_up_content_generator(self, name: str, users: list[str]) -> None:
+        """Add the ``module`` build type and the content generator ``name``
+        granted to ``users``, as a Koji admin would (no events: this is the
+        hub's starting state, not a change).
+
+        :raises ValueError: an unknown user.
+        """
+        state = self._core.state
+        if state.btype_id(MODULE_BTYPE) is None:
+            state.btypes[state.next_id("btype")] = MODULE_BTYPE
+        cg_id = state.next_id("content_generator")
+        state.content_generators[cg_id] = name
+        for user_name in users:
+            user = state.user_by_name(user_name)
+            if user is None:
+                raise ValueError(f"unknown user {user_name!r} for {name}")
+            state.cg_users.append((cg_id, user.id))
 
     # -- serving ---------------------------------------------------------
 

@@ -1,11 +1,12 @@
-"""What a build is built from, and the NVR the builder reads from it.
+"""What a build is built from, and what the builder reads from it.
 
 Sources are the SCM URLs Koji's builders accept (``git://``, ``git+http://``,
 ``git+https://``, ``git+rsync://``, ``git+ssh://`` with ``#<commit>``), plus
 ``file://`` and ``git+file://`` (kojisim only, for repositories on disk),
-plus an uploaded SRPM named by its path under the upload area. The NVR of an
-SCM source comes from ``<name>.spec`` at the commit, evaluated by ``rpmspec``
-with the build tag's ``%dist``; that of an SRPM from its header.
+plus an uploaded SRPM named by its path under the upload area. What an SCM
+source builds comes from ``<name>.spec`` at the commit, evaluated by
+``rpmspec`` with the build tag's ``%dist``; that of an SRPM from its header
+and the SPEC inside it (L{ridad.kojisim.specs}).
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 from urllib.parse import urlsplit
 
 import koji
 from twisted.internet.interfaces import IReactorProcess, IReactorTime
 
+from ridad.kojisim.specs import (
+    BINARY_QUERY,
+    NVR,
+    SRPM_QUERY,
+    BuildSpec,
+    Package,
+    parse_binaries,
+    parse_srpm,
+    spec_from_cpio,
+)
 from ridad.kojisim.uploads import upload_path
 from ridad.process import ProcessResult, run_process
 
@@ -36,8 +47,6 @@ SCHEMES = {
     "file://": "file://",
 }
 
-_QUERY_FORMAT = "%{name} %{version} %{release}\\n"
-
 
 @dataclass(frozen=True)
 class Source:
@@ -50,20 +59,12 @@ class Source:
     srpm_path: str | None = None
 
 
-@dataclass(frozen=True)
-class NVR:
-    """A package name, version and release."""
-
-    name: str
-    version: str
-    release: str
-
-
 class SourceInspector(Protocol):
-    """Reads the NVR a source would build."""
+    """Reads what a source would build: its NVR, or a whole L{BuildSpec}."""
 
     async def nvr(self, source: Source, dist: str) -> NVR:
-        """The NVR of ``source`` built with ``%dist`` set to ``dist``.
+        """The NVR (or L{BuildSpec}) of ``source`` built with ``%dist`` set
+        to ``dist``.
 
         :raises koji.BuildError: the source or its SPEC cannot be read.
         """
@@ -115,29 +116,71 @@ class RpmSourceInspector:
         self._upload_dir = upload_dir
         self._timeout = timeout_seconds
 
-    async def nvr(self, source: Source, dist: str) -> NVR:
-        """The NVR of an SCM source's SPEC, or of an uploaded SRPM.
+    async def nvr(self, source: Source, dist: str) -> BuildSpec:
+        """What an SCM source's SPEC, or an uploaded SRPM, builds.
 
         :raises koji.BuildError: fetching or evaluating failed.
         """
         if source.srpm_path is not None:
-            directory, name = os.path.split(source.srpm_path)
-            path = upload_path(self._upload_dir, directory or ".", name)
-            if not os.path.isfile(path):
-                raise koji.BuildError(f"No such uploaded SRPM: {source.srpm_path}")
-            argv = ["rpm", "-qp", "--nosignature", "--queryformat", _QUERY_FORMAT, path]
-            return _parse_nvr(await self._run(argv, cwd=None), source.url)
+            return await self._srpm_spec(source, dist)
         workdir = tempfile.mkdtemp(prefix="kojisim-src-")
         try:
-            spec = await self._fetch_spec(source, workdir)
-            argv = ["rpmspec", "-q", "--srpm", "--queryformat", _QUERY_FORMAT]
-            argv += ["--define", f"dist {dist}" if dist else "dist %{nil}", spec]
-            return _parse_nvr(await self._run(argv, cwd=workdir), source.url)
+            spec, commit = await self._fetch_spec(source, workdir)
+            argv = ["rpmspec", "-q", "--srpm", "--queryformat", SRPM_QUERY]
+            output = await self._run(argv + _dist(dist) + [spec], cwd=workdir)
+            found = parse_srpm(_read(output, source.url), source.url)
+            packages = parse_binaries(await self._binaries(spec, dist, workdir))
+            return replace(
+                found, packages=packages, source=checked_out_source(source, commit)
+            )
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    async def _fetch_spec(self, source: Source, workdir: str) -> str:
-        """Fetch the commit and write ``<name>.spec`` into ``workdir``.
+    async def _srpm_spec(self, source: Source, dist: str) -> BuildSpec:
+        """An uploaded SRPM: its header, and the binaries of the SPEC in it
+        (one noarch-or-not package of its own name if that cannot be read).
+
+        :raises koji.BuildError: no such SRPM, or rpm cannot read it.
+        """
+        assert source.srpm_path is not None
+        directory, name = os.path.split(source.srpm_path)
+        path = upload_path(self._upload_dir, directory or ".", name)
+        if not os.path.isfile(path):
+            raise koji.BuildError(f"No such uploaded SRPM: {source.srpm_path}")
+        argv = ["rpm", "-qp", "--nosignature", "--queryformat", SRPM_QUERY, path]
+        output = await self._run(argv, cwd=None)
+        found = parse_srpm(_read(output, source.url), source.url)
+        packages = ()
+        workdir = tempfile.mkdtemp(prefix="kojisim-srpm-")
+        try:
+            archive = await self._run(["rpm2cpio", path], cwd=workdir)
+            spec = spec_from_cpio(archive.stdout) if archive.succeeded else None
+            if spec is not None:
+                spec_path = os.path.join(workdir, f"{found.name}.spec")
+                with open(spec_path, "wb") as handle:
+                    handle.write(spec)
+                packages = parse_binaries(
+                    await self._binaries(spec_path, dist, workdir)
+                )
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        noarch = found.buildarchs == ("noarch",)
+        return replace(
+            found, packages=packages or (Package(found.name, found.license, noarch),)
+        )
+
+    async def _binaries(self, spec: str, dist: str, workdir: str) -> str:
+        """``rpmspec --builtrpms`` of a SPEC: one line per binary package.
+
+        :raises koji.BuildError: rpmspec failed.
+        """
+        argv = ["rpmspec", "-q", "--builtrpms", "--queryformat", BINARY_QUERY]
+        output = await self._run(argv + _dist(dist) + [spec], cwd=workdir)
+        return _read(output, os.path.basename(spec))
+
+    async def _fetch_spec(self, source: Source, workdir: str) -> tuple[str, str]:
+        """Fetch the commit and write ``<name>.spec`` into ``workdir``; answer
+        its path and the full commit hash.
 
         :raises koji.BuildError: git failed or the SPEC is missing.
         """
@@ -145,16 +188,10 @@ class RpmSourceInspector:
         git = ["git", "-C", workdir, "-c", "protocol.file.allow=always"]
         output = await self._run(["git", "init", "-q", workdir], cwd=None)
         if output.succeeded:
-            fetch = [
-                "fetch",
-                "-q",
-                "--depth",
-                "1",
-                "--",
-                source.fetch_url,
-                source.commit,
-            ]
-            output = await self._run(git + fetch, cwd=None)
+            fetch = ["fetch", "-q", "--depth", "1", "--"]
+            output = await self._run(
+                git + fetch + [source.fetch_url, source.commit], cwd=None
+            )
         if not output.succeeded:
             detail = output.stderr.decode("utf-8", "replace").strip()
             raise koji.BuildError(f"Error fetching {source.url}: {detail}")
@@ -165,7 +202,8 @@ class RpmSourceInspector:
         path = os.path.join(workdir, spec_name)
         with open(path, "wb") as handle:
             handle.write(output.stdout)
-        return path
+        commit = await self._run(git + ["rev-parse", "FETCH_HEAD"], cwd=None)
+        return path, commit.stdout.decode().strip() or source.commit
 
     async def _run(self, argv: list[str], *, cwd: str | None) -> ProcessResult:
         """Run a program found on PATH.
@@ -200,14 +238,27 @@ class RpmSourceInspector:
 MAX_OUTPUT_BYTES = 1 << 20
 
 
-def _parse_nvr(output: ProcessResult, url: str) -> NVR:
-    """The first ``name version release`` line of rpm's output.
+def _read(output: ProcessResult, what: str) -> str:
+    """A query's stdout as text.
 
-    :raises koji.BuildError: rpm failed or printed something else.
+    :raises koji.BuildError: the query failed.
     """
-    lines = output.stdout.decode("utf-8", "replace").splitlines()
-    fields = lines[0].split() if lines else []
-    if not output.succeeded or len(fields) != 3:
+    if not output.succeeded:
         detail = output.stderr.decode("utf-8", "replace").strip()
-        raise koji.BuildError(f"Could not read the NVR of {url}: {detail}")
-    return NVR(*fields)
+        raise koji.BuildError(f"Could not read the NVR of {what}: {detail}")
+    return output.stdout.decode("utf-8", "replace")
+
+
+def _dist(dist: str) -> list[str]:
+    """The ``--define`` arguments that set ``%dist`` (to nothing when empty)."""
+    return ["--define", f"dist {dist}" if dist else "dist %{nil}"]
+
+
+def checked_out_source(source: Source, commit: str) -> str:
+    """A build's ``source`` as a builder reports it after the checkout: the
+    URL's scheme, host, path and query with the full commit as the fragment
+    (``git+https://host/rpms/x.git#<40 hex>``; kojid's ``SCM.get_source``)."""
+    scheme, rest = source.url.split("://", 1)
+    parts = urlsplit("http://" + rest)
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{scheme}://{parts.netloc}{parts.path}{query}#{commit}"

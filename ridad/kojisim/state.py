@@ -2,7 +2,8 @@
 
 A call that writes works on a copy of the state and the copy replaces the
 live state only when the call succeeds, which gives Koji's transaction (and,
-per multicall entry, savepoint) semantics without a database.
+per multicall entry, savepoint) semantics without a database. Only the id
+sequences are outside the transactions, as a database's are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import koji
+
+from ridad.kojisim.records import Archive, BuildLog, Buildroot, Rpm
 
 __all__ = [
     "Build",
@@ -61,6 +64,9 @@ SEEDED_PERMISSIONS = (
 
 #: Task channels: the ids the hub gives ``default`` and ``createrepo``.
 CHANNELS = {"default": 1, "createrepo": 2}
+
+#: The build types of a fresh hub, in id order (recording 097).
+SEEDED_BTYPES = ("rpm", "maven", "win", "image")
 
 
 def iso(ts: float | None) -> str | None:
@@ -185,6 +191,7 @@ class Build:
     completion_ts: float | None
     source: str | None
     extra: dict[str, Any] | None
+    cg_id: int | None = None
 
 
 @dataclass
@@ -273,6 +280,15 @@ class HubState:
     repos: dict[int, Repo] = field(default_factory=dict)
     tag_changes: dict[int, list[int]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
+    rpms: dict[int, Rpm] = field(default_factory=dict)
+    btypes: dict[int, str] = field(default_factory=dict)
+    build_btypes: dict[int, list[int]] = field(default_factory=dict)
+    content_generators: dict[int, str] = field(default_factory=dict)
+    cg_users: list[tuple[int, int]] = field(default_factory=list)
+    reservations: dict[int, str] = field(default_factory=dict)
+    archives: dict[int, Archive] = field(default_factory=dict)
+    buildroots: dict[int, Buildroot] = field(default_factory=dict)
+    build_logs: dict[int, list[BuildLog]] = field(default_factory=dict)
 
     @classmethod
     def seeded(cls) -> HubState:
@@ -281,11 +297,19 @@ class HubState:
         for name, description in SEEDED_PERMISSIONS:
             perm_id = state.next_id("permission")
             state.permissions[perm_id] = Permission(perm_id, name, description)
+        for name in SEEDED_BTYPES:
+            state.btypes[state.next_id("btype")] = name
         return state
 
     def copy(self) -> HubState:
-        """An independent copy to run a transaction on."""
-        return copy.deepcopy(self)
+        """An independent copy to run a transaction on.
+
+        The id sequences (``counters``) stay shared: as PostgreSQL's
+        sequences, they do not give an id back when the transaction that
+        took it rolls back, so a failed call can leave a gap in the ids, as
+        on the hub (recordings 032 and 102: a package id and an event id).
+        """
+        return copy.deepcopy(self, {id(self.counters): self.counters})
 
     def next_id(self, kind: str) -> int:
         """The next id of a sequence (1, 2, ...)."""
@@ -313,6 +337,14 @@ class HubState:
     def package_id(self, name: str) -> int | None:
         """The id of the package called ``name``."""
         return next((i for i, n in self.packages.items() if n == name), None)
+
+    def btype_id(self, name: str) -> int | None:
+        """The id of the build type called ``name``."""
+        return next((i for i, n in self.btypes.items() if n == name), None)
+
+    def cg_id(self, name: str) -> int | None:
+        """The id of the content generator called ``name``."""
+        return next((i for i, n in self.content_generators.items() if n == name), None)
 
     def tag_by_name(self, name: str) -> Tag | None:
         """The live tag called ``name``."""

@@ -11,7 +11,13 @@ from ridad.kojisim.inheritance import package_list, tag_chain
 from ridad.kojisim.state import Build, HubState, Tag, Tagging
 from ridad.kojisim.views import tagged_build_view
 
-__all__ = ["assert_tag_access", "read_tagged_builds", "tag_build", "untag_build"]
+__all__ = [
+    "assert_tag_access",
+    "btype_filter",
+    "read_tagged_builds",
+    "tag_build",
+    "untag_build",
+]
 
 
 def assert_tag_access(
@@ -96,6 +102,19 @@ def _active(state: HubState, tag_id: int, build_id: int) -> list[Tagging]:
     ]
 
 
+def btype_filter(state: HubState, btype: Any) -> int | None:
+    """The id of the build type a ``type=`` filter names (None: no filter).
+
+    :raises koji.GenericError: no such build type.
+    """
+    if btype is None:
+        return None
+    found = state.btype_id(btype) if isinstance(btype, str) else None
+    if found is None:
+        raise koji.GenericError(f"unsupported build type: {btype}")
+    return found
+
+
 def read_tagged_builds(
     state: HubState,
     tag: Tag,
@@ -106,12 +125,17 @@ def read_tagged_builds(
     package: Any = None,
     owner: Any = None,
     extra: bool = False,
+    btype: Any = None,
 ) -> list[dict[str, Any]]:
     """COMPLETE builds in the tag (and ancestors), newest tagging first.
 
     Builds whose package is not (or is blocked) in the tag's effective package
-    list are left out; ``latest`` keeps the first (or first N) per package.
+    list are left out; ``latest`` keeps the first (or first N) per package;
+    ``btype`` keeps the builds of that build type (before ``latest``).
+
+    :raises koji.GenericError: no such build type.
     """
+    type_id = btype_filter(state, btype)
     packages = package_list(state, tag.id)
     seen: dict[int, int] = {}
     results = []
@@ -123,6 +147,10 @@ def read_tagged_builds(
             if package is not None and state.packages[build.package_id] != package:
                 continue
             if owner is not None and not _owned_by(state, build, owner):
+                continue
+            if type_id is not None and type_id not in state.build_btypes.get(
+                build.id, []
+            ):
                 continue
             count = seen.get(build.package_id, 0)
             if latest and (count >= (1 if latest is True else int(latest))):

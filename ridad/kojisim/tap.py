@@ -3,11 +3,15 @@
     twistd -n kojisim --listen tcp:8099:interface=127.0.0.1 --user admin:pw
         [--fail-package NAME]... [--fail-buildroot-package NAME]...
         [--build-seconds S] [--work-dir DIR]
+        [--content-generator NAME | --no-content-generator]
         [--tls-cert FILE --tls-key FILE --tls-ca FILE]
         [--stomp ENDPOINT [--stomp-prefix /topic/koji.]
          [--stomp-login L --stomp-passcode P]]
 
-Every ``--user`` is an admin. With the TLS options the listen port speaks
+Every ``--user`` is an admin and may import as the content generator
+``--content-generator`` (default ``module-build-service``, with the build
+type ``module``); ``--no-content-generator`` starts the hub as a new Koji
+hub is, without either. With the TLS options the listen port speaks
 HTTPS and asks for (but does not require) a client certificate signed by
 ``--tls-ca``; a verified certificate's CN logs in through ``sslLogin`` at
 ``/kojihub/ssllogin``. This module (with ``ridad/tap.py``) is the only one
@@ -35,7 +39,7 @@ from twisted.internet.ssl import Certificate, CertificateOptions, PrivateCertifi
 from twisted.python import usage
 from twisted.web.server import Site
 
-from ridad.kojisim.hub import DEFAULT_EVENT_PREFIX, KojiHub
+from ridad.kojisim.hub import DEFAULT_CONTENT_GENERATOR, DEFAULT_EVENT_PREFIX, KojiHub
 from ridad.kojisim.stomp_publisher import StompSink
 
 if TYPE_CHECKING:
@@ -68,6 +72,19 @@ class Options(usage.Options):
         ["stomp-prefix", None, DEFAULT_EVENT_PREFIX, "Destination prefix."],
         ["stomp-login", None, None, "STOMP login."],
         ["stomp-passcode", None, None, "STOMP passcode."],
+        [
+            "content-generator",
+            None,
+            DEFAULT_CONTENT_GENERATOR,
+            "Content generator every --user may import as.",
+        ],
+    ]
+    optFlags = [
+        [
+            "no-content-generator",
+            None,
+            "No content generator and no module build type, as on a new hub.",
+        ],
     ]
 
     def __init__(self) -> None:
@@ -184,6 +201,9 @@ def makeService(options: Options) -> IService:
         upload_dir=options["work-dir"],
         event_sink=sink,
         event_prefix=options["stomp-prefix"],
+        content_generator=None
+        if options["no-content-generator"]
+        else options["content-generator"],
     )
     if options["tls-cert"]:
         endpoint = tls_endpoint(

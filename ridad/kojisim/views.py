@@ -140,7 +140,8 @@ def build_view(
         }
     )
     if not listing:
-        info.update({"cg_id": None, "cg_name": None, "id": build.id})
+        cg_name = state.content_generators.get(build.cg_id or 0)
+        info.update({"cg_id": build.cg_id, "cg_name": cg_name, "id": build.id})
     return info
 
 

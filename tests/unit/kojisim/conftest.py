@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from twisted.internet.task import Clock
 
 from ridad.kojisim.hub import KojiHub
-from tests.unit.kojisim.support import HubClient, make_hub
+from tests.unit.kojisim.support import HubClient, global_reactor, make_hub
 
 
 @pytest.fixture
@@ -37,3 +38,17 @@ def admin(hub: KojiHub) -> HubClient:
 def anonymous(hub: KojiHub) -> HubClient:
     """A client that is not logged in."""
     return HubClient(hub)
+
+
+@pytest.fixture
+def real_hub(clock: Clock, tmp_path: Path) -> Iterator[KojiHub]:
+    """A hub on the fake clock whose builder reads real sources (git and rpm
+    run through the real reactor)."""
+    hub = KojiHub(
+        clock=clock,
+        reactor=global_reactor(),
+        users={"admin": "admin"},
+        upload_dir=str(tmp_path / "work"),
+    )
+    yield hub
+    hub.stop()

@@ -10,7 +10,7 @@ from typing import Any
 import koji
 from koji.xmlrpcplus import dumps
 from treq.testing import StubTreq
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 
 from ridad.kojisim.hub import KojiHub, UserSpec
 from ridad.kojisim.sources import NVR, Source
@@ -169,3 +169,25 @@ def run_until_idle(
         ):
             return
     raise AssertionError("tasks still running")
+
+
+def global_reactor() -> Any:
+    """The global reactor (where git and rpm run for hubs that read real sources)."""
+    from twisted.internet import reactor
+
+    return reactor
+
+
+async def open_and_wait(hub: KojiHub, clock: Clock, task_id: int) -> None:
+    """Open the task on the fake clock, then wait (really) until it has left
+    the reading of its source: a build exists, or the task ended."""
+    clock.advance(0)
+    clock.advance(0.1)
+    for _ in range(400):
+        task = hub.tasks[task_id]
+        if task.state != koji.TASK_STATES["OPEN"] or any(
+            b.task_id == task_id for b in hub.builds.values()
+        ):
+            return
+        await deferLater(global_reactor(), 0.025, lambda: None)
+    raise AssertionError("the builder never got past the source")

@@ -7,17 +7,21 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import koji
 import pytest
 import pytest_twisted
-from twisted.internet.task import Clock, deferLater
+from twisted.internet.task import Clock
 
 from ridad.kojisim.hub import KojiHub
 from ridad.kojisim.sources import parse_source
 from tests.gitrepos import GitServer, commit_files, start_git_daemon
-from tests.unit.kojisim.support import HUB_URL, HubClient, seed_module_tags
+from tests.unit.kojisim.support import (
+    HUB_URL,
+    HubClient,
+    open_and_wait,
+    seed_module_tags,
+)
 
 SPEC = """Name:           {name}
 Version:        {version}
@@ -33,26 +37,6 @@ Test package {name}.
 """
 DIST = ".module_f40+7+abcdef12"
 TASK = koji.TASK_STATES
-
-
-def _reactor() -> Any:
-    """The global reactor (git and rpm run there)."""
-    from twisted.internet import reactor
-
-    return reactor
-
-
-@pytest.fixture
-def real_hub(clock: Clock, tmp_path: Path) -> Iterator[KojiHub]:
-    """A hub on the fake clock whose builder reads real sources."""
-    hub = KojiHub(
-        clock=clock,
-        reactor=_reactor(),
-        users={"admin": "admin"},
-        upload_dir=str(tmp_path / "work"),
-    )
-    yield hub
-    hub.stop()
 
 
 @pytest.fixture
@@ -72,21 +56,6 @@ def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitServer]:
     server.stop()
 
 
-async def _open_and_wait(hub: KojiHub, clock: Clock, task_id: int) -> None:
-    """Open the task on the fake clock, then wait (really) until it has left
-    the reading of its source: a build exists, or the task ended."""
-    clock.advance(0)
-    clock.advance(0.1)
-    for _ in range(400):
-        task = hub.tasks[task_id]
-        if task.state != TASK["OPEN"] or any(
-            b.task_id == task_id for b in hub.builds.values()
-        ):
-            return
-        await deferLater(_reactor(), 0.025, lambda: None)
-    raise AssertionError("the builder never got past the source")
-
-
 @pytest_twisted.ensureDeferred
 async def test_nvr_comes_from_the_spec_at_the_commit_with_the_tag_dist(
     real_hub: KojiHub, clock: Clock, client: HubClient, tmp_path: Path
@@ -97,7 +66,7 @@ async def test_nvr_comes_from_the_spec_at_the_commit_with_the_tag_dist(
     old = commit_files(repo, {"alpha.spec": SPEC.format(name="alpha", version="1.0")})
     commit_files(repo, {"alpha.spec": SPEC.format(name="alpha", version="2.0")})
     task_id = client.call("build", f"git+file://{repo}?#{old}", "mod", {})
-    await _open_and_wait(real_hub, clock, task_id)
+    await open_and_wait(real_hub, clock, task_id)
     [build] = client.call("listBuilds", taskID=task_id)
     assert (build["nvr"], build["state"]) == (
         f"alpha-1.0-1{DIST}",
@@ -122,7 +91,7 @@ async def test_git_daemon_url_builds_like_on_a_real_builder(
     task_id = client.call(
         "build", git_server.url(f"beta.git?#{commit}"), "mod", {"skip_tag": True}
     )
-    await _open_and_wait(real_hub, clock, task_id)
+    await open_and_wait(real_hub, clock, task_id)
     assert client.call("listBuilds", taskID=task_id)[0]["nvr"] == f"beta-3-1{DIST}"
 
 
@@ -134,7 +103,7 @@ async def test_spec_that_cannot_be_evaluated_fails_the_task(
     repo = tmp_path / "alpha.git"
     commit = commit_files(repo, {"alpha.spec": "Name: alpha\n%if\n"})
     task_id = client.call("build", f"file://{repo}#{commit}", "mod", {})
-    await _open_and_wait(real_hub, clock, task_id)
+    await open_and_wait(real_hub, clock, task_id)
     result = client.call("getTaskResult", task_id, raise_fault=False)
     assert result["faultCode"] == koji.BuildError.faultCode
     assert "Could not read the NVR" in result["faultString"]
@@ -150,7 +119,7 @@ async def test_missing_spec_or_commit_fails_the_task(
     commit = commit_files(repo, {"README": "no spec\n"})
     for ref in (commit, "f" * 40):
         task_id = client.call("build", f"git+file://{repo}?#{ref}", "mod", {})
-        await _open_and_wait(real_hub, clock, task_id)
+        await open_and_wait(real_hub, clock, task_id)
         result = client.call("getTaskResult", task_id, raise_fault=False)
         assert result["faultCode"] == koji.BuildError.faultCode, result
 
@@ -170,7 +139,7 @@ async def test_uploaded_srpm_builds_with_the_nvr_of_its_header(
     )
     assert b"hexdigest" in reply.body
     task_id = client.call("build", f"cli-build/up/{srpm.name}", "mod", {})
-    await _open_and_wait(real_hub, clock, task_id)
+    await open_and_wait(real_hub, clock, task_id)
     assert client.call("listBuilds", taskID=task_id)[0]["nvr"] == "alpha-4.2-1"
 
 

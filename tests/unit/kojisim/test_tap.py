@@ -64,6 +64,15 @@ def test_make_service_serves_the_hub_on_the_listen_endpoint(tmp_path) -> None:
     assert len(servers) == 1 and not service.running
 
 
+def test_the_content_generator_is_module_build_service_unless_switched_off() -> None:
+    """By default every --user may import as module-build-service;
+    --no-content-generator starts the hub without one."""
+    assert _parse()["content-generator"] == "module-build-service"
+    assert not _parse()["no-content-generator"]
+    assert _parse("--no-content-generator")["no-content-generator"]
+    assert _parse("--content-generator", "other-cg")["content-generator"] == "other-cg"
+
+
 def test_tls_needs_a_tcp_listen_endpoint() -> None:
     """With TLS options the listen endpoint must be tcp:PORT[:interface=...]."""
     with pytest.raises(usage.UsageError):
