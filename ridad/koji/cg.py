@@ -181,7 +181,8 @@ class CgOperations:
         except KojiFault as fault:
             if _exists(fault):
                 return None
-            nvr = metadata["build"]["name"]
+            build = metadata.get("build") or {}
+            nvr = "-".join(str(build.get(k)) for k in ("name", "version", "release"))
             raise await self._refusal(fault, generator, f"import {nvr}") from None
         return build_from_info(answer)
 

@@ -21,7 +21,7 @@ from ridad.domain.scheduling import (
     submittable,
 )
 from ridad.domain.states import ComponentState, ModuleState
-from ridad.errors import KojiError, KojiUnavailable, NotLeader
+from ridad.errors import KojiError, KojiUnavailable, NotLeader, Unprocessable
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.cgimport import ModuleImporter
 from ridad.scheduler.environment import BuildEnvironment, environment_of
@@ -139,7 +139,7 @@ class BuildDriver:
             return await self._advance(build, components, epoch, budget)
         except (KojiUnavailable, NotLeader):
             raise
-        except KojiError as e:
+        except (KojiError, Unprocessable) as e:
             await self._fail(build, components, e.message, epoch)
         return 0
 

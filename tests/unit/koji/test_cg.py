@@ -259,7 +259,16 @@ def test_a_refused_import_says_why(number: int, words: str) -> None:
     failure = failure_of(
         Deferred.fromCoroutine(
             hub.import_build(
-                GENERATOR, {"build": {"name": NVR}}, directory="d", token=TOKEN
+                GENERATOR,
+                {
+                    "build": {
+                        "name": "cgmod",
+                        "version": "rolling_2",
+                        "release": "20261101120000.c0ffee42",
+                    }
+                },
+                directory="d",
+                token=TOKEN,
             )
         )
     )
