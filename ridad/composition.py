@@ -61,6 +61,7 @@ from ridad.koji.tls import make_http_client
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
 from ridad.outbox.relay import OutboxRelay
+from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import event_subscriptions
 from ridad.scheduler.gating import GreenwaveGate, greenwave_gate
@@ -77,7 +78,7 @@ OUTBOX_INTERVAL_SECONDS = 1.0
 
 def thread_runner(reactor: Any) -> Callable[[Callable[[], Any]], Deferred[Any]]:
     """A ``run_blocking`` that runs blocking work (modulemd parsing, removing
-    git workspaces) in the reactor's thread pool."""
+    git workspaces, the final modulemd) in the reactor's thread pool."""
     return lambda f: deferToThreadPool(reactor, reactor.getThreadPool(), f)
 
 
@@ -276,8 +277,9 @@ def make_driver(
     transitions: Transitions,
     gate: GreenwaveGate | None = None,
 ) -> BuildDriver:
-    """The build driver: Koji client, environment, macros, tracking, sweeps,
-    and the gate a done build passes (None: ``ready`` at once)."""
+    """The build driver: Koji client, environment, macros, tracking, the
+    module's import into Koji, sweeps, and the gate a done build passes
+    (None: ``ready`` at once)."""
     koji_config = config.koji
     assert koji_config is not None
     koji = KojiHub(client=make_koji_client(reactor, koji_config))
@@ -305,6 +307,14 @@ def make_driver(
         config=koji_config,
         clock=reactor,
         build_macros=build_macros,
+        importer=make_importer(
+            pool=pool,
+            koji=koji,
+            transitions=transitions,
+            config=koji_config,
+            clock=reactor,
+            run_blocking=thread_runner(reactor),
+        ),
         gate=gate,
         sweeps=make_sweeps(config, pool, transitions, koji=koji, clock=reactor),
     )

@@ -44,6 +44,7 @@ LOG_KEYS: dict[str, str] = {
     "error_id": "the id of a 500 answer, also in its body",
     "holder": "who holds the scheduler lease (host:pid)",
     "kind": "which kind of thing an event concerns",
+    "koji_build_id": "a Koji build id",
     "koji_session_id": "a Koji session id",
     "koji_tag": "a Koji tag's name",
     "koji_target": "a Koji build target's name",

@@ -1,6 +1,7 @@
-"""The only writer of state (``transitions_life`` mixed in): each named intent
-is ONE transaction that checks the lease epoch (when given), locks the build's
-row, writes state, trace rows and outbox messages, and answers what it wrote."""
+"""The only writer of state (``transitions_life`` and ``transitions_cg`` mixed
+in): each named intent is ONE transaction that checks the lease epoch (when
+given), locks the build's row, writes state, trace rows and outbox messages,
+and answers what it wrote."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import Conflict
 from ridad.outbox.announce import announce_component, announce_module
+from ridad.transitions_cg import CgIntents
 from ridad.transitions_life import LifeIntents
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
@@ -38,7 +40,7 @@ Move = tuple[int, ComponentState, str | None, dict[str, Any]]
 Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
-class Transitions(LifeIntents):
+class Transitions(LifeIntents, CgIntents):
     """Applies state changes to module and component builds.
 
     Every intent given the scheduler's lease ``epoch`` raises NotLeader, and

@@ -59,6 +59,12 @@ def require_program(program: str, package: str) -> str:
     return path
 
 
+async def run_inline(blocking: Callable[[], T]) -> T:
+    """A ``run_blocking`` for tests on a fake clock: the work runs at once,
+    on the calling thread (production runs it in the reactor's pool)."""
+    return blocking()
+
+
 def result_of(d: Deferred[T]) -> T:
     """Return the result of ``d``, which must have fired; raise its failure.
 

@@ -150,6 +150,10 @@ class KojiConfig:
     target_delete_hours: float = 24.0
     #: A failed build is collected (untagged, ``garbage``) this long after.
     garbage_days: float = 180.0
+    #: The content generator ridad imports the module's Koji build as.
+    content_generator: str = "module-build-service"
+    #: The tag the module's Koji build is tagged into once imported (None: none).
+    cg_tag: str | None = None
 
     def base_module_tag(self, name: str, stream: str) -> str | None:
         """The Koji tag configured for base module ``name:stream``."""

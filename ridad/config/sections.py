@@ -48,6 +48,8 @@ KOJI_KEYS = {
     "give_up_after_seconds",
     "target_delete_hours",
     "garbage_days",
+    "content_generator",
+    "cg_tag",
 }
 AUTH_KEYS = {
     "none": set(),
@@ -107,6 +109,10 @@ def parse_koji(reader: Reader, data: Any) -> KojiConfig:
         ),
         target_delete_hours=float(number("target_delete_hours", check_positive_number)),
         garbage_days=float(number("garbage_days", check_positive_number)),
+        content_generator=reader.value(
+            section, p, "content_generator", d.content_generator, check_string
+        ),
+        cg_tag=reader.value(section, p, "cg_tag", None, check_string),
     )
 
 

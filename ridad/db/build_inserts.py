@@ -18,6 +18,7 @@ from ridad.db.build_writes import (
     trace_module,
     update_component_source,
 )
+from ridad.db.cg import clear_cg_import
 from ridad.domain.builds import (
     BuildSnapshot,
     ComponentBuild,
@@ -126,6 +127,7 @@ async def resubmit(
     :returns: ``(before, after)`` of each component moved back to ``waiting``.
     """
     await update_for_resubmit(cursor, old.build.id, new, now)
+    await clear_cg_import(cursor, old.build.id)
     await trace_module(cursor, old.build.id, "failed", "init", "resubmitted", now)
     verified = {v.name: v for v in new.components}
     moved = []

@@ -55,17 +55,23 @@ class ModuleBuild:
     rpm_macros: str | None = None
     repo_requested_at: datetime | None = None
     #: The content-generator import (migration 007): where it stands
-    #: (None, pending, reserved, imported), the Koji build id, the token of
-    #: the reservation, and the NEVRAs in modulemd.txt's artifacts.
+    #: (None, ``pending``, ``reserved``, ``imported``), the Koji build id, the
+    #: token of the reservation (kept out of repr), and the NEVRAs in
+    #: modulemd.txt's artifacts.
     cg_state: str | None = None
     cg_build_id: int | None = None
-    cg_token: str | None = None
+    cg_token: str | None = field(default=None, repr=False)
     artifact_count: int | None = None
 
     @property
     def nsvc(self) -> str:
         """``name:stream:version:context``."""
         return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+    @property
+    def koji_build_id(self) -> int | None:
+        """The id of the module's own Koji build once it is imported."""
+        return self.cg_build_id if self.cg_state == "imported" else None
 
     @property
     def base_stream(self) -> str | None:

@@ -146,6 +146,8 @@ def mbs_module_build(
             "owner": build.owner,
             "scmurl": build.scmurl,
             "koji_tag": build.koji_tag,
+            # ridad's own: MBS shows no Koji build of the module.
+            "koji_build_id": build.koji_build_id,
             "time_submitted": format_time(build.time_submitted),
             "time_modified": format_time(build.time_modified),
             "time_completed": format_time(build.time_completed),

@@ -41,12 +41,6 @@ def component_view(component: ComponentBuild) -> dict[str, Any]:
     }
 
 
-def koji_build_id(build: ModuleBuild) -> int | None:
-    """The Koji build of the module, once the content-generator import
-    completed it; None before (a reservation is not the module yet)."""
-    return build.cg_build_id if build.cg_state == "imported" else None
-
-
 def module_build_view(
     build: ModuleBuild, components: Sequence[ComponentBuild]
 ) -> dict[str, Any]:
@@ -68,11 +62,11 @@ def module_build_view(
         "owner": build.owner,
         "scmurl": build.scmurl,
         "koji_tag": build.koji_tag,
+        "koji_build_id": build.koji_build_id,
         "time_submitted": format_time(build.time_submitted),
         "time_modified": format_time(build.time_modified),
         "time_completed": format_time(build.time_completed),
         "artifact_count": build.artifact_count,
-        "koji_build_id": koji_build_id(build),
         "tasks": {f"{c.type}/{c.name}": task_label(c) for c in ordered},
         "components": [component_view(c) for c in ordered],
     }

@@ -33,6 +33,7 @@ from ridad.domain.koji import (
 )
 from ridad.domain.task_logs import TaskLogTail
 from ridad.errors import KojiAnswerLost, KojiError, KojiFault
+from ridad.koji.cg import CgOperations
 from ridad.koji.cleanup import CleanupOperations
 from ridad.koji.client import KojiClient
 from ridad.koji.reconcile import write_multicall
@@ -64,7 +65,7 @@ def poll_calls(
     return calls
 
 
-class KojiHub(TagOperations, CleanupOperations):
+class KojiHub(TagOperations, CleanupOperations, CgOperations):
     """The hub operations ridad uses, over one ``KojiClient``."""
 
     log = Logger()

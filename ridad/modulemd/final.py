@@ -31,9 +31,12 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
+import yaml
+
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.modulemd import RpmComponentSpec
 from ridad.domain.scheduling import MACROS_PACKAGE
+from ridad.errors import Unprocessable
 from ridad.modulemd.emit import StreamV2, emit_stream_v2
 from ridad.modulemd.mbs_xmd import mbs_xmd
 from ridad.modulemd.source import read_source
@@ -271,3 +274,20 @@ def final_modulemd(
         artifacts=whole_selection.artifacts,
         licenses=whole_selection.licenses,
     )
+
+
+def document_artifacts(text: str) -> tuple[str, ...]:
+    """The NEVRAs a final modulemd document lists in ``artifacts.rpms``
+    (read with libyaml: documents of big modules list thousands).
+
+    :raises Unprocessable: when the text is no modulemd document.
+    """
+    try:
+        document = yaml.load(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as e:
+        raise Unprocessable(f"The document is not YAML: {e}") from None
+    data = document.get("data") if isinstance(document, dict) else None
+    artifacts = data.get("artifacts") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(artifacts or {}, dict):
+        raise Unprocessable("The document has no modulemd data with artifacts")
+    return tuple(str(nevra) for nevra in (artifacts or {}).get("rpms") or ())

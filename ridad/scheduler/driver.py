@@ -1,6 +1,6 @@
 """One scheduling cycle: poll Koji, then move every active module build one
 step further (environment, module-build-macros, batches, tagging, repos,
-finishing, cancelling)."""
+importing the module into Koji, cancelling)."""
 
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ from ridad.domain.scheduling import (
     submittable,
 )
 from ridad.domain.states import ComponentState, ModuleState
-from ridad.errors import KojiError, KojiUnavailable, NotLeader
+from ridad.errors import KojiError, KojiUnavailable, NotLeader, Unprocessable
 from ridad.koji.hub import KojiHub
+from ridad.scheduler.cgimport import ModuleImporter
 from ridad.scheduler.environment import BuildEnvironment, environment_of
 from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm, module_dist
@@ -39,8 +40,9 @@ MacrosBuilder = Callable[[ModuleBuild], Awaitable[MacrosSrpm]]
 class BuildDriver:
     """Drives every active module build through Koji, one cycle at a time.
 
-    With a ``gate`` a done build waits for Greenwave's decision; without
-    one it moves to ``ready`` at once.
+    A built module is imported into Koji by the ``importer`` before it is
+    ``done``. With a ``gate`` a done build waits for Greenwave's decision;
+    without one it moves to ``ready`` at once.
     """
 
     log = Logger()
@@ -54,10 +56,12 @@ class BuildDriver:
         config: KojiConfig,
         clock: IReactorTime,
         build_macros: MacrosBuilder,
+        importer: ModuleImporter,
         gate: GreenwaveGate | None = None,
         sweeps: BuildSweeps | None = None,
     ) -> None:
         self._store = store
+        self._importer = importer
         self._gate = gate
         self._sweeps = sweeps
         self._koji = koji
@@ -135,7 +139,7 @@ class BuildDriver:
             return await self._advance(build, components, epoch, budget)
         except (KojiUnavailable, NotLeader):
             raise
-        except KojiError as e:
+        except (KojiError, Unprocessable) as e:
             await self._fail(build, components, e.message, epoch)
         return 0
 
@@ -216,10 +220,9 @@ class BuildDriver:
             await self._fail(build, components, result.failed_reason, epoch)
             return 0
         if result.finished:
-            done = await self._transitions.change_module_state(
-                build.id, ModuleState.DONE, None, epoch=epoch
-            )
-            await self._release(done.build, epoch)
+            done = await self._importer.produce(build, components, epoch)
+            if done is not None:
+                await self._release(done.build, epoch)
             return 0
         if await self._tag_completed(build, components, epoch):
             return 0

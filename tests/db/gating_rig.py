@@ -17,6 +17,7 @@ from ridad.db.pool import Pool
 from ridad.domain.builds import BuildSnapshot, ModuleBuild
 from ridad.domain.states import ModuleState
 from ridad.gating.greenwave import GreenwaveClient
+from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm
@@ -24,6 +25,7 @@ from ridad.transitions import Transitions
 from tests.db.test_driver import EPOCH, platform_build
 from tests.db.test_transitions import new_build
 from tests.fakes.greenwave import CONTEXT, SUBJECT_TYPE, TESTCASE, GreenwaveStandIn
+from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld
 
 RECHECK_SECONDS = 600.0
@@ -143,6 +145,14 @@ def make_driver(
         config=KojiConfig(hub="http://kojihub.test/kojihub"),
         clock=world.clock,
         build_macros=build_macros,
+        importer=make_importer(
+            pool=pool,
+            koji=world.koji,
+            transitions=transitions,
+            config=KojiConfig(hub="http://kojihub.test/kojihub"),
+            clock=world.clock,
+            run_blocking=run_inline,
+        ),
         gate=gate,
     )
 

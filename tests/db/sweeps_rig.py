@@ -13,11 +13,13 @@ from ridad.db.pool import Pool
 from ridad.db.sweeps import SweepStore
 from ridad.domain.builds import BuildSnapshot, ModuleBuild
 from ridad.domain.states import ModuleState
+from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
 from ridad.scheduler.sweeps import BuildSweeps
 from ridad.transitions import Transitions
 from tests.db.test_driver import MODULE_TAG
+from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld
 
 EPOCH = 0  # a fresh database's lease epoch
@@ -105,5 +107,13 @@ def make_driver(
         config=CONFIG,
         clock=world.clock,
         build_macros=build_macros,
+        importer=make_importer(
+            pool=pool,
+            koji=world.koji,
+            transitions=transitions,
+            config=CONFIG,
+            clock=world.clock,
+            run_blocking=run_inline,
+        ),
         sweeps=sweeps,
     )

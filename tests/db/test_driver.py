@@ -26,10 +26,12 @@ from ridad.domain.builds import (
     NewModuleBuild,
 )
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
 from ridad.transitions import Transitions
 from tests.db.test_transitions import new_build
+from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld, make_sim_world
 from tests.unit.kojisim.support import HubClient
 
@@ -133,6 +135,14 @@ def _driver(
         config=KojiConfig(hub="http://kojihub.test/kojihub"),
         clock=world.clock,
         build_macros=build_macros,
+        importer=make_importer(
+            pool=pool,
+            koji=world.koji,
+            transitions=transitions,
+            config=KojiConfig(hub="http://kojihub.test/kojihub"),
+            clock=world.clock,
+            run_blocking=run_inline,
+        ),
     )
 
 

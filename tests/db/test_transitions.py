@@ -35,6 +35,23 @@ MACROS = NewComponent(
 )
 
 
+def modulemd_text(components: tuple[str, ...]) -> str:
+    """A valid submitted modulemd with these components (the import writes
+    its final modulemd from it)."""
+    lines = [
+        "document: modulemd",
+        "version: 2",
+        "data:",
+        "  summary: A test module",
+        "  description: A module the database tests build.",
+        "  license: {module: [MIT]}",
+    ]
+    if components:
+        lines += ["  components:", "    rpms:"]
+        lines += [f"      {c}: {{rationale: Test., ref: main}}" for c in components]
+    return "\n".join(lines) + "\n"
+
+
 def new_build(
     name: str = "one", components: tuple[str, ...] = ("a", "b")
 ) -> NewModuleBuild:
@@ -48,7 +65,7 @@ def new_build(
         scmurl=f"git://h/modules/{name}.git?#main",
         scm_commit="0" * 40,
         branch="main",
-        modulemd="document: modulemd",
+        modulemd=modulemd_text(components),
         build_context="b",
         runtime_context="r",
         buildrequires={},

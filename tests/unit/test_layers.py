@@ -22,8 +22,10 @@ scm            domain, modulemd, errors, process
 koji           domain, modulemd, errors, tlspolicy
 bus            domain, modulemd, errors
 gating         domain, errors
-transitions    domain, modulemd, errors, db, bus, outbox, transitions_life
+transitions    domain, modulemd, errors, db, bus, outbox, transitions_life,
+               transitions_cg
 transitions_life  domain, modulemd, errors, db, bus
+transitions_cg    domain, modulemd, errors, db
 leader         domain, errors, db
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
@@ -74,10 +76,13 @@ ALLOWED: dict[str, set[str]] = {
     "koji": _CORE | {"tlspolicy"},
     "bus": set(_CORE),
     "gating": {"domain", "errors"},
-    "transitions": _CORE | {"db", "bus", "outbox", "transitions_life"},
+    "transitions": _CORE
+    | {"db", "bus", "outbox", "transitions_life", "transitions_cg"},
     # The intents of a build's life after it was built, mixed into
     # Transitions; nothing else may import them.
     "transitions_life": _CORE | {"db", "bus"},
+    # The intents of the module's import into Koji, mixed in the same way.
+    "transitions_cg": _CORE | {"db"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE
