@@ -38,7 +38,7 @@ from ridad.api.submission import SubmissionVerifier
 from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import StompPublisher
 from ridad.bus.subscriptions import Subscription
-from ridad.config.model import Config, KojiConfig, LiveConfig, MessagingConfig
+from ridad.config.model import Config, LiveConfig, MessagingConfig
 from ridad.config.parse import parse_config
 from ridad.db.builds import ModuleBuildStore, SchedulingStore
 from ridad.db.cluster_access import make_state_dir
@@ -48,16 +48,7 @@ from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
 from ridad.domain.builds import ModuleBuild
 from ridad.errors import ConfigError
-from ridad.koji.auth import hub_from_profile
-from ridad.koji.client import (
-    GssapiAuth,
-    KojiClient,
-    PasswordAuth,
-    RetryPolicy,
-    SslAuth,
-)
 from ridad.koji.hub import KojiHub
-from ridad.koji.tls import make_http_client
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
 from ridad.outbox.relay import OutboxRelay
@@ -65,6 +56,7 @@ from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import event_subscriptions
 from ridad.scheduler.gating import GreenwaveGate, greenwave_gate
+from ridad.scheduler.koji_client import make_koji_client
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scheduler.sweeps import make_sweeps
 from ridad.scm.git import GitClient
@@ -237,37 +229,6 @@ class Leader:
     service: LeaderService | None = None
     services: list[IService] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
-    """The Koji client of the configuration (reads a koji profile if named)."""
-    hub = koji.hub
-    ca = koji.auth.ca
-    if koji.profile is not None:
-        profile = hub_from_profile(koji.profile, koji.config)
-        hub = profile.server
-        ca = ca or profile.serverca
-    auth: Any = None
-    if koji.auth.method == "password":
-        auth = PasswordAuth(user=koji.auth.user, password=koji.auth.password)
-    elif koji.auth.method == "ssl":
-        auth = SslAuth(cert=koji.auth.cert, key=koji.auth.key, ca=ca)
-    elif koji.auth.method == "gssapi":
-        auth = GssapiAuth(
-            principal=koji.auth.principal,
-            keytab=koji.auth.keytab,
-            run_blocking=lambda f: deferToThreadPool(
-                reactor, reactor.getThreadPool(), f
-            ),
-        )
-    assert hub is not None
-    return KojiClient(
-        http=make_http_client(reactor, auth, ca),
-        hub_url=hub,
-        clock=reactor,
-        auth=auth,
-        retry=RetryPolicy(give_up_after_seconds=koji.give_up_after_seconds),
-    )
 
 
 def make_driver(

@@ -121,12 +121,9 @@ def mbs_module_build(
     ``components`` and ``trace`` are used only by the default and verbose
     forms (``trace`` only by verbose).
 
-    Verbose ``modulemd`` is MBS's ``modulemd`` column, which MBS uploads as
-    the module's ``modulemd.txt`` and never changes after: what a client
-    reads there is the document Koji has. ridad keeps that promise: the
-    modulemd as submitted (``build.modulemd``) until the final one is
-    written, then ``final_modulemd`` (``modulemd.txt``, the document
-    imported into Koji).
+    Verbose ``modulemd`` is, as in MBS, the document Koji has: the
+    submitted one until the final ``modulemd.txt`` (``final_modulemd``)
+    is written, then that one.
     """
     view: dict[str, Any] = {
         "id": build.id,
@@ -146,8 +143,7 @@ def mbs_module_build(
             "owner": build.owner,
             "scmurl": build.scmurl,
             "koji_tag": build.koji_tag,
-            # ridad's own: MBS shows no Koji build of the module.
-            "koji_build_id": build.koji_build_id,
+            "koji_build_id": build.koji_build_id,  # ridad's own field
             "time_submitted": format_time(build.time_submitted),
             "time_modified": format_time(build.time_modified),
             "time_completed": format_time(build.time_completed),

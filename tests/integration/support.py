@@ -89,13 +89,18 @@ class GitWorld:
             date=date,
         )
 
-    def rpm(self, name: str, *, branch: str = "main", spec: bool = True) -> str:
-        """Commit a component repository ``rpms/<name>.git``; return the commit."""
-        files = (
-            {f"{name}.spec": SPEC_TEMPLATE.format(name=name)}
-            if spec
-            else {"README": "no spec here\n"}
-        )
+    def rpm(
+        self,
+        name: str,
+        *,
+        branch: str = "main",
+        spec: bool = True,
+        spec_text: str | None = None,
+    ) -> str:
+        """Commit a component repository ``rpms/<name>.git`` (its SPEC file
+        ``spec_text``, by default a noarch package); return the commit."""
+        text = spec_text or SPEC_TEMPLATE.format(name=name)
+        files = {f"{name}.spec": text} if spec else {"README": "no spec here\n"}
         return commit_files(self.root / "rpms" / f"{name}.git", files, branch=branch)
 
     def scmurl(self, name: str, ref: str = "main") -> str:

@@ -57,6 +57,42 @@ def _headers(rpm_id: int, headers: list[str]) -> dict[str, Any]:
     return {name: found[name] for name in headers}
 
 
+#: The RPMs of cgbeta and cgalpha as recorded (125, 126, 121): NEVRA,
+#: License, component, payload hash.
+EXPECTED_RPMS = {
+    (
+        "cgbeta-1:2.1-3.module_f40+2+c0ffee42.src",
+        "GPL-2.0-or-later",
+        "cgbeta",
+        "4f20d24a71dd25f0069b514951957ceb",
+    ),
+    (
+        "cgbeta-1:2.1-3.module_f40+2+c0ffee42.x86_64",
+        "GPL-2.0-or-later",
+        "cgbeta",
+        "68e6a1baf5baa4cdc3d21d6a549bda3b",
+    ),
+    (
+        "cgbeta-devel-1:2.1-3.module_f40+2+c0ffee42.x86_64",
+        "MIT",
+        "cgbeta",
+        "c151f4cf0b11a423b628b4b151b8f71b",
+    ),
+    (
+        "cgalpha-0:1.0-1.module_f40+2+c0ffee42.src",
+        "MIT",
+        "cgalpha",
+        "9ee753de791ff8fb9040a4d584dd5ebd",
+    ),
+    (
+        "cgalpha-0:1.0-1.module_f40+2+c0ffee42.noarch",
+        "MIT",
+        "cgalpha",
+        "e0cf64b8221e9fe3fb3af61ba2a54a43",
+    ),
+}
+
+
 def test_module_content_reads_rpms_licenses_arches_and_owner_in_two_requests() -> None:
     """listBuildRPMs of cgbeta (125) and cgalpha (126) with the tag (119)
     and the owner (142), then every RPM's License (121): the five RPMs with
@@ -79,38 +115,7 @@ def test_module_content_reads_rpms_licenses_arches_and_owner_in_two_requests() -
         (r.built.nevra, r.built.license, r.built.component, r.payloadhash)
         for r in content.rpms
     }
-    assert found == {
-        (
-            "cgbeta-1:2.1-3.module_f40+2+c0ffee42.src",
-            "GPL-2.0-or-later",
-            "cgbeta",
-            "4f20d24a71dd25f0069b514951957ceb",
-        ),
-        (
-            "cgbeta-1:2.1-3.module_f40+2+c0ffee42.x86_64",
-            "GPL-2.0-or-later",
-            "cgbeta",
-            "68e6a1baf5baa4cdc3d21d6a549bda3b",
-        ),
-        (
-            "cgbeta-devel-1:2.1-3.module_f40+2+c0ffee42.x86_64",
-            "MIT",
-            "cgbeta",
-            "c151f4cf0b11a423b628b4b151b8f71b",
-        ),
-        (
-            "cgalpha-0:1.0-1.module_f40+2+c0ffee42.src",
-            "MIT",
-            "cgalpha",
-            "9ee753de791ff8fb9040a4d584dd5ebd",
-        ),
-        (
-            "cgalpha-0:1.0-1.module_f40+2+c0ffee42.noarch",
-            "MIT",
-            "cgalpha",
-            "e0cf64b8221e9fe3fb3af61ba2a54a43",
-        ),
-    }
+    assert found == EXPECTED_RPMS
     calls = [
         [entry["methodName"] for entry in r.args[0]]
         for r in world.hub.calls("multiCall")
