@@ -143,7 +143,6 @@ def mbs_module_build(
             "owner": build.owner,
             "scmurl": build.scmurl,
             "koji_tag": build.koji_tag,
-            "koji_build_id": build.koji_build_id,  # ridad's own field
             "time_submitted": format_time(build.time_submitted),
             "time_modified": format_time(build.time_modified),
             "time_completed": format_time(build.time_completed),

@@ -13,10 +13,12 @@ from ridad.db.pool import Pool
 from ridad.domain.states import ModuleState
 from tests.db.documents_rig import TO_READY, Served, serve_apis
 from tests.db.statements import StatementLog
+from tests.db.test_transitions import modulemd_text
 from tests.final_documents import PER_ARCH, WHOLE, store_documents
 
 MBS = "/module-build-service/2/"
-SUBMITTED = "document: modulemd"  # tests.db.test_transitions.new_build's
+#: The modulemd tests.db.test_transitions.new_build submits.
+SUBMITTED = modulemd_text(("a", "b"))
 
 
 @pytest_twisted.async_yield_fixture
