@@ -22,7 +22,7 @@ from twisted.internet import reactor
 from twisted.web.server import Site
 
 from ridad.kojisim.hub import KojiHub
-from ridad.kojisim.resource import hub_root
+from ridad.kojisim.resource import Reply, hub_root
 from tests.integration.kojiworld import KojiWorld
 from tests.integration.processes import Processes, RidadProcess
 from tests.integration.support import GitWorld, modulemd_text
@@ -31,6 +31,10 @@ from tests.integration.test_crash import crash_config, is_ready, submit, wait_fo
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 UPLOAD = "application/octet-stream"
+#: The calls of the import a held front answers with 503 (Koji away: ridad
+#: retries), so a process started meanwhile cannot run past the point it is
+#: to die at before it is armed.
+IMPORT_CALLS = frozenset({"getBuild", "cancelBuild", "CGInitBuild", "CGImport"})
 
 #: gamma builds gamma (x86_64, GPL) and gamma-devel (MIT); the module filters gamma-devel.
 GAMMA_SPEC = """Name:           gamma
@@ -70,12 +74,14 @@ echo '/* */' > %{buildroot}/usr/include/gamma.h
 class KillDuringImport:
     """A front of the kojisim hub that SIGKILLs an armed process at one
     request: after the hub handled a call of ``method`` (before the answer
-    goes out), or before the hub sees the first upload."""
+    goes out), or before the hub sees the first upload. While ``held``, the
+    import's calls and uploads get a 503."""
 
     def __init__(self, hub: KojiHub) -> None:
         self._hub = hub
         self._armed: tuple[str, RidadProcess] | None = None
         self.killed: RidadProcess | None = None
+        self.held = False
 
     def arm(self, method: str, process: RidadProcess) -> None:
         """Kill ``process`` at ``method`` (``"upload"``: the first upload)."""
@@ -83,13 +89,15 @@ class KillDuringImport:
 
     def answer(self, method: bytes, body: bytes, info: Any, content_type: str) -> Any:
         """The hub's reply, around which the armed process may die."""
+        upload = content_type == UPLOAD
+        if self.held and (upload or _methods(body) & IMPORT_CALLS):
+            return Reply(503, "text/plain", b"held by the test\n")
         armed = self._armed[0] if self._armed is not None else None
-        if armed == "upload" and content_type == UPLOAD:
+        if armed == "upload" and upload:
             self._kill()  # dead before the hub stores anything it would answer
         reply = self._hub.answer(method, body, info, content_type)
-        if armed not in (None, "upload") and content_type != UPLOAD:
-            if armed in _methods(body):
-                self._kill()  # the hub did it; the answer reaches no one
+        if armed not in (None, "upload") and not upload and armed in _methods(body):
+            self._kill()  # the hub did it; the answer reaches no one
         return reply
 
     def _kill(self) -> None:
@@ -130,8 +138,10 @@ async def _dies_at(
     config: dict[str, Any],
     method: str,
 ) -> None:
+    killer.held = True  # until the new process is armed
     process = await processes.start(name, config)
     killer.arm(method, process)
+    killer.held = False
     await process.protocol.when_ended().addTimeout(60, reactor)
     assert killer.killed is process, f"{name} was not killed at {method}"
     await process.kill()
