@@ -19,13 +19,14 @@ MODULE_COLUMNS = (
     " buildrequires, requires, koji_tag, scratch, time_submitted,"
     " time_modified, time_completed, repo_event, repo_task_id, repo_attempts,"
     " rpm_macros, repo_requested_at, cg_state, cg_build_id, cg_token,"
-    " artifact_count"
+    " artifact_count, stream_version, virtual_streams, imported,"
+    " build_context_no_bms, arches"
 )
 COMPONENT_COLUMNS = (
     "id, module_build_id, name, type, package, repository, ref, scm_commit,"
     " batch, buildorder, buildafter, buildonly, state, state_reason, task_id,"
     " task_state, nvr, time_modified, source, submitted_at, attempt,"
-    " koji_build_id, tagged, tag_event"
+    " koji_build_id, tagged, tag_event, arches"
 )
 
 
@@ -34,6 +35,9 @@ def module_build_from_row(row: Mapping[str, Any]) -> ModuleBuild:
     values = dict(row)
     values["version"] = int(values["version"])
     values["state"] = ModuleState.from_label(values["state"])
+    values["virtual_streams"] = tuple(values["virtual_streams"])
+    if values["arches"] is not None:
+        values["arches"] = tuple(values["arches"])
     return ModuleBuild(**values)
 
 
@@ -42,6 +46,8 @@ def component_build_from_row(row: Mapping[str, Any]) -> ComponentBuild:
     values = dict(row)
     values["state"] = ComponentState.from_label(values["state"])
     values["buildafter"] = tuple(values["buildafter"])
+    if values["arches"] is not None:
+        values["arches"] = tuple(values["arches"])
     return ComponentBuild(**values)
 
 

@@ -62,6 +62,15 @@ class ModuleBuild:
     cg_build_id: int | None = None
     cg_token: str | None = field(default=None, repr=False)
     artifact_count: int | None = None
+    #: Resolution (migration 008): a base module's right-padded stream
+    #: version and virtual streams; whether the build was imported rather
+    #: than built; MBS's build context without base modules; the arches
+    #: fixed at submission (None: recorded before, koji.arches applies).
+    stream_version: float | None = None
+    virtual_streams: tuple[str, ...] = ()
+    imported: bool = False
+    build_context_no_bms: str | None = None
+    arches: tuple[str, ...] | None = None
 
     @property
     def nsvc(self) -> str:
@@ -110,6 +119,8 @@ class ComponentBuild:
     koji_build_id: int | None = None
     tagged: bool = False
     tag_event: int | None = None
+    #: The component's own arches (None: the module's).
+    arches: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
