@@ -164,13 +164,15 @@ class CgOperations:
     async def import_build(
         self,
         generator: str,
-        metadata: Mapping[str, Any],
+        metadata: Mapping[str, Any] | str,
         *,
         directory: str,
         token: str,
     ) -> KojiBuild | None:
-        """Complete the reserved build (``CGImport``); None when Koji has the
-        NVR already (or no longer matches the token) or the answer was lost.
+        """Complete the reserved build (``CGImport``) from its metadata: the
+        struct, or the name of the file it was uploaded as into
+        ``directory``; None when Koji has the NVR already (or no longer
+        matches the token) or the answer was lost.
 
         :raises KojiFault: when Koji refused the import.
         """
@@ -181,9 +183,9 @@ class CgOperations:
         except KojiFault as fault:
             if _exists(fault):
                 return None
-            build = metadata.get("build") or {}
-            nvr = "-".join(str(build.get(k)) for k in ("name", "version", "release"))
-            raise await self._refusal(fault, generator, f"import {nvr}") from None
+            raise await self._refusal(
+                fault, generator, f"import {_described(metadata, directory)}"
+            ) from None
         return build_from_info(answer)
 
     async def refund_build(self, generator: str, build_id: int, token: str) -> None:
@@ -222,6 +224,14 @@ class CgOperations:
         return KojiFault(
             message, fault_code=fault.fault_code, fault_name=fault.fault_name
         )
+
+
+def _described(metadata: Mapping[str, Any] | str, directory: str) -> str:
+    """The build a metadata imports, by NVR (or by its uploaded file)."""
+    if isinstance(metadata, str):
+        return f"the build of {directory}/{metadata}"
+    build = metadata.get("build") or {}
+    return "-".join(str(build.get(k)) for k in ("name", "version", "release"))
 
 
 def _exists(fault: KojiFault) -> bool:

@@ -11,6 +11,7 @@ upload come out. ``ridad.koji.cg`` sends them.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +23,29 @@ from ridad.modulemd.final import BuiltRpm, document_artifacts
 
 __all__ = [
     "BUILDROOT_ID",
+    "INLINE_METADATA_BYTES",
+    "METADATA_FILE",
     "ImportSource",
     "KojiRpm",
     "ModuleContent",
     "import_metadata",
+    "metadata_argument",
 ]
 
 #: The one buildroot every output names.
 BUILDROOT_ID = 1
+
+#: The largest metadata (JSON-encoded, in bytes) sent inline to ``CGImport``;
+#: bigger metadata is uploaded as :data:`METADATA_FILE`. The XML-RPC of a
+#: struct is about twice its JSON, and Koji's hub refuses requests over its
+#: ``MaxRequestLength`` (4 MiB by default): a module of 8,000 RPMs makes
+#: ~9.5 MB of XML-RPC. 1 MiB of JSON stays well under the default with any
+#: encoding overhead, and an upload has no such limit (it goes in chunks).
+INLINE_METADATA_BYTES = 1 << 20
+#: The name the hub reads an uploaded metadata from (``CG_Importer
+#: .get_metadata``: a string argument ending in ``.json`` is a file in the
+#: upload directory, any other string is the JSON text itself).
+METADATA_FILE = "metadata.json"
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,25 @@ def import_metadata(
         "output": outputs,
     }
     return metadata, files
+
+
+def metadata_argument(
+    metadata: dict[str, Any],
+    files: Sequence[tuple[str, bytes]],
+    *,
+    inline_bytes: int = INLINE_METADATA_BYTES,
+) -> tuple[dict[str, Any] | str, list[tuple[str, bytes]]]:
+    """What to pass ``CGImport`` as its metadata, and the files to upload:
+    the struct itself and ``files`` while its JSON has at most
+    ``inline_bytes`` bytes, else :data:`METADATA_FILE`, uploaded last.
+
+    CPU-bound for big modules (it encodes the metadata): run it off the
+    reactor thread.
+    """
+    encoded = json.dumps(metadata, indent=2).encode("utf-8")
+    if len(encoded) <= inline_bytes:
+        return metadata, list(files)
+    return METADATA_FILE, [*files, (METADATA_FILE, encoded)]
 
 
 def _build(source: ImportSource) -> dict[str, Any]:

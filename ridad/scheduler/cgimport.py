@@ -7,8 +7,9 @@ Each step is recorded before or after Koji takes it (``cg_state``):
 - none: gather the RPMs and licenses, write the final modulemd off the
   reactor thread, record it with the intent to reserve (``pending``);
 - ``pending``: ``CGInitBuild``, record the reservation (``reserved``);
-- ``reserved``: upload the documents and ridad's build log, ``CGImport``,
-  record the build (``imported``);
+- ``reserved``: upload the documents and ridad's build log (and the
+  metadata, when too big to send inline), ``CGImport``, record the build
+  (``imported``);
 - ``imported``: tag it into ``koji.cg_tag`` (when set), move to ``done``.
 A step resumed in a later cycle (after a crash, a restart, or Koji being
 away) looks the NVR up first and goes on from what Koji has, so Koji never
@@ -43,7 +44,13 @@ from ridad.domain.module_import import (
 from ridad.domain.scheduling import MACROS_PACKAGE
 from ridad.domain.states import ModuleState
 from ridad.errors import KojiError, KojiFault, KojiUnavailable
-from ridad.koji.cg_metadata import ImportSource, ModuleContent, import_metadata
+from ridad.koji.cg_metadata import (
+    INLINE_METADATA_BYTES,
+    ImportSource,
+    ModuleContent,
+    import_metadata,
+    metadata_argument,
+)
 from ridad.koji.hub import KojiHub
 from ridad.modulemd.final import final_modulemd
 from ridad.scheduler.environment import environment_of
@@ -80,8 +87,10 @@ def make_importer(
     config: KojiConfig,
     clock: IReactorTime,
     run_blocking: RunBlocking,
+    inline_metadata_bytes: int = INLINE_METADATA_BYTES,
 ) -> ModuleImporter:
-    """The importer of a configuration's builds, reading the pool."""
+    """The importer of a configuration's builds, reading the pool; metadata
+    whose JSON is over ``inline_metadata_bytes`` goes as an uploaded file."""
     return ModuleImporter(
         store=CgStore(pool=pool),
         koji=koji,
@@ -89,6 +98,7 @@ def make_importer(
         config=config,
         clock=clock,
         run_blocking=run_blocking,
+        inline_metadata_bytes=inline_metadata_bytes,
     )
 
 
@@ -107,6 +117,7 @@ class ModuleImporter:
         clock: IReactorTime,
         run_blocking: RunBlocking,
         directory_suffix: Callable[[], str] = _directory_suffix,
+        inline_metadata_bytes: int = INLINE_METADATA_BYTES,
     ) -> None:
         self._store = store
         self._koji = koji
@@ -115,6 +126,7 @@ class ModuleImporter:
         self._clock = clock
         self._run_blocking = run_blocking
         self._directory_suffix = directory_suffix
+        self._inline_metadata_bytes = inline_metadata_bytes
         self._owner: str | None = config.package_owner
 
     @property
@@ -267,7 +279,9 @@ class ModuleImporter:
         content: ModuleContent,
     ) -> int | None:
         """The uploads and ``CGImport``; the Koji build's id, or None when
-        Koji's answer leaves it to a look-up."""
+        Koji's answer leaves it to a look-up. Metadata too big for one hub
+        request is uploaded last, into the same fresh directory as the
+        outputs, so a resumed attempt uploads all of them again."""
         assert build.cg_build_id is not None and build.cg_token is not None
         nvr = module_koji_nvr(build)
         documents = await self._store.documents(build.id)
@@ -285,7 +299,10 @@ class ModuleImporter:
             end_time=int(self._clock.seconds()),
         )
         metadata, files = await self._run_blocking(
-            lambda: import_metadata(replace(source, host=host_info()))
+            lambda: metadata_argument(
+                *import_metadata(replace(source, host=host_info())),
+                inline_bytes=self._inline_metadata_bytes,
+            )
         )
         directory = f"cg-import/{nvr.nvr}.{self._directory_suffix()}"
         await self._koji.upload_outputs(files, directory=directory)

@@ -109,9 +109,14 @@ class ProcessKilled(Exception):
 
 
 def make_driver(
-    pool: Pool, world: SimWorld, transitions: Transitions, config: KojiConfig = CONFIG
+    pool: Pool,
+    world: SimWorld,
+    transitions: Transitions,
+    config: KojiConfig = CONFIG,
+    **importing: Any,
 ) -> BuildDriver:
-    """A driver (a new process) on the database and the hub."""
+    """A driver (a new process) on the database and the hub; ``importing``
+    goes to the importer (``inline_metadata_bytes``)."""
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
         name = "module-build-macros-0.1-1.src.rpm"
@@ -131,6 +136,7 @@ def make_driver(
             config=config,
             clock=world.clock,
             run_blocking=run_inline,
+            **importing,
         ),
     )
 

@@ -6,6 +6,7 @@ missing grant each end with one module build in Koji at most."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -163,6 +164,34 @@ async def test_the_import_takes_ten_requests_and_two_more_to_tag(
     if cg_tag is not None:
         tagged = HubClient(world.sim).call("listTagged", CG_TAG)
         assert [b["nvr"] for b in tagged] == [MODULE_NVR]
+
+
+@pytest_twisted.ensureDeferred
+async def test_metadata_too_big_to_send_inline_is_uploaded_as_a_file(
+    pool: Pool, world: SimWorld
+) -> None:
+    """Over the limit (lowered here: the recorded module's metadata is a few
+    KiB), the metadata is uploaded as metadata.json next to the outputs
+    (two requests more) and CGImport names the file: the module is ready."""
+    rig = _rig(pool, world)
+    rig.driver = make_driver(pool, world, rig.transitions, inline_metadata_bytes=100)
+    module_build_id, _ = await rig.transitions.create_module_build(module_build())
+    before = await rig.step_until(
+        module_build_id,
+        lambda s: len(s.components) == 3 and all(c.tagged for c in s.components),
+    )
+    trips = world.client.round_trips
+    await rig.driver.cycle(EPOCH)
+    after = await rig.read(module_build_id)
+    assert after.build.state is ModuleState.READY, after.build.state_reason
+    assert world.client.round_trips - trips == 12, world.agent.sent[-14:]
+    assert sent(world, "CGImport") == 1
+    (uploaded,) = Path(world.sim.upload_dir).glob("cg-import/*/metadata.json")
+    assert json.loads(uploaded.read_text())["build"]["name"] == "one"
+    (koji_build,) = module_builds(world)
+    assert koji_build["state"] == 1
+    assert before.build.koji_build_id is None
+    assert after.build.koji_build_id == koji_build["build_id"]
 
 
 @pytest.mark.parametrize("method", ["CGInitBuild", "rawUpload", "CGImport"])

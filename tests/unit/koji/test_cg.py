@@ -282,6 +282,22 @@ def test_a_refused_import_says_why(number: int, words: str) -> None:
     assert f"Koji refused to import {NVR}" in failure.value.message
 
 
+def test_an_uploaded_metadata_goes_by_name_and_a_refusal_names_the_file() -> None:
+    """CGImport("metadata.json", directory, token): the hub reads the file;
+    refused (153), the message names the file, as no NVR was sent."""
+    world, hub = _hub(CGImport=_recorded(153))
+    failure = failure_of(
+        Deferred.fromCoroutine(
+            hub.import_build(GENERATOR, "metadata.json", directory="d", token=TOKEN)
+        )
+    )
+    assert failure.check(KojiFault)
+    assert "Koji refused to import the build of d/metadata.json" in (
+        failure.value.message
+    )
+    assert world.hub.calls("CGImport")[0].args[0] == "metadata.json"
+
+
 def test_refund_and_cancel_answer_nothing_and_refusals_are_raised() -> None:
     """CGRefundBuild (159: nil), again (161: not BUILDING, raised), and
     cancelBuild of a reservation (163: true)."""

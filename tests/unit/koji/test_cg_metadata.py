@@ -4,6 +4,7 @@ makes the same ``build`` and ``output`` sections and uploads the same bytes."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +12,15 @@ import pytest
 
 from ridad.domain.module_import import module_koji_nvr
 from ridad.errors import KojiError
-from ridad.koji.cg_metadata import ImportSource, KojiRpm, ModuleContent, import_metadata
+from ridad.koji.cg_metadata import (
+    INLINE_METADATA_BYTES,
+    METADATA_FILE,
+    ImportSource,
+    KojiRpm,
+    ModuleContent,
+    import_metadata,
+    metadata_argument,
+)
 from ridad.modulemd.final import BuiltRpm
 from tests.unit.koji.cg_recorded import BUILD, DOCUMENTS, LOG, answer, request, uploaded
 
@@ -117,3 +126,26 @@ def test_an_artifact_koji_does_not_have_is_an_error() -> None:
     content = ModuleContent(rpms=_rpms()[:2], arches=("x86_64",), owner_known=True)
     with pytest.raises(KojiError, match="modulemd.txt lists cgalpha-0:1.0-1"):
         import_metadata(_source(content=content))
+
+
+def test_small_metadata_goes_inline_with_the_outputs_alone() -> None:
+    """The recorded module's metadata is sent as the struct (166)."""
+    metadata, files = import_metadata(_source())
+    argument, uploads = metadata_argument(metadata, files)
+    assert argument is metadata
+    assert uploads == files
+
+
+def test_metadata_over_a_mebibyte_goes_as_an_uploaded_file_last() -> None:
+    """A module whose modulemd alone is over 1 MiB (as one of thousands of
+    RPMs is): the metadata is uploaded as metadata.json after the outputs,
+    and CGImport gets the file's name, as the hub reads it."""
+    metadata, files = import_metadata(_source())
+    module = metadata["build"]["extra"]["typeinfo"]["module"]
+    module["modulemd_str"] += "#" * INLINE_METADATA_BYTES
+    argument, uploads = metadata_argument(metadata, files)
+    assert argument == METADATA_FILE == "metadata.json"
+    assert uploads[:-1] == files
+    name, data = uploads[-1]
+    assert name == METADATA_FILE and len(data) > INLINE_METADATA_BYTES
+    assert json.loads(data) == metadata

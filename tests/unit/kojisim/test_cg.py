@@ -247,6 +247,39 @@ def test_imports_the_hub_accepted_as_well(world: HubClient, variant: str) -> Non
         assert archives[0]["checksum_type"] == koji.CHECKSUM_TYPES["sha256"]
 
 
+@pytest.mark.parametrize("name", ["metadata.json", "other.json", None])
+def test_metadata_uploaded_as_a_json_file_is_read_from_the_directory(
+    world: HubClient, name: str | None
+) -> None:
+    """As the hub's get_metadata: a string ending in .json names a file in
+    the upload directory (nil means metadata.json)."""
+    reserved = world.call("CGInitBuild", CG, dict(NVR))
+    data = json.dumps(metadata(world, reserved["build_id"])).encode()
+    upload(world, name or "metadata.json", data)
+    build = world.call("CGImport", name, DIRECTORY, reserved["token"])
+    assert build["state"] == koji.BUILD_STATES["COMPLETE"]
+    assert len(world.call("listArchives", buildID=build["id"])) == 2
+
+
+def test_string_metadata_neither_an_uploaded_file_nor_json_is_refused(
+    world: HubClient,
+) -> None:
+    """A .json name not uploaded is no such file; other text is bad JSON
+    (the hub's parse_json message); the reservation still works."""
+    reserved = world.call("CGInitBuild", CG, dict(NVR))
+    token = reserved["token"]
+    assert world.fault_of("CGImport", "metadata.json", DIRECTORY, token) == (
+        1000,
+        "No such file: metadata.json",
+    )
+    assert world.fault_of("CGImport", "metadata.yaml", DIRECTORY, token) == (
+        1000,
+        "Invalid json data: 'metadata.yaml'",
+    )
+    good = metadata(world, reserved["build_id"])
+    assert world.call("CGImport", good, DIRECTORY, token)["state"] == 1
+
+
 def test_refund_to_canceled_and_cancel_of_a_task_build(
     clock: Clock, hub: KojiHub, admin: HubClient
 ) -> None:
