@@ -16,8 +16,8 @@ from ridad.kojisim.state import Build, HubState, Tag
 from ridad.kojisim.tagging import (
     assert_tag_access,
     btype_filter,
-    read_tagged_builds,
     tag_build,
+    tagged_builds,
     untag_build,
 )
 from ridad.kojisim.tasks import make_task
@@ -244,13 +244,9 @@ def list_tagged(
 
     :raises koji.GenericError: strict and no such tag.
     """
-    state = current().state
-    found = find_tag(state, tag, strict=strict)
-    if found is None:
-        return []
-    results = read_tagged_builds(
-        state,
-        found,
+    results = tagged_builds(
+        tag,
+        strict=strict,
         event=event,
         inherit=bool(inherit),
         latest=latest,
@@ -259,6 +255,8 @@ def list_tagged(
         extra=bool(extra),
         btype=type,
     )
+    if results is None:
+        return []
     if prefix:
         lowered = str(prefix).lower()
         results = [b for b in results if b["package_name"].lower().startswith(lowered)]
@@ -278,9 +276,14 @@ def get_latest_builds(
 
     :raises koji.GenericError: no such tag.
     """
-    state = current().state
-    found = find_tag(state, tag, strict=True)
-    assert found is not None
-    return read_tagged_builds(
-        state, found, event=event, inherit=True, latest=True, package=package
+    found = tagged_builds(
+        tag,
+        strict=True,
+        event=event,
+        inherit=True,
+        latest=True,
+        package=package,
+        btype=type,
     )
+    assert found is not None
+    return found

@@ -8,12 +8,12 @@ import koji
 
 from ridad.kojisim.context import current
 from ridad.kojisim.exports import Exports
-from ridad.kojisim.lookup import find_build, find_tag
+from ridad.kojisim.lookup import find_build
 from ridad.kojisim.query import apply_query_opts
 from ridad.kojisim.records import Rpm
 from ridad.kojisim.rpms import header_values, rpm_view
 from ridad.kojisim.state import HubState
-from ridad.kojisim.tagging import read_tagged_builds
+from ridad.kojisim.tagging import tagged_builds
 
 __all__ = ["exports", "find_rpm"]
 
@@ -149,13 +149,9 @@ def list_tagged_rpms(
 
     :raises koji.GenericError: strict and no such tag; a bad ``arch``.
     """
-    state = current().state
-    found = find_tag(state, tag, strict=strict)
-    if found is None:
-        return []
-    builds = read_tagged_builds(
-        state,
-        found,
+    builds = tagged_builds(
+        tag,
+        strict=strict,
         event=event,
         inherit=bool(inherit),
         latest=latest,
@@ -163,6 +159,9 @@ def list_tagged_rpms(
         owner=owner,
         btype=type,
     )
+    if builds is None:
+        return []
+    state = current().state
     wanted = {b["build_id"] for b in builds}
     arches = _arch_list(arch, "arch") if arch else None
     rpms = []

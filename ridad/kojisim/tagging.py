@@ -6,8 +6,9 @@ from typing import Any
 
 import koji
 
-from ridad.kojisim.context import Call
+from ridad.kojisim.context import Call, current
 from ridad.kojisim.inheritance import package_list, tag_chain
+from ridad.kojisim.lookup import find_tag
 from ridad.kojisim.state import Build, HubState, Tag, Tagging
 from ridad.kojisim.views import tagged_build_view
 
@@ -16,6 +17,7 @@ __all__ = [
     "btype_filter",
     "read_tagged_builds",
     "tag_build",
+    "tagged_builds",
     "untag_build",
 ]
 
@@ -161,6 +163,22 @@ def read_tagged_builds(
             )
             results.append(view)
     return results
+
+
+def tagged_builds(
+    tag: Any, *, strict: bool, **filters: Any
+) -> list[dict[str, Any]] | None:
+    """The builds in the tag ``tag`` names, as :func:`read_tagged_builds`
+    filters them (``listTagged``, ``listTaggedRPMS``, ``getLatestBuilds``);
+    None when there is no such tag and not ``strict``.
+
+    :raises koji.GenericError: strict and no such tag; no such build type.
+    """
+    state = current().state
+    found = find_tag(state, tag, strict=strict)
+    if found is None:
+        return None
+    return read_tagged_builds(state, found, **filters)
 
 
 def _tag_contents(
