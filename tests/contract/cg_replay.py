@@ -25,6 +25,7 @@ from ridad.kojisim.build_logs import BuildJob, FailedBuild
 from ridad.kojisim.hub import KojiHub
 from ridad.kojisim.sources import RpmSourceInspector, Source, checked_out_source
 from ridad.kojisim.specs import NVR
+from tests.contract.comparison import Answer
 from tests.contract.recordings import Exchange, parse_document, plain
 from tests.gitrepos import commit_files
 from tests.unit.kojisim.support import HubClient
@@ -146,15 +147,6 @@ TOKEN_MASKS = {
     162: "MaskedToken02" + "x" * 51,
     164: "MaskedToken03" + "x" * 51,
 }
-
-
-@dataclass(frozen=True)
-class Answer:
-    """kojisim's reply to one recorded request."""
-
-    code: int
-    headers: dict[str, list[str]]
-    body: bytes
 
 
 class Replay:
