@@ -18,6 +18,7 @@ from ridad.kojisim.specs import NVR, BuildSpec, Package
 from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
+from ridad.scheduler.sweeps import BuildSweeps
 from ridad.transitions import Transitions
 from tests.db.test_driver import platform_build
 from tests.helpers import run_inline
@@ -113,10 +114,13 @@ def make_driver(
     world: SimWorld,
     transitions: Transitions,
     config: KojiConfig = CONFIG,
+    *,
+    sweeps: BuildSweeps | None = None,
     **importing: Any,
 ) -> BuildDriver:
-    """A driver (a new process) on the database and the hub; ``importing``
-    goes to the importer (``inline_metadata_bytes``)."""
+    """A driver (a new process) on the database and the hub, running
+    ``sweeps`` from its cycle as in production; ``importing`` goes to the
+    importer (``inline_metadata_bytes``)."""
 
     async def build_macros(build: ModuleBuild) -> MacrosSrpm:
         name = "module-build-macros-0.1-1.src.rpm"
@@ -138,6 +142,7 @@ def make_driver(
             run_blocking=run_inline,
             **importing,
         ),
+        sweeps=sweeps,
     )
 
 

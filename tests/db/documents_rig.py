@@ -65,9 +65,9 @@ class Served:
         return module_build_id
 
 
-async def serve_apis(pool: Pool) -> AsyncIterator[Served]:
-    """Both APIs over ``pool`` on ports of 127.0.0.1, until closed."""
-    transitions = Transitions(pool=pool, clock=reactor)
+def api_resources(pool: Pool, transitions: Transitions) -> dict[str, Any]:
+    """The seed API's and the MBS API's resources over ``pool`` (nothing is
+    submitted through them)."""
     builds = ModuleBuildStore(pool=pool)
     seed = RidadApi(
         builds=builds,
@@ -81,9 +81,16 @@ async def serve_apis(pool: Pool) -> AsyncIterator[Served]:
         submissions=None,  # type: ignore[arg-type]
         transitions=transitions,
     )
+    return {"seed": seed.app.resource(), "mbs": mbs.app.resource()}
+
+
+async def serve_apis(pool: Pool) -> AsyncIterator[Served]:
+    """Both APIs over ``pool`` on ports of 127.0.0.1, until closed."""
+    transitions = Transitions(pool=pool, clock=reactor)
+    resources = api_resources(pool, transitions)
     ports = [
-        reactor.listenTCP(0, Site(app.app.resource()), interface="127.0.0.1")
-        for app in (seed, mbs)
+        reactor.listenTCP(0, Site(resources[api]), interface="127.0.0.1")
+        for api in ("seed", "mbs")
     ]
     seed_base, mbs_base = (f"http://127.0.0.1:{p.getHost().port}" for p in ports)
     log = StatementLog().install(pool)

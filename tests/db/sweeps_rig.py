@@ -8,18 +8,16 @@ from typing import Any
 
 from ridad.bus.publisher import validate_body
 from ridad.config.model import KojiConfig
-from ridad.db.builds import ModuleBuildStore, SchedulingStore
+from ridad.db.builds import ModuleBuildStore
 from ridad.db.pool import Pool
 from ridad.db.sweeps import SweepStore
-from ridad.domain.builds import BuildSnapshot, ModuleBuild
+from ridad.domain.builds import BuildSnapshot
 from ridad.domain.states import ModuleState
-from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
-from ridad.scheduler.macros import MacrosSrpm
 from ridad.scheduler.sweeps import BuildSweeps
 from ridad.transitions import Transitions
+from tests.db.cg_rig import make_driver as make_cg_driver
 from tests.db.test_driver import MODULE_TAG
-from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld
 
 EPOCH = 0  # a fresh database's lease epoch
@@ -95,25 +93,4 @@ def make_driver(
     pool: Pool, world: SimWorld, transitions: Transitions, sweeps: BuildSweeps
 ) -> BuildDriver:
     """The build driver, its sweeps run from its cycle as in production."""
-
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
-        name = "module-build-macros-0.1-1.src.rpm"
-        return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")
-
-    return BuildDriver(
-        store=SchedulingStore(pool=pool),
-        koji=world.koji,
-        transitions=transitions,
-        config=CONFIG,
-        clock=world.clock,
-        build_macros=build_macros,
-        importer=make_importer(
-            pool=pool,
-            koji=world.koji,
-            transitions=transitions,
-            config=CONFIG,
-            clock=world.clock,
-            run_blocking=run_inline,
-        ),
-        sweeps=sweeps,
-    )
+    return make_cg_driver(pool, world, transitions, CONFIG, sweeps=sweeps)

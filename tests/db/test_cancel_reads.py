@@ -13,13 +13,10 @@ import treq
 from twisted.internet import reactor
 from twisted.web.server import Site
 
-from ridad.api.app import RidadApi
-from ridad.api.mbs import MbsApi
-from ridad.db.builds import ModuleBuildStore
-from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.pool import Pool
 from ridad.domain.states import ModuleState
 from ridad.transitions import Transitions
+from tests.db.documents_rig import api_resources
 from tests.db.statements import StatementLog
 from tests.db.test_transitions import new_build
 
@@ -39,29 +36,11 @@ class Served:
         return response.code, json.loads(await response.content())
 
 
-def _resources(pool: Pool, transitions: Transitions) -> dict[str, Any]:
-    """The seed API's and the MBS API's resources over ``pool``."""
-    builds = ModuleBuildStore(pool=pool)
-    seed = RidadApi(
-        builds=builds,
-        submissions=None,  # type: ignore[arg-type]  # nothing is submitted here
-        transitions=transitions,
-        database_status=pool.ping,
-    )
-    mbs = MbsApi(
-        builds=builds,
-        queries=MbsQueryStore(pool=pool),
-        submissions=None,  # type: ignore[arg-type]
-        transitions=transitions,
-    )
-    return {"seed": seed.app.resource(), "mbs": mbs.app.resource()}
-
-
 async def _serve(pool: Pool, api: str) -> AsyncIterator[Served]:
     transitions = Transitions(pool=pool, clock=reactor)
     module_build_id, _ = await transitions.create_module_build(new_build())
     await transitions.change_module_state(module_build_id, ModuleState.WAIT, None)
-    resource = _resources(pool, transitions)[api]
+    resource = api_resources(pool, transitions)[api]
     port = reactor.listenTCP(0, Site(resource), interface="127.0.0.1")
     log = StatementLog().install(pool)
     yield Served(f"http://127.0.0.1:{port.getHost().port}", module_build_id, log)
