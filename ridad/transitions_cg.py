@@ -53,7 +53,7 @@ class CgIntents:
         async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
             if old.build.state is not ModuleState.BUILD or old.build.cg_state:
                 return old
-            await cg_rows.replace_final_documents(cursor, module_build_id, documents)
+            await cg_rows.insert_final_documents(cursor, module_build_id, documents)
             assignments = {"cg_state": PENDING, "artifact_count": artifact_count}
             written = await cg_rows.set_cg_columns(cursor, module_build_id, assignments)
             return BuildSnapshot(written, old.components)

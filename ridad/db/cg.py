@@ -22,26 +22,36 @@ from ridad.errors import NotFound
 __all__ = [
     "CgStore",
     "clear_cg_import",
-    "replace_final_documents",
+    "insert_final_documents",
     "set_cg_columns",
 ]
 
 _TRACE_COLUMNS = ", ".join(f.name for f in dataclasses.fields(TraceEntry))
 
 
-async def replace_final_documents(
+async def insert_final_documents(
     cursor: Any, module_build_id: int, documents: Sequence[FinalDocument]
 ) -> None:
-    """Store a build's final modulemd documents in place of any it had."""
+    """Store a build's final modulemd documents, in one statement.
+
+    Written once, with the intent (``cg_state`` NULL → ``pending``, under
+    the build's row lock): a build whose import is forgotten has its
+    documents deleted with it (:func:`clear_cg_import`), so there are none
+    to replace, and a second write for the same build is a bug the primary
+    key refuses rather than documents silently swapped after an upload.
+    """
+    if not documents:
+        return
+    rows = ", ".join("(%s, %s, %s, %s)" for _ in documents)
     await cursor.execute(
-        "DELETE FROM final_modulemds WHERE module_build_id = %s", (module_build_id,)
+        "INSERT INTO final_modulemds (module_build_id, filename, arch, content)"
+        f" VALUES {rows}",
+        [
+            value
+            for d in documents
+            for value in (module_build_id, d.filename, d.arch, d.content)
+        ],
     )
-    for document in documents:
-        await cursor.execute(
-            "INSERT INTO final_modulemds (module_build_id, filename, arch, content)"
-            " VALUES (%s, %s, %s, %s)",
-            (module_build_id, document.filename, document.arch, document.content),
-        )
 
 
 async def set_cg_columns(
