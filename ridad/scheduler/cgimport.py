@@ -279,31 +279,34 @@ class ModuleImporter:
         content: ModuleContent,
     ) -> int | None:
         """The uploads and ``CGImport``; the Koji build's id, or None when
-        Koji's answer leaves it to a look-up. Metadata too big for one hub
+        Koji's answer leaves it to a look-up. The build log (the whole
+        trace as text), the metadata and its JSON are made off the reactor
+        thread. Metadata too big for one hub
         request is uploaded last, into the same fresh directory as the
         outputs, so a resumed attempt uploads all of them again."""
         assert build.cg_build_id is not None and build.cg_token is not None
         nvr = module_koji_nvr(build)
         documents = await self._store.documents(build.id)
-        log = build_log(build, components, await self._store.trace(build.id))
+        trace = await self._store.trace(build.id)
         source = ImportSource(
             build=build,
             nvr=nvr,
             build_id=build.cg_build_id,
             documents=documents,
-            log=log,
+            log="",  # made off the reactor thread, with the metadata
             content=content,
             generator=self.generator,
             generator_version=__version__,
             host={},
             end_time=int(self._clock.seconds()),
         )
-        metadata, files = await self._run_blocking(
-            lambda: metadata_argument(
-                *import_metadata(replace(source, host=host_info())),
-                inline_bytes=self._inline_metadata_bytes,
-            )
-        )
+
+        def prepare() -> tuple[dict[str, Any] | str, list[tuple[str, bytes]]]:
+            log = build_log(build, components, trace)
+            made = import_metadata(replace(source, host=host_info(), log=log))
+            return metadata_argument(*made, inline_bytes=self._inline_metadata_bytes)
+
+        metadata, files = await self._run_blocking(prepare)
         directory = f"cg-import/{nvr.nvr}.{self._directory_suffix()}"
         await self._koji.upload_outputs(files, directory=directory)
         imported = await self._koji.import_build(
