@@ -19,8 +19,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ridad.domain.builds import ModuleBuild
 from ridad.domain.contexts import StreamSuffixes, stream_version
 from ridad.domain.modulemd import Dependencies
+from ridad.domain.states import ModuleState
 from ridad.errors import Unprocessable
 
 #: MBS's ``DEFAULT_MODULE_CONTEXT``: the context of an imported module that
@@ -44,6 +46,7 @@ class ImportedModule:
     xmd: Mapping[str, Any]
     koji_tag: str | None
     buildrequires: Mapping[str, Any]
+    requires: Mapping[str, list[str]]
     virtual_streams: tuple[str, ...]
     stream_version: float | None
     base_module: bool
@@ -52,6 +55,52 @@ class ImportedModule:
     def nsvc(self) -> str:
         """``name:stream:version:context``."""
         return f"{self.name}:{self.stream}:{self.version}:{self.context}"
+
+
+@dataclass(frozen=True)
+class ImportedBuild:
+    """What an import records: the module, its recorded modulemd, who
+    imported it and from where (``scmurl`` and ``scm_commit`` are empty
+    for a modulemd given in the request)."""
+
+    module: ImportedModule
+    modulemd: str
+    owner: str
+    scmurl: str = ""
+    scm_commit: str = ""
+
+    def columns(self) -> dict[str, Any]:
+        """The ``module_builds`` columns an import writes (besides the
+        state, times and the NSVC)."""
+        module = self.module
+        return {
+            "owner": self.owner,
+            "scmurl": self.scmurl,
+            "scm_commit": self.scm_commit,
+            "modulemd": self.modulemd,
+            "koji_tag": module.koji_tag,
+            "stream_version": module.stream_version,
+            "virtual_streams": list(module.virtual_streams),
+            "buildrequires": dict(module.buildrequires),
+            "requires": dict(module.requires),
+        }
+
+    def differs_from(self, build: ModuleBuild) -> bool:
+        """Whether recording this import would change ``build``."""
+        if build.state is not ModuleState.READY or not build.imported:
+            return True
+        current = {
+            "owner": build.owner,
+            "scmurl": build.scmurl,
+            "scm_commit": build.scm_commit,
+            "modulemd": build.modulemd,
+            "koji_tag": build.koji_tag,
+            "stream_version": build.stream_version,
+            "virtual_streams": list(build.virtual_streams),
+            "buildrequires": dict(build.buildrequires),
+            "requires": dict(build.requires),
+        }
+        return current != self.columns()
 
 
 def base_stream_version(stream: str, suffixes: StreamSuffixes = ()) -> float | None:
@@ -156,6 +205,10 @@ def check_import(
         xmd=whole,
         koji_tag=_koji_tag(mbs),
         buildrequires=buildrequires,
+        requires={
+            n: list(s)
+            for n, s in (dependencies[0].requires if dependencies else {}).items()
+        },
         virtual_streams=virtual,
         stream_version=base_stream_version(stream, suffixes) if base else None,
         base_module=base,
