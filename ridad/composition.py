@@ -32,6 +32,7 @@ from ridad.api.auth_setup import (
     auth_problems,
     make_authentication,
 )
+from ridad.api.imports import ModuleImporter
 from ridad.api.mbs import MbsApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
@@ -190,6 +191,9 @@ def make_api_site(
         transitions=stores.transitions,
         run_blocking=run_blocking,
     )
+    importer = ModuleImporter(
+        config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking
+    )
     service = leader.service
 
     def public_url() -> str | None:
@@ -204,6 +208,7 @@ def make_api_site(
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
         public_url=public_url,
+        importer=importer,
     )
     mbs = MbsApi(
         builds=stores.builds,
@@ -213,6 +218,7 @@ def make_api_site(
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
         public_url=public_url,
+        importer=importer,
     )
     return make_site(
         api_resource=api.app.resource(),

@@ -10,7 +10,6 @@ module.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,22 +17,12 @@ from ridad.db import imports as rows
 from ridad.db.build_writes import trace_module
 from ridad.db.pool import Pool
 from ridad.domain.builds import BuildSnapshot
-from ridad.domain.imported_modules import ImportedBuild
+from ridad.domain.imported_modules import ImportedBuild, ImportOutcome
 from ridad.domain.states import ModuleState
 from ridad.errors import Conflict
 
 #: The reason of the trace row of an imported build.
 IMPORTED_REASON = "imported"
-
-
-@dataclass(frozen=True)
-class ImportOutcome:
-    """The build as an import left it: ``created`` (a new row) or updated;
-    ``changed`` False when the row already held exactly this import."""
-
-    build: BuildSnapshot
-    created: bool
-    changed: bool
 
 
 class ImportIntents:

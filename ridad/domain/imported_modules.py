@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ridad.domain.builds import ModuleBuild
+from ridad.domain.builds import BuildSnapshot, ModuleBuild
 from ridad.domain.contexts import StreamSuffixes, stream_version
 from ridad.domain.modulemd import Dependencies
 from ridad.domain.states import ModuleState
@@ -101,6 +101,16 @@ class ImportedBuild:
             "requires": dict(build.requires),
         }
         return current != self.columns()
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """The build as an import left it: ``created`` (a new row) or updated;
+    ``changed`` False when the row already held exactly this import."""
+
+    build: BuildSnapshot
+    created: bool
+    changed: bool
 
 
 def base_stream_version(stream: str, suffixes: StreamSuffixes = ()) -> float | None:
