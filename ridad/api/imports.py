@@ -13,22 +13,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from twisted.logger import Logger
+
 from ridad.api.inputs import field_problem, json_object_body, shown
 from ridad.api.mbs_params import Problems
 from ridad.api.submission import RunBlocking
 from ridad.api.submission_limits import submission_requester
 from ridad.config.model import Config, LiveConfig
+from ridad.db.builds import ModuleBuildStore
 from ridad.domain.builds import ModuleBuild
 from ridad.domain.imported_modules import ImportedBuild, ImportOutcome
 from ridad.domain.mbs_views import Detail, mbs_module_build
-from ridad.errors import Forbidden, InvalidRequest
-from ridad.modulemd.imported import ImportDocument, load_import
+from ridad.errors import Conflict, Forbidden, InvalidRequest
+from ridad.modulemd.imported import (
+    ImportDocument,
+    configured_base_module,
+    load_import,
+)
 from ridad.scm.git import GitClient
 from ridad.scm.url import parse_scmurl
 from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
 IMPORT_FIELDS = {"scmurl": str, "modulemd": str}
+log = Logger()
 
 
 @dataclass(frozen=True)
@@ -154,3 +162,55 @@ class ModuleImporter:
             requester=requester,
         )
         return fetched.content, resolved.commit
+
+
+#: The owner of the base modules imported from ``koji.base_module_tags``: a
+#: name in angle brackets, which no user can log in as.
+CONFIGURED_OWNER = "<ridad>"
+
+
+def configured_base_modules(config: Config) -> list[ImportDocument]:
+    """The base modules ``koji.base_module_tags`` names, as imports.
+
+    :raises Unprocessable: an entry MBS's import rules refuse (a dash in
+        the stream: a base module needs a disttag_marking for that).
+    """
+    if config.koji is None:
+        return []
+    documents = []
+    for key, tag in config.koji.base_module_tags:
+        name, stream = key.split(":")
+        documents.append(
+            configured_base_module(
+                name, stream, tag, base_module_names=config.base_module_names
+            )
+        )
+    return documents
+
+
+async def import_configured_base_modules(
+    config: Config, builds: ModuleBuildStore, transitions: Transitions
+) -> list[ImportOutcome]:
+    """Import (or update) each base module of ``koji.base_module_tags`` at
+    start-up, owned by ``<ridad>``: unchanged ones write nothing. A row of
+    that NSVC an administrator imported, or ridad built, is left alone."""
+    outcomes = []
+    for document in configured_base_modules(config):
+        module = document.module
+        key = (module.name, module.stream, module.version, module.context)
+        existing = await builds.find_unfailed(*key)
+        if existing is not None and (
+            not existing.imported or existing.owner != CONFIGURED_OWNER
+        ):
+            log.info(
+                "Base module {nsvc} is {owner}'s; koji.base_module_tags leaves it",
+                nsvc=module.nsvc,
+                owner=existing.owner,
+            )
+            continue
+        imported = ImportedBuild(module, document.text, CONFIGURED_OWNER)
+        try:
+            outcomes.append(await transitions.import_module_build(imported))
+        except Conflict as e:
+            log.warn("koji.base_module_tags: {message}", message=e.message)
+    return outcomes
