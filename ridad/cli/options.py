@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     _add_build_commands(command, interval)
+    _add_import_command(command)
     command("about", "show what the server is")
     return parser
 
@@ -180,6 +181,11 @@ def _add_build_commands(
     )
     retire.add_argument("id", metavar="ID", type=_positive_int)
 
+
+def _add_import_command(
+    command: Callable[[str, str], argparse.ArgumentParser],
+) -> None:
+    """Add ``import``: a module built elsewhere recorded as ready."""
     importing = command(
         "import",
         "import a module built elsewhere (a base module) as ready (administrators)",
