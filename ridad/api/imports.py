@@ -203,14 +203,14 @@ async def import_configured_base_modules(
             not existing.imported or existing.owner != CONFIGURED_OWNER
         ):
             log.info(
-                "Base module {nsvc} is {owner}'s; koji.base_module_tags leaves it",
-                nsvc=module.nsvc,
-                owner=existing.owner,
+                "Base module build {module_build_id} is not <ridad>'s import;"
+                " koji.base_module_tags leaves it as it is",
+                module_build_id=existing.id,
             )
             continue
         imported = ImportedBuild(module, document.text, CONFIGURED_OWNER)
         try:
             outcomes.append(await transitions.import_module_build(imported))
         except Conflict as e:
-            log.warn("koji.base_module_tags: {message}", message=e.message)
+            log.warn("koji.base_module_tags: {reason}", reason=e.message)
     return outcomes
