@@ -17,6 +17,7 @@ from ridad.db.pool import Pool
 from tests.integration.kojiworld import KojiWorld
 from tests.integration.support import (
     GitWorld,
+    RunningDaemon,
     daemon_config,
     json_of,
     koji_config,
@@ -44,6 +45,30 @@ def el8() -> str:
             },
         }
     )
+
+
+async def import_el8(daemon: RunningDaemon, git_world: GitWorld, pool: Pool) -> None:
+    """import-module of platform:el8.2.1 from the git server: 201, MBS's
+    message, the stream version and virtual streams recorded."""
+    response = await treq.post(
+        daemon.url("/module-build-service/2/import-module/"),
+        data=json.dumps({"scmurl": git_world.scmurl("platform")}).encode(),
+        headers={b"Content-Type": [b"application/json"]},
+    )
+    answer = await json_of(response)
+    assert response.code == 201, answer
+    assert answer["messages"] == ["Module platform:el8.2.1:3:00000000 imported"]
+    rows = await pool.run_query(
+        "SELECT stream_version, virtual_streams, owner FROM module_builds"
+        " WHERE stream = 'el8.2.1'"
+    )
+    assert rows == [
+        {
+            "stream_version": 80201.0,
+            "virtual_streams": ["el8"],
+            "owner": "<anonymous>",
+        }
+    ]
 
 
 @pytest_twisted.ensureDeferred
@@ -86,25 +111,7 @@ async def test_configured_base_modules_are_ready_builds_across_restarts(
                 == before
             )
             assert await pool.run_query("SELECT count(*) AS n FROM outbox") == messages
-            response = await treq.post(
-                daemon.url("/module-build-service/2/import-module/"),
-                data=json.dumps({"scmurl": git_world.scmurl("platform")}).encode(),
-                headers={b"Content-Type": [b"application/json"]},
-            )
-            answer = await json_of(response)
-            assert response.code == 201, answer
-            assert answer["messages"] == ["Module platform:el8.2.1:3:00000000 imported"]
-            rows = await pool.run_query(
-                "SELECT stream_version, virtual_streams, owner FROM module_builds"
-                " WHERE stream = 'el8.2.1'"
-            )
-            assert rows == [
-                {
-                    "stream_version": 80201.0,
-                    "virtual_streams": ["el8"],
-                    "owner": "<anonymous>",
-                }
-            ]
+            await import_el8(daemon, git_world, pool)
         finally:
             await daemon.service.stopService()
     finally:
