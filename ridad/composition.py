@@ -32,6 +32,11 @@ from ridad.api.auth_setup import (
     auth_problems,
     make_authentication,
 )
+from ridad.api.imports import (
+    ModuleImporter,
+    configured_base_modules,
+    import_configured_base_modules,
+)
 from ridad.api.mbs import MbsApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
@@ -47,7 +52,7 @@ from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
 from ridad.domain.builds import ModuleBuild
-from ridad.errors import ConfigError
+from ridad.errors import ConfigError, Unprocessable
 from ridad.koji.hub import KojiHub
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
@@ -96,6 +101,10 @@ def read_config(path: str) -> Config:
     except Exception as e:  # noqa: BLE001 - reported as a config problem
         problems.append(f"scm.rpms_default_repository: {getattr(e, 'message', e)}")
     problems.extend(auth_problems(config))
+    try:
+        configured_base_modules(config)
+    except Unprocessable as e:
+        problems.append(f"koji.base_module_tags: {e.message}")
     if problems:
         raise ConfigError(problems)
     return config
@@ -133,6 +142,9 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
         read_config=lambda: read_config(config_path),
         embedded=stores.embedded,
         from_thread=reactor,
+        on_database=lambda: import_configured_base_modules(
+            config, stores.builds, stores.transitions
+        ),
     )
     for service in leader.services:
         service.setServiceParent(root)
@@ -190,6 +202,9 @@ def make_api_site(
         transitions=stores.transitions,
         run_blocking=run_blocking,
     )
+    importer = ModuleImporter(
+        config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking
+    )
     service = leader.service
 
     def public_url() -> str | None:
@@ -204,6 +219,7 @@ def make_api_site(
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
         public_url=public_url,
+        importer=importer,
     )
     mbs = MbsApi(
         builds=stores.builds,
@@ -213,6 +229,7 @@ def make_api_site(
         authenticator=authentication.authenticator,
         authorizer=authentication.authorizer,
         public_url=public_url,
+        importer=importer,
     )
     return make_site(
         api_resource=api.app.resource(),

@@ -12,7 +12,7 @@ import os
 import random
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import FrameType
 from typing import Any
 
@@ -125,8 +125,12 @@ class RidadService(MultiService):
         read_config: Callable[[], Config] | None = None,
         embedded: EmbeddedPostgres | None = None,
         from_thread: IReactorFromThreads | None = None,
+        on_database: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__()
+        #: Run once the schema is migrated, before any child starts (the
+        #: start-up import of the configured base modules).
+        self._on_database = on_database
         self._pool = pool
         self._clock = clock
         self._on_fatal = on_fatal
@@ -157,6 +161,8 @@ class RidadService(MultiService):
             if self._embedded is not None:
                 self._pool.dsn = await self._embedded.start()
             await self._open_database()
+            if self._on_database is not None and not self._stopping:
+                await self._on_database()
         except CancelledError:
             return
         except Exception:

@@ -1,5 +1,5 @@
-"""The only writer of state (``transitions_life`` and ``transitions_cg`` mixed
-in): each named intent is ONE transaction that checks the lease epoch (when
+"""The only writer of state (``transitions_life``, ``transitions_cg`` and
+``transitions_import`` mixed in): each named intent is ONE transaction that checks the lease epoch (when
 given), locks the build's row, writes state, trace rows and outbox messages,
 and answers what it wrote."""
 
@@ -33,6 +33,7 @@ from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import Conflict
 from ridad.outbox.announce import announce_component, announce_module
 from ridad.transitions_cg import CgIntents
+from ridad.transitions_import import ImportIntents
 from ridad.transitions_life import LifeIntents
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
@@ -40,7 +41,7 @@ Move = tuple[int, ComponentState, str | None, dict[str, Any]]
 Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
-class Transitions(LifeIntents, CgIntents):
+class Transitions(LifeIntents, CgIntents, ImportIntents):
     """Applies state changes to module and component builds.
 
     Every intent given the scheduler's lease ``epoch`` raises NotLeader, and
@@ -70,11 +71,8 @@ class Transitions(LifeIntents, CgIntents):
             listener()
 
     def _moved(self, module_build_id: int, state: ModuleState) -> None:
-        self.log.info(
-            "Module build {module_build_id} moved to {state}",
-            module_build_id=module_build_id,
-            state=state.label,
-        )
+        message = "Module build {module_build_id} moved to {state}"
+        self.log.info(message, module_build_id=module_build_id, state=state.label)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)

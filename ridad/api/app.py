@@ -19,6 +19,7 @@ from ridad.api.auth import (
 )
 from ridad.api.documents import missing_document, parse_document_query
 from ridad.api.errors import install_error_handlers
+from ridad.api.imports import ModuleImporter, parse_import
 from ridad.api.inputs import (
     INT_MAX,
     decode_args,
@@ -66,8 +67,10 @@ class RidadApi:
         authenticator: Authenticator | None = None,
         authorizer: Authorizer | None = None,
         public_url: Callable[[], str | None] = lambda: None,
+        importer: ModuleImporter | None = None,
     ) -> None:
         self._builds = builds
+        self._importer = importer
         self._public_url = public_url
         self._submissions = submissions
         self._transitions = transitions
@@ -122,6 +125,27 @@ class RidadApi:
             module_build_view(build, components),
             status=201,
             headers={b"Location": location},
+        )
+
+    @app.route("/rida/import-module/", methods=["POST"], strict_slashes=False)
+    @app.route("/rida/import-module", methods=["POST"], strict_slashes=False)
+    async def import_module(self, request: IRequest) -> bytes:
+        """``POST /rida/import-module/``: record a module built elsewhere (a
+        base module) as ``ready``: 201 when new, 200 when updated or
+        unchanged (administrators of ``auth.import_allowed_*``)."""
+        self._authorizer.check_import_enabled()
+        identity = await require_identity(request, self._authenticator)
+        self._authorizer.check_import(identity)
+        fields = parse_import(request.content.read())
+        if self._importer is None:
+            raise InvalidRequest("this ridad has no module importer")
+        outcome = await self._importer.import_module(fields, identity.user)
+        build = outcome.build.build
+        return write_json(
+            request,
+            module_build_view(build, []),
+            status=201 if outcome.created else 200,
+            headers={b"Location": f"/rida/module-builds/{build.id}".encode("ascii")},
         )
 
     @app.route("/rida/module-builds/<number:module_build_id>", methods=["GET"])

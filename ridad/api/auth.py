@@ -106,6 +106,32 @@ class Authorizer:
     allowed_users: frozenset[str] = frozenset()
     admin_groups: frozenset[str] = frozenset()
     open_to_all: bool = field(default=True)
+    #: Who may import modules (``auth.import_allowed_groups`` and
+    #: ``_users``); both empty: the import API is disabled, as MBS's.
+    import_groups: frozenset[str] = frozenset()
+    import_users: frozenset[str] = frozenset()
+
+    def check_import_enabled(self) -> None:
+        """:raises Forbidden: nobody may import (MBS's answer, before
+        authentication)."""
+        if not (self.import_groups or self.import_users):
+            raise Forbidden(
+                "Import module API is disabled.",
+                details={"hint": "set auth.import_allowed_groups or _users"},
+            )
+
+    def check_import(self, identity: Identity) -> None:
+        """:raises Forbidden: ``identity`` may not import modules (anybody
+        may under ``auth.method: none`` once imports are enabled)."""
+        self.check_import_enabled()
+        if identity.method == "none" or identity.user in self.import_users:
+            return
+        if identity.groups & self.import_groups:
+            return
+        raise Forbidden(
+            f"{identity.user} is not in any of {sorted(self.import_groups)},"
+            f" only {sorted(identity.groups)}"
+        )
 
     def check_submit(self, identity: Identity) -> None:
         """:raises Forbidden: ``identity`` may not submit builds."""

@@ -53,13 +53,20 @@ def auth_problems(config: Config) -> list[str]:
 
 def make_authorizer(auth: AuthConfig | None) -> Authorizer:
     """Who may submit and cancel; with a real method, nobody unless listed."""
-    if auth is None or auth.method == "none":
+    if auth is None:
         return Authorizer()
+    importers = {
+        "import_groups": frozenset(auth.import_allowed_groups),
+        "import_users": frozenset(auth.import_allowed_users),
+    }
+    if auth.method == "none":
+        return Authorizer(**importers)
     return Authorizer(
         allowed_groups=frozenset(auth.allowed_groups),
         allowed_users=frozenset(auth.allowed_users),
         admin_groups=frozenset(auth.admin_groups),
         open_to_all=False,
+        **importers,
     )
 
 

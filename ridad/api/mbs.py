@@ -23,6 +23,12 @@ from ridad.api.auth import (
 )
 from ridad.api.documents import missing_document, parse_no_query
 from ridad.api.errors import install_error_handlers
+from ridad.api.imports import (
+    ModuleImporter,
+    import_messages,
+    mbs_import_view,
+    parse_import,
+)
 from ridad.api.inputs import decode_args, install_converters
 from ridad.api.mbs_bodies import parse_state_change, parse_submission
 from ridad.api.mbs_params import (
@@ -44,7 +50,7 @@ from ridad.domain.mbs_views import (
     mbs_module_build,
     module_build_url,
 )
-from ridad.errors import NotFound
+from ridad.errors import InvalidRequest, NotFound
 from ridad.transitions import Transitions
 
 API_VERSIONS = (1, 2)
@@ -89,8 +95,10 @@ class MbsApi:
         authenticator: Authenticator | None = None,
         authorizer: Authorizer | None = None,
         public_url: Callable[[], str | None] = lambda: None,
+        importer: ModuleImporter | None = None,
     ) -> None:
         self._builds = builds
+        self._importer = importer
         self._queries = queries
         self._public_url = public_url
         self._submissions = submissions
@@ -185,6 +193,24 @@ class MbsApi:
             status=201,
             headers={b"Location": location},
         )
+
+    @app.route(ROOT + "/import-module/", methods=["POST"], strict_slashes=False)
+    @app.route(ROOT + "/import-module", methods=["POST"], strict_slashes=False)
+    async def import_module(self, request: IRequest, api_version: int) -> bytes:
+        """``POST import-module/``: MBS's import of a module built elsewhere
+        (``scmurl``, or ridad's ``modulemd`` text): ``201 {"module": ...,
+        "messages": [...]}``."""
+        version = checked_version(api_version)
+        self._authorizer.check_import_enabled()
+        identity = await require_identity(request, self._authenticator)
+        self._authorizer.check_import(identity)
+        fields = parse_import(request.content.read())
+        if self._importer is None:
+            raise InvalidRequest("this ridad has no module importer")
+        outcome = await self._importer.import_module(fields, identity.user)
+        view = mbs_import_view(outcome.build.build, version)
+        body = {"module": view, "messages": import_messages(outcome)}
+        return write_json(request, body, status=201)
 
     @app.route(ROOT + "/module-builds/<number:module_build_id>", methods=["PATCH"])
     @app.route(ROOT + "/module-builds/<number:module_build_id>/", methods=["PATCH"])

@@ -75,6 +75,19 @@ class MbsClient:
         builds = answer if isinstance(answer, list) else [answer]
         return [_build(b, "module-builds/") for b in builds]
 
+    async def import_module(self, body: Mapping[str, str]) -> dict[str, Any]:
+        """``POST import-module/`` with ``{"scmurl"}`` or ``{"modulemd"}``:
+        MBS's answer, ``{"module": ..., "messages": [...]}``.
+
+        :raises ServerError: the server refused the import.
+        """
+        answer = _mapping(
+            await self.request("POST", "import-module/", body=dict(body)),
+            "import-module/",
+        )
+        _build(answer.get("module"), "import-module/")
+        return answer
+
     async def build(self, build_id: int, *, verbose: bool = False) -> dict[str, Any]:
         """``GET module-builds/ID``, with ``verbose=true`` when asked."""
         path = f"module-builds/{build_id}"

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
 from twisted.internet.interfaces import IReactorTime
@@ -173,6 +174,32 @@ async def retire(run: Invocation) -> int:
     return OK
 
 
+async def import_module(run: Invocation) -> int:
+    """``rida import FILE|SCMURL``: record a module built elsewhere (a base
+    module) as ready (administrators). A path that exists is sent as the
+    modulemd text; anything else is the module's scmurl."""
+    source = run.args.source
+    path = Path(source)
+    if path.is_file():
+        try:
+            body = {"modulemd": path.read_text(encoding="utf-8")}
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {source}: {exc}") from None
+    elif "://" in source:
+        body = {"scmurl": source}
+    else:
+        raise UsageError(f"{source} is neither a file nor an scmurl (git://...?#ref)")
+    answer = await run.client.import_module(body)
+    if run.args.json:
+        run.print_json(answer)
+        return OK
+    for message in answer.get("messages") or ():
+        run.print(str(message))
+    module = answer["module"]
+    run.print(f"Imported module build {module['id']}: {nsvc(module)}")
+    return OK
+
+
 async def about(run: Invocation) -> int:
     """``rida about``: what the server says it is."""
     answer = await run.client.about()
@@ -191,5 +218,6 @@ COMMANDS = {
     "list": list_builds,
     "cancel": cancel,
     "retire": retire,
+    "import": import_module,
     "about": about,
 }

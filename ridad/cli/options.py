@@ -13,7 +13,7 @@ from ridad.domain.states import ModuleState
 DEFAULT_INTERVAL_SECONDS = 5.0
 
 DESCRIPTION = """\
-rida: submit, watch, show, list, cancel and retire module builds on ridad or on
+rida: submit, watch, show, list, cancel, retire and import module builds on ridad or on
 any Module Build Service (it speaks MBS's API v2: <server>/module-build-service/2/).
 """
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     _add_build_commands(command, interval)
+    _add_import_command(command)
     command("about", "show what the server is")
     return parser
 
@@ -179,6 +180,21 @@ def _add_build_commands(
         "retire", "retire a ready or failed module build (garbage; administrators)"
     )
     retire.add_argument("id", metavar="ID", type=_positive_int)
+
+
+def _add_import_command(
+    command: Callable[[str, str], argparse.ArgumentParser],
+) -> None:
+    """Add ``import``: a module built elsewhere recorded as ready."""
+    importing = command(
+        "import",
+        "import a module built elsewhere (a base module) as ready (administrators)",
+    )
+    importing.add_argument(
+        "source",
+        metavar="FILE|SCMURL",
+        help="a modulemd file, or git://host/path/name.git?#ref",
+    )
 
 
 def parse_arguments(argv: Sequence[str], out: IO[str]) -> argparse.Namespace | None:

@@ -256,6 +256,9 @@ class AuthConfig:
     allowed_groups: tuple[str, ...] = ()
     allowed_users: tuple[str, ...] = ()
     admin_groups: tuple[str, ...] = ()
+    #: Who may import modules (import-module); both empty: nobody.
+    import_allowed_groups: tuple[str, ...] = ()
+    import_allowed_users: tuple[str, ...] = ()
     oidc: OidcConfig | None = None
     kerberos: KerberosConfig | None = None
     ssl: SslConfig | None = None

@@ -207,6 +207,8 @@ AUTH_KEYS_TOP = {
     "allowed_groups",
     "allowed_users",
     "admin_groups",
+    "import_allowed_groups",
+    "import_allowed_users",
     "oidc",
     "kerberos",
     "ssl",
@@ -255,6 +257,12 @@ def parse_auth(reader: Reader, data: Any) -> AuthConfig:
             reader.value(section, p, "allowed_users", [], check_strings)
         ),
         admin_groups=tuple(reader.value(section, p, "admin_groups", [], check_strings)),
+        import_allowed_groups=tuple(
+            reader.value(section, p, "import_allowed_groups", [], check_strings)
+        ),
+        import_allowed_users=tuple(
+            reader.value(section, p, "import_allowed_users", [], check_strings)
+        ),
         oidc=_oidc(reader, section.get("oidc"), method == "oidc"),
         kerberos=_kerberos(reader, section.get("kerberos"), method == "kerberos"),
         ssl=_ssl(reader, section.get("ssl"), method == "ssl"),

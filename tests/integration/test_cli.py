@@ -145,7 +145,9 @@ async def test_submit_watch_builds_the_demo_module_to_ready_and_exits_0(
     )
     assert status == 0, err
     listed = json.loads(out)
-    assert [b["id"] for b in listed] == [build_id]
+    # The base module of koji.base_module_tags, imported at start-up, is ready too.
+    assert [(b["id"], b["name"]) for b in listed][0] == (build_id, "demo")
+    assert [(b["name"], b["context"]) for b in listed[1:]] == [("platform", "00000000")]
     assert listed[0]["state_name"] == "ready"
 
 

@@ -77,12 +77,20 @@ ALLOWED: dict[str, set[str]] = {
     "bus": set(_CORE),
     "gating": {"domain", "errors"},
     "transitions": _CORE
-    | {"db", "bus", "outbox", "transitions_life", "transitions_cg"},
+    | {
+        "db",
+        "bus",
+        "outbox",
+        "transitions_life",
+        "transitions_cg",
+        "transitions_import",
+    },
     # The intents of a build's life after it was built, mixed into
     # Transitions; nothing else may import them.
     "transitions_life": _CORE | {"db", "bus"},
     # The intents of the module's import into Koji, mixed in the same way.
     "transitions_cg": _CORE | {"db"},
+    "transitions_import": _CORE | {"db"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE

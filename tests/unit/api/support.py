@@ -21,6 +21,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 
 from ridad.api.app import RidadApi
 from ridad.api.auth import Authenticator, Authorizer
+from ridad.api.imports import ModuleImporter
 from ridad.api.mbs import MbsApi
 from ridad.api.submission import SubmissionVerifier
 from ridad.config.model import ApiConfig, Config, LiveConfig, ScmConfig
@@ -167,6 +168,12 @@ def make_apps(
         transitions=transitions,
         run_blocking=run_blocking,
     )
+    importer = ModuleImporter(
+        config=LiveConfig(config),
+        git=git,  # type: ignore[arg-type]
+        transitions=transitions,
+        run_blocking=run_blocking,
+    )
     rida = RidadApi(
         builds=builds,
         submissions=submissions,
@@ -174,6 +181,7 @@ def make_apps(
         database_status=pool.ping,
         authenticator=authenticator,
         authorizer=authorizer,
+        importer=importer,
     )
     mbs = MbsApi(
         builds=builds,
@@ -182,6 +190,7 @@ def make_apps(
         transitions=transitions,
         authenticator=authenticator,
         authorizer=authorizer,
+        importer=importer,
     )
     return Apps(
         rida=StubTreq(rida.app.resource()),

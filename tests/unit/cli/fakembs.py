@@ -219,6 +219,8 @@ class _MbsResource(Resource):
             }
         if route == ["module-builds"] and seen.method == "POST":
             return self._submit(seen.body)
+        if route == ["import-module"] and seen.method == "POST":
+            return self._import(seen.body)
         if route == ["module-builds"]:
             return 200, _page(self._filtered(seen.query), seen, "module-builds/")
         if route[0] == "module-builds" and len(route) == 2 and route[1].isdigit():
@@ -256,6 +258,16 @@ class _MbsResource(Resource):
         name = scmurl.split("?")[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
         build = self._fake.add_build(name=name, stream=body["branch"], scmurl=scmurl)
         return 201, [build]
+
+    def _import(self, body: dict[str, Any]) -> tuple[int, Any]:
+        """Import as MBS does: administrators only, the module ready."""
+        if not self._fake.admin:
+            return _error(403, "Forbidden", "Import module API is disabled.")
+        build = self._fake.add_build(
+            name="platform", stream="el8", version="0", context="00000000", state=5
+        )
+        nsvc = "platform:el8:0:00000000"
+        return 201, {"module": build, "messages": [f"Module {nsvc} imported"]}
 
     def _filtered(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
         builds = sorted(self._fake.builds.values(), key=lambda b: -b["id"])

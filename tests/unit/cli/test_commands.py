@@ -338,3 +338,42 @@ def test_modulemd_prints_the_document_as_it_came(cli: Cli, fake: FakeMbs) -> Non
     fake.canned.append((404, json_type, json.dumps(missing).encode()))
     assert cli.run("modulemd", "5") == 3
     assert "no final modulemd yet" in cli.err.getvalue()
+
+
+def test_import_of_a_file_posts_its_text(
+    cli: Cli, fake: FakeMbs, tmp_path: Path
+) -> None:
+    """import FILE POSTs {"modulemd": text} and prints the messages and NSVC."""
+    document = tmp_path / "platform.yaml"
+    document.write_text("document: modulemd\nversion: 2\n")
+    assert cli.run("import", str(document)) == 0, cli.err.getvalue()
+    [seen] = fake.requests
+    assert (seen.method, seen.path) == ("POST", API + "import-module/")
+    assert seen.body == {"modulemd": "document: modulemd\nversion: 2\n"}
+    assert cli.out.getvalue() == (
+        "Module platform:el8:0:00000000 imported\n"
+        "Imported module build 1: platform:el8:0:00000000\n"
+    )
+
+
+def test_import_of_an_scmurl_posts_it(cli: Cli, fake: FakeMbs) -> None:
+    """import SCMURL POSTs {"scmurl": ...}; --json prints MBS's answer."""
+    scmurl = "git://git.example.org/modules/platform.git?#el8"
+    assert cli.run("import", scmurl, "--json") == 0, cli.err.getvalue()
+    assert fake.requests[0].body == {"scmurl": scmurl}
+    answer = json.loads(cli.out.getvalue())
+    assert answer["module"]["id"] == 1 and answer["messages"]
+
+
+def test_import_of_neither_is_a_usage_error(cli: Cli, fake: FakeMbs) -> None:
+    """Not a file and not a URL: exit 2, nothing sent."""
+    assert cli.run("import", "no-such-file.yaml") == 2
+    assert "neither a file nor an scmurl" in cli.err.getvalue()
+    assert fake.requests == []
+
+
+def test_import_refused_shows_the_servers_message(cli: Cli, fake: FakeMbs) -> None:
+    """A disabled import exits 3 with MBS's 403 message."""
+    fake.admin = False
+    assert cli.run("import", "git://h/modules/p.git?#el8") == 3
+    assert cli.err.getvalue() == "rida: 403 Forbidden: Import module API is disabled.\n"
