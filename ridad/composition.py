@@ -51,6 +51,7 @@ from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
+from ridad.domain.buildroot import conflicts_text
 from ridad.domain.builds import ModuleBuild
 from ridad.errors import ConfigError, Unprocessable
 from ridad.koji.hub import KojiHub
@@ -276,6 +277,7 @@ def make_driver(
             module_build_id=build.id,
             base_stream=build.base_stream,
             rpm_macros=build.rpm_macros,
+            conflicts=conflicts_text(build.buildrequires),
         )
 
     return BuildDriver(

@@ -27,6 +27,7 @@ from ridad.api.scm_identity import (
 from ridad.api.submission_limits import check_component_count, submission_requester
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
+from ridad.domain.buildroot import plan_arches
 from ridad.domain.builds import (
     NewComponent,
     NewModuleBuild,
@@ -39,12 +40,7 @@ from ridad.domain.scheduling import scm_source
 from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
 from ridad.scm.git import FetchedFile, GitClient, Requester, ResolvedRef
-from ridad.scm.url import (
-    RepoLocation,
-    ScmUrl,
-    parse_repository,
-    parse_scmurl,
-)
+from ridad.scm.url import RepoLocation, ScmUrl, parse_repository, parse_scmurl
 from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
@@ -140,6 +136,8 @@ class SubmissionVerifier:
             base_stream=dependencies.base_stream,
             committer_time=datetime.fromtimestamp(fetched.committer_time, tz=UTC),
         )
+        koji = config.koji
+        arches = plan_arches(document.arches, None, koji.arches if koji else None)
         await self._refuse_existing(name, stream, version, context)
         components = await self._components(config, document, requester)
         new = NewModuleBuild(
@@ -158,6 +156,7 @@ class SubmissionVerifier:
             requires=dependencies.requires,
             components=components,
             rpm_macros=document.rpm_macros,
+            arches=arches,
         )
         return await self._transitions.create_module_build(new)
 
@@ -320,6 +319,7 @@ class SubmissionVerifier:
                 buildafter=spec.buildafter,
                 buildonly=spec.buildonly,
                 source=scm_source(location.url, commit),
+                arches=spec.arches or None,
             )
             for spec, location, (ref, commit) in zip(
                 document.rpm_components, locations, results, strict=True

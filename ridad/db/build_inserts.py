@@ -29,6 +29,11 @@ from ridad.domain.states import ComponentState
 from ridad.errors import Conflict
 
 
+def _array(arches: tuple[str, ...] | None) -> list[str] | None:
+    """A TEXT[] parameter of planned arches (None: NULL)."""
+    return list(arches) if arches is not None else None
+
+
 async def find_nsvc(cursor: Any, new: NewModuleBuild) -> ModuleBuild | None:
     """Find and lock the build with the NSVC of ``new``."""
     await cursor.execute(
@@ -50,8 +55,9 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
             "INSERT INTO module_builds (name, stream, version, context, state,"
             " owner, scmurl, scm_commit, branch, modulemd, build_context,"
             " runtime_context, buildrequires, requires, rpm_macros,"
-            " time_submitted, time_modified) VALUES (%s, %s, %s, %s, 'init',"
-            " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " time_submitted, time_modified, arches) VALUES (%s, %s, %s, %s,"
+            " 'init', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING id",
             (
                 new.name,
                 new.stream,
@@ -69,6 +75,7 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
                 new.rpm_macros,
                 now,
                 now,
+                _array(new.arches),
             ),
         )
     except psycopg2.errors.UniqueViolation:
@@ -97,6 +104,7 @@ async def update_for_resubmit(
         "UPDATE module_builds SET state = 'init', state_reason = NULL,"
         " owner = %s, scmurl = %s, scm_commit = %s, branch = %s,"
         " modulemd = %s, buildrequires = %s, requires = %s, rpm_macros = %s,"
+        " arches = %s,"
         " time_submitted = %s, time_modified = %s, time_completed = NULL,"
         " repo_task_id = NULL, repo_requested_at = NULL, repo_attempts = 0,"
         " target_deleted_at = NULL WHERE id = %s",
@@ -109,6 +117,7 @@ async def update_for_resubmit(
             Json(new.buildrequires),
             Json(new.requires),
             new.rpm_macros,
+            _array(new.arches),
             now,
             now,
             module_build_id,

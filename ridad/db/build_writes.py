@@ -129,8 +129,8 @@ async def insert_components(
         await cursor.execute(
             "INSERT INTO component_builds (module_build_id, name, package,"
             " repository, ref, scm_commit, batch, buildorder, buildafter,"
-            " buildonly, source, state, time_modified) VALUES (%s, %s, %s,"
-            " %s, %s, %s, %s, %s, %s, %s, %s, 'waiting', %s)"
+            " buildonly, source, state, time_modified, arches) VALUES (%s, %s,"
+            " %s, %s, %s, %s, %s, %s, %s, %s, %s, 'waiting', %s, %s)"
             f" RETURNING {COMPONENT_COLUMNS}",
             (
                 module_build_id,
@@ -145,6 +145,7 @@ async def insert_components(
                 c.buildonly,
                 c.source,
                 now,
+                list(c.arches) if c.arches is not None else None,
             ),
         )
         added = component_build_from_row(cursor.fetchone())
@@ -168,7 +169,8 @@ async def update_component_source(
     await cursor.execute(
         "UPDATE component_builds SET repository = %s, ref = %s,"
         " scm_commit = %s, batch = %s, buildorder = %s, buildafter = %s,"
-        " buildonly = %s, package = %s, source = %s, submitted_at = NULL,"
+        " buildonly = %s, package = %s, source = %s, arches = %s,"
+        " submitted_at = NULL,"
         " task_id = NULL, task_state = NULL, nvr = NULL,"
         " koji_build_id = NULL, tagged = FALSE, tag_event = NULL"
         " WHERE id = %s",
@@ -182,6 +184,7 @@ async def update_component_source(
             new.buildonly,
             new.package,
             new.source,
+            list(new.arches) if new.arches is not None else None,
             component_build_id,
         ),
     )

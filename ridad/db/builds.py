@@ -4,6 +4,7 @@ by ``transitions`` inside one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,3 +169,14 @@ class SchedulingStore:
             " OR (state = 'waiting' AND submitted_at IS NOT NULL)))"
             " ORDER BY id",
         )
+
+    async def modulemds(self, module_build_ids: Sequence[int]) -> dict[int, str]:
+        """The modulemd of each of ``module_build_ids`` that exists, by id
+        (the buildrequired modules whose profiles fill the groups)."""
+        if not module_build_ids:
+            return {}
+        rows = await self._pool.run_query(
+            "SELECT id, modulemd FROM module_builds WHERE id = ANY(%s)",
+            (list(module_build_ids),),
+        )
+        return {int(row["id"]): str(row["modulemd"]) for row in rows}

@@ -176,6 +176,8 @@ class NewComponent:
     buildafter: tuple[str, ...] = ()
     buildonly: bool = False
     source: str | None = None
+    #: The component's own ``arches`` (None: the module's).
+    arches: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,9 @@ class NewModuleBuild:
     requires: Mapping[str, Any]
     components: tuple[NewComponent, ...] = field(default=())
     rpm_macros: str | None = None
+    #: ``buildopts.arches`` within ``koji.arches`` (None: ``koji.arches``);
+    #: the environment step narrows them to the base module's Koji tag.
+    arches: tuple[str, ...] | None = None
 
     @property
     def nsvc(self) -> str:

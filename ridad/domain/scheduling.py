@@ -115,7 +115,19 @@ def repo_needed_event(
     A repo is needed when some waiting component has all its dependencies
     built and tagged, but the newest repo predates one of those taggings.
     Never after the last batch: only waiting components ask for one.
+    The first repo is needed as soon as module-build-macros is submitted
+    (event 0: any repo will do), as MBS does: kojid builds only in a
+    buildroot with a repo.
     """
+    if build.repo_event is None and any(
+        c.batch == MACROS_BATCH
+        and (
+            c.state is ComponentState.BUILDING
+            or (c.state is ComponentState.WAITING and c.submitted_at is not None)
+        )
+        for c in components
+    ):
+        return 0
     by_id = {c.id: c for c in components}
     needs = dependencies(components)
     wanted: int | None = None

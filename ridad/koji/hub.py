@@ -232,9 +232,13 @@ class KojiHub(TagOperations, CleanupOperations, CgOperations):
         return None
 
     async def submit_builds(
-        self, builds: Sequence[tuple[str, str]]
+        self,
+        builds: Sequence[tuple[str, str]],
+        arch_overrides: Sequence[str | None] = (),
     ) -> list[BuildSubmission] | None:
-        """Submit each ``(source, target)`` as a scratch-less, untagged build.
+        """Submit each ``(source, target)`` as a scratch-less, untagged build;
+        an ``arch_overrides`` entry (space separated, Koji's CLI form)
+        restricts the arches of its build.
 
         :returns: one outcome per build, in order; None when the reply was
             lost and Koji refused to run the request again (the builds may
@@ -242,9 +246,17 @@ class KojiHub(TagOperations, CleanupOperations, CgOperations):
         :raises KojiFault: when Koji refused the whole request.
         :raises KojiUnavailable: Koji stayed unreachable.
         """
+        overrides = list(arch_overrides) + [None] * (len(builds) - len(arch_overrides))
         calls = [
-            KojiCall("build", (source, target, {"skip_tag": True}))
-            for source, target in builds
+            KojiCall(
+                "build",
+                (
+                    source,
+                    target,
+                    {"skip_tag": True, **({"arch_override": arches} if arches else {})},
+                ),
+            )
+            for (source, target), arches in zip(builds, overrides, strict=True)
         ]
         try:
             answers = await self._client.multicall(calls)

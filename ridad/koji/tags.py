@@ -93,7 +93,7 @@ class TagOperations:
 
     async def create_tags(
         self,
-        tags: Sequence[tuple[str, Mapping[str, str]]],
+        tags: Sequence[tuple[str, Mapping[str, Any]]],
         *,
         arches: Sequence[str],
         perm: str | None,
@@ -263,3 +263,52 @@ class TagOperations:
         checked(
             [a for _, a in answers], f"create the build target {name}", exists_ok=True
         )
+
+    async def tag_arches(self, tags: Sequence[str]) -> list[tuple[str, ...] | None]:
+        """The arches of each tag (None: the tag sets none), in one multicall.
+
+        :raises KojiFault: when a tag does not exist (or Koji refused).
+        """
+        answers = await self._client.multicall(
+            [KojiCall("getTag", (name,), {"strict": True}) for name in tags]
+        )
+        checked(answers, "read the arches of the base module's Koji tag")
+        return [
+            tuple(str(info.get("arches") or "").split()) or None for info in answers
+        ]
+
+    async def blocked_packages(self, tag: str) -> frozenset[str]:
+        """The package names blocked in ``tag`` (inherited entries included).
+
+        :raises KojiFault: when Koji refused.
+        """
+        answers = await self._client.multicall(
+            [KojiCall("listPackages", (), {"tagID": tag, "inherited": True})]
+        )
+        checked(answers, f"read the package list of {tag}")
+        return frozenset(e["package_name"] for e in answers[0] if e.get("blocked"))
+
+    async def block_packages(
+        self, tag: str, names: Sequence[str], *, block: bool = True
+    ) -> None:
+        """Block (or unblock) each listed package ``names`` in ``tag``; those
+        already so are left alone.
+
+        :raises KojiFault: when Koji refused one.
+        """
+        method = "packageListBlock" if block else "packageListUnblock"
+
+        async def remaining() -> list[KojiCall]:
+            blocked = await self.blocked_packages(tag)
+            return [
+                KojiCall(method, (tag, name))
+                for name in names
+                if (name in blocked) != block
+            ]
+
+        calls = await remaining() if names else []
+        if calls:
+            answers = await write_multicall(
+                self._client, calls, remaining, what=f"the blocked packages of {tag}"
+            )
+            checked([a for _, a in answers], f"{method} in {tag}")

@@ -1,6 +1,8 @@
 """What the simulated builder does for a ``build`` task, step by step.
 
-Like kojid: find the target, read the NVR from the source, check the
+Like kojid: find the target, wait until its build tag has a READY repo
+(``ridad.kojisim.buildroot``: arches with ``arch_override``, groups and
+blocked packages are kept by task), read the NVR from the source, check the
 destination tag's package list (unless ``skip_tag`` or ``scratch``), create
 the BUILDING build (refusing an NVR that exists), "build" for
 ``build_seconds``, then mark the build COMPLETE with the RPMs its SPEC makes
@@ -20,6 +22,7 @@ import koji
 from twisted.internet.defer import CancelledError
 
 from ridad.kojisim.build_logs import BUILD, BUILDROOT, MOCK_FAILURE, BuildJob
+from ridad.kojisim.buildroot import build_arches, mock_config, ready_repo
 from ridad.kojisim.context import Call
 from ridad.kojisim.inheritance import build_config, package_list
 from ridad.kojisim.lookup import find_target
@@ -34,7 +37,7 @@ from ridad.kojisim.views import decoded_request, tag_view
 if TYPE_CHECKING:
     from ridad.kojisim.builder import Builder
 
-__all__ = ["BuildRun", "MOCK_FAILURE"]
+__all__ = ["MOCK_FAILURE", "BuildRun"]
 
 BUILD_STATES = koji.BUILD_STATES
 
@@ -75,6 +78,10 @@ class BuildRun:
         :raises koji.GenericError: the build fails (the builder fails the task).
         """
         plan = self._builder.transact(self._plan)
+        while self._builder.wait_for_repo and not self._builder.transact(
+            lambda call: self._has_repo(call, plan)
+        ):
+            await self._builder.sleep(self._builder.repo_poll_seconds)
         nvr = default_spec(await self._inspector.nvr(plan.source, plan.dist))
         build_id = self._builder.transact(lambda call: self._start(call, plan, nvr))
         self._builder.transact(lambda call: self._install_buildroot(call, plan, nvr))
@@ -88,6 +95,11 @@ class BuildRun:
         if task.state != koji.TASK_STATES["OPEN"]:
             raise CancelledError()
         return task
+
+    def _has_repo(self, call: Call, plan: BuildPlan) -> bool:
+        """Whether the build tag has a READY repo (kojid waits until it has)."""
+        self._open_task(call)
+        return ready_repo(call.state, plan.build_tag_id) is not None
 
     def _plan(self, call: Call) -> BuildPlan:
         """Read the request and resolve its target and source.
@@ -103,15 +115,16 @@ class BuildRun:
             raise koji.BuildError(f"Invalid source specification: {src}")
         build_tag = call.state.tags[found.build_tag]
         config = build_config(call.state, build_tag, tag_view(call.state, build_tag))
+        opts = opts if isinstance(opts, dict) else {}
         return BuildPlan(
             src=src,
             source=parse_source(src),
             build_tag_id=found.build_tag,
             dest_tag_id=found.dest_tag,
             dist=str(config["extra"].get("rpm.macro.dist") or ""),
-            opts=opts if isinstance(opts, dict) else {},
+            opts=opts,
             owner=task.owner,
-            arches=config["arches"],
+            arches=build_arches(config["arches"], opts.get("arch_override")),
         )
 
     def _start(self, call: Call, plan: BuildPlan, nvr: BuildSpec) -> int | None:
@@ -140,6 +153,9 @@ class BuildRun:
         :raises koji.BuildError: the package is one of ``fail_buildroot_packages``.
         """
         self._open_task(call)
+        repo = ready_repo(call.state, plan.build_tag_id)
+        config = mock_config(call.state, plan.build_tag_id, repo, plan.arches)
+        call.core.buildroots[self._task_id] = config
         if nvr.name in call.core.fail_buildroot_packages:
             raise self._failure(call, plan, nvr, BUILDROOT)
 

@@ -48,6 +48,7 @@ class Builder:
         capacity: int = 4,
         tick_seconds: float = 0.1,
         outputs: BuildOutputs | None = None,
+        wait_for_repo: bool = True,
     ) -> None:
         """Run tasks of ``core`` on ``clock``; NVRs come from ``inspector``,
         the logs of failed builds from ``outputs``."""
@@ -55,6 +56,7 @@ class Builder:
         self._clock = clock
         self._inspector = inspector
         self.build_seconds = build_seconds
+        self.wait_for_repo = wait_for_repo
         self.outputs = outputs or SimulatedOutputs()
         self._capacity = capacity
         self._tick = tick_seconds
@@ -69,6 +71,11 @@ class Builder:
     def tick_seconds(self) -> float:
         """How long opening a task (and a tagBuild or newRepo) takes."""
         return min(self._tick, self.build_seconds)
+
+    @property
+    def repo_poll_seconds(self) -> float:
+        """How often a build waiting for its build tag's repo looks again."""
+        return max(self._tick, 0.05)
 
     @property
     def busy(self) -> bool:
@@ -194,12 +201,12 @@ class Builder:
     def _crashed(self, failure: Failure, task_id: int) -> None:
         """A canceled run ends quietly; anything else fails the task with fault 1."""
         if failure.check(CancelledError):
-            return None
+            return
         self.log.failure(
             "kojisim task {koji_task_id} crashed", failure, koji_task_id=task_id
         )
         self.transact(lambda call: self.fail(call, task_id, failure.value))
-        return None
+        return
 
     def _release(self, result: object, task_id: int) -> None:
         """Free the slot of a finished task and look for more work."""

@@ -48,6 +48,9 @@ class HubCore:
         self.fail_packages = fail_packages
         self.fail_buildroot_packages = fail_buildroot_packages or set()
         self.task_output = TaskOutput()
+        #: What each build task's buildroot held (``kojisim.buildroot``),
+        #: by task id: kojisim's own record, not in any API answer.
+        self.buildroots: dict[int, str] = {}
         self.host_id = 1
         self.host_session_id: int | None = None
         self.commit_hooks: list[Callable[[], None]] = []

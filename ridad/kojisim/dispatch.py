@@ -23,6 +23,7 @@ import koji.util
 
 from ridad.kojisim import (
     api_archives,
+    api_blocks,
     api_builds,
     api_cg,
     api_packages,
@@ -71,6 +72,7 @@ def all_exports() -> dict[str, Export]:
         api_session,
         api_tags,
         api_packages,
+        api_blocks,
         api_targets,
         api_tasks,
         api_builds,

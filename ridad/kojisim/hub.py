@@ -29,11 +29,13 @@ from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.logger import Logger
 from twisted.web.resource import IResource
 
+from ridad.kojisim.api_repos import make_repo
 from ridad.kojisim.build_logs import BuildOutputs
 from ridad.kojisim.builder import Builder
 from ridad.kojisim.context import Call, HubCore
 from ridad.kojisim.dispatch import Dispatcher
 from ridad.kojisim.events import CommitPublisher, EventSink
+from ridad.kojisim.lookup import find_tag
 from ridad.kojisim.resource import Reply, hub_root
 from ridad.kojisim.sessions import RequestInfo
 from ridad.kojisim.sources import RpmSourceInspector, SourceInspector
@@ -109,8 +111,11 @@ class KojiHub:
         build_outputs: BuildOutputs | None = None,
         content_generator: str | None = DEFAULT_CONTENT_GENERATOR,
         cg_users: Iterable[str] | None = None,
+        wait_for_repo: bool = True,
     ) -> None:
-        """Create the hub with its users and its (running) builder."""
+        """Create the hub with its users and its (running) builder (which,
+        as kojid, builds only in a build tag with a READY repo, unless not
+        ``wait_for_repo``: the recorded host of tests/data/koji-recordings)."""
         self.clock = clock
         self._upload_dir = upload_dir or tempfile.mkdtemp(prefix="kojisim-work-")
         self._core = HubCore(
@@ -141,6 +146,7 @@ class KojiHub:
             build_seconds=build_seconds,
             capacity=builder_capacity,
             outputs=build_outputs,
+            wait_for_repo=wait_for_repo,
         )
         self._core.commit_hooks.append(self._builder.wake)
         self._offline: str | None = None
@@ -311,6 +317,23 @@ class KojiHub:
     def resume_builder(self) -> None:
         """Let the builder take tasks again."""
         self._builder.resume()
+
+    def buildroot(self, task_id: int) -> str | None:
+        """What build task ``task_id``'s buildroot held (``kojisim.buildroot``:
+        arches, groups, blocked packages), once it started building."""
+        return self._core.buildroots.get(task_id)
+
+    def kojira_repo(self, tag: str) -> int:
+        """Make a READY repo of ``tag`` now, as kojira would (no task), so
+        builds in it can start; answer the repo's id. For tests and setups
+        whose build tags nobody regenerates (ridad calls ``newRepo``)."""
+
+        def change(call: Call) -> int:
+            found = find_tag(call.state, tag, strict=True)
+            assert found is not None
+            return make_repo(call, found, None, {}).id
+
+        return self._builder.transact(change)
 
     @property
     def builder_busy(self) -> bool:

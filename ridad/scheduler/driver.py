@@ -13,20 +13,25 @@ from twisted.logger import Logger
 
 from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
+from ridad.domain.buildroot import arch_override
 from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild, NewComponent
 from ridad.domain.scheduling import (
     MACROS_PACKAGE,
     outcome,
-    repo_needed_event,
     submittable,
 )
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import KojiError, KojiUnavailable, NotLeader, Unprocessable
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.cgimport import ModuleImporter
-from ridad.scheduler.environment import BuildEnvironment, environment_of
+from ridad.scheduler.environment import (
+    BuildEnvironment,
+    buildrequired_modulemds,
+    environment_of,
+)
 from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm, module_dist
+from ridad.scheduler.repos import RepoRequests
 from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
@@ -71,6 +76,7 @@ class BuildDriver:
         self._build_macros = build_macros
         self._environment = BuildEnvironment(koji=koji, config=config)
         self._tracker = TaskTracker(koji=koji, transitions=transitions)
+        self._repos = RepoRequests(koji=koji, transitions=transitions, clock=clock)
         self.last_cycle_seconds: float | None = None
         self.last_polled_tasks = 0
         self.tracked_tasks: frozenset[int] = frozenset()
@@ -184,7 +190,9 @@ class BuildDriver:
             build.id,
             build.base_stream,
         )
-        env = await self._environment.prepare(build, components, dist)
+        modulemds = await buildrequired_modulemds(self._store, build)
+        plan = await self._environment.plan(build, modulemds)
+        env = await self._environment.prepare(build, components, dist, plan)
         macros = None
         if not any(c.name == MACROS_PACKAGE for c in components):
             srpm = await self._build_macros(build)
@@ -235,7 +243,7 @@ class BuildDriver:
                 epoch,
             )
             return 0
-        await self._request_repo(build, components, epoch)
+        await self._repos.request(build, components, epoch)
         return await self._submit(build, components, epoch, budget)
 
     async def _tag_completed(
@@ -253,41 +261,13 @@ class BuildDriver:
             pairs.append((env.build_tag, c.nvr))
             if not c.buildonly:
                 pairs.append((env.koji_tag, c.nvr))
+        await self._environment.before_tagging(build, todo)
         event = await self._koji.tag_builds(pairs)
+        await self._environment.after_tagging(build, todo)
         await self._transitions.record_tagged(
             build.id, [c.id for c in todo], event.id, epoch=epoch
         )
         return True
-
-    async def _request_repo(
-        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
-    ) -> None:
-        """Start (or, after a crash or a lost answer, adopt) the newRepo task
-        of a buildroot that lacks a tagging; the intent is written first."""
-        if build.repo_task_id is not None:
-            return
-        needed = repo_needed_event(build, components)
-        if needed is None:
-            return
-        tag = environment_of(build).build_tag
-        slack = timedelta(seconds=LOOKUP_SLACK_SECONDS)
-        task_id = None
-        if build.repo_requested_at is not None:
-            since = build.repo_requested_at - slack
-            task_id = await self._koji.find_repo_task(
-                tag, since=since, min_event=needed
-            )
-        if task_id is None:
-            await self._transitions.record_repo_task(build.id, None, epoch=epoch)
-            since = self._now() - slack
-            task_id = await self._koji.new_repo(tag, since=since, min_event=needed)
-        self.log.info(
-            "Regenerating the buildroot of module build {module_build_id}"
-            " (task {koji_task_id})",
-            module_build_id=build.id,
-            koji_task_id=task_id,
-        )
-        await self._transitions.record_repo_task(build.id, task_id, epoch=epoch)
 
     async def _submit(
         self,
@@ -305,8 +285,10 @@ class BuildDriver:
             build.id, [c.id for c in chosen], epoch=epoch
         )
         target = environment_of(build).target
+        module_arches = build.arches or self._config.arches
         submissions = await self._koji.submit_builds(
-            [(c.source or "", target) for c in chosen]
+            [(c.source or "", target) for c in chosen],
+            [arch_override(c.arches, module_arches) for c in chosen],
         )
         if submissions is None:
             return len(chosen)  # may have happened: looked up next cycle
@@ -317,6 +299,11 @@ class BuildDriver:
             elif submitted.task_id is not None:
                 outcomes[c.id] = submitted.task_id
         await self._transitions.record_submissions(build.id, outcomes, epoch=epoch)
+        if build.repo_event is None and any(
+            c.name == MACROS_PACKAGE and isinstance(outcomes.get(c.id), int)
+            for c in chosen
+        ):
+            await self._repos.request(build, components, epoch, needed=0)
         return len(chosen)
 
     async def _recover_intents(

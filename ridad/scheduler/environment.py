@@ -13,10 +13,19 @@ from dataclasses import dataclass
 from twisted.logger import Logger
 
 from ridad.config.model import KojiConfig
+from ridad.db.builds import SchedulingStore
+from ridad.domain.buildroot import (
+    BuildrootPlan,
+    mbs_options,
+    plan_arches,
+    profile_groups,
+    rpm_whitelist,
+    tag_extra,
+)
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.koji import InheritanceLink, KojiTarget
 from ridad.domain.scheduling import MACROS_PACKAGE, build_tag_name, koji_tag_name
-from ridad.errors import KojiError
+from ridad.errors import KojiError, Unprocessable
 from ridad.koji.hub import KojiHub
 
 GROUPS = ("build", "srpm-build")
@@ -49,8 +58,42 @@ class BuildEnvironment:
         self._config = config
         self._owner: str | None = config.package_owner
 
+    async def plan(
+        self, build: ModuleBuild, buildrequired_modulemds: Sequence[str]
+    ) -> BuildrootPlan:
+        """What the buildroot of ``build`` holds: MBS's tag extra, the arches
+        (narrowed to the base module's Koji tag), the groups from the
+        buildrequired modules' profiles, the whitelist and blocked packages.
+
+        :raises Unprocessable: no arch is left.
+        :raises KojiFault: the base module's tag cannot be read.
+        """
+        options = mbs_options(build.modulemd)
+        base_tags = [
+            str(info["koji_tag"])
+            for _, info in sorted(build.buildrequires.items())
+            if info.get("base_module") and info.get("koji_tag")
+        ]
+        base_arches = (
+            (await self._koji.tag_arches(base_tags[:1]))[0] if base_tags else None
+        )
+        blocked = options.get("blocked_packages")
+        return BuildrootPlan(
+            extra=tag_extra(options),
+            arches=plan_arches(build.arches or (), base_arches, self._config.arches),
+            groups=profile_groups(
+                buildrequired_modulemds, dict(self._config.build_groups)
+            ),
+            whitelist=rpm_whitelist(build.modulemd),
+            blocked=tuple(str(b) for b in blocked) if isinstance(blocked, list) else (),
+        )
+
     async def prepare(
-        self, build: ModuleBuild, components: Sequence[ComponentBuild], dist: str
+        self,
+        build: ModuleBuild,
+        components: Sequence[ComponentBuild],
+        dist: str,
+        plan: BuildrootPlan,
     ) -> Environment:
         """Create what is missing of the environment; return its names.
 
@@ -58,29 +101,30 @@ class BuildEnvironment:
         :raises KojiUnavailable: Koji stayed unreachable.
         """
         env = environment_of(build)
-        build_tag_id, target = await self._tags(build, env, dist)
+        build_tag_id, target = await self._tags(build, env, dist, plan)
         await self._inheritance(build, env, build_tag_id)
-        await self._groups(env)
-        await self._packages(env, components)
+        await self._groups(env, plan)
+        await self._packages(env, components, plan)
         if target is None:
             await self._koji.create_target(env.target, env.build_tag, env.koji_tag)
         return env
 
     async def _tags(
-        self, build: ModuleBuild, env: Environment, dist: str
+        self, build: ModuleBuild, env: Environment, dist: str, plan: BuildrootPlan
     ) -> tuple[int, KojiTarget | None]:
         """Create the tags that are missing; answer the -build tag's id."""
         (koji_tag, build_tag), target = await self._koji.find_tags_and_target(
             [env.koji_tag, env.build_tag], env.target
         )
         extra = {
+            **plan.extra,
             "rpm.macro.dist": dist,
             "rpm.macro.modularitylabel": build.nsvc,
         }
         missing = [
-            (name, tag_extra)
-            for name, found, tag_extra in (
-                (env.koji_tag, koji_tag, {}),
+            (name, wanted)
+            for name, found, wanted in (
+                (env.koji_tag, koji_tag, dict(plan.extra)),
                 (env.build_tag, build_tag, extra),
             )
             if found is None
@@ -88,7 +132,7 @@ class BuildEnvironment:
         if missing:
             created = await self._koji.create_tags(
                 missing,
-                arches=self._config.arches,
+                arches=plan.arches or self._config.arches,
                 perm=self._config.tag_permission,
             )
             build_tag = next((t for t in created if t.name == env.build_tag), build_tag)
@@ -117,34 +161,84 @@ class BuildEnvironment:
         if current != set(desired):
             await self._koji.set_inheritance(build_tag_id, env.build_tag, desired)
 
-    async def _groups(self, env: Environment) -> None:
+    async def _groups(self, env: Environment, plan: BuildrootPlan) -> None:
+        """Create the groups with the packages of the plan (module-build-macros
+        joins them once built: ``add_macros_to_groups``)."""
         present = await self._koji.tag_groups(env.build_tag)
-        wanted = dict(self._config.build_groups)
         groups = [group for group in GROUPS if group not in present]
-        packages = []
-        for group in GROUPS:
-            names = list(wanted.get(group, ())) + [MACROS_PACKAGE]
-            for package in dict.fromkeys(names):
-                if package not in present.get(group, frozenset()):
-                    packages.append((group, package))
+        packages = [
+            (group, package)
+            for group in GROUPS
+            for package in plan.groups.get(group, ())
+            if package not in present.get(group, frozenset())
+        ]
         await self._koji.add_to_groups(env.build_tag, groups, packages)
 
-    async def _packages(
-        self, env: Environment, components: Sequence[ComponentBuild]
+    async def before_tagging(
+        self, build: ModuleBuild, built: Sequence[ComponentBuild]
     ) -> None:
+        """Unblock in the -build tag the ``blocked_packages`` just built in
+        the module, so they can be tagged there (MBS's ``unblock_artifacts``).
+        Idempotent: run again after a crash, it changes nothing twice."""
+        names = {c.package for c in built}
+        blocked = mbs_options(build.modulemd).get("blocked_packages")
+        if isinstance(blocked, list):
+            unblock = [str(b) for b in blocked if str(b) in names]
+            await self._koji.block_packages(
+                environment_of(build).build_tag, unblock, block=False
+            )
+
+    async def after_tagging(
+        self, build: ModuleBuild, tagged: Sequence[ComponentBuild]
+    ) -> None:
+        """Put module-build-macros into the groups once it is built and
+        tagged (MBS's order: no buildroot names a package that is missing).
+        Idempotent: run again after a crash, it changes nothing twice."""
+        env = environment_of(build)
+        if not any(c.package == MACROS_PACKAGE for c in tagged):
+            return
+        present = await self._koji.tag_groups(env.build_tag)
+        await self._koji.add_to_groups(
+            env.build_tag,
+            [],
+            [
+                (group, MACROS_PACKAGE)
+                for group in GROUPS
+                if MACROS_PACKAGE not in present.get(group, frozenset())
+            ],
+        )
+
+    async def _packages(
+        self,
+        env: Environment,
+        components: Sequence[ComponentBuild],
+        plan: BuildrootPlan,
+    ) -> None:
+        """List the packages (the whitelist instead of the component names
+        when given; each built package is listed too, as MBS's ``build``
+        does) and block ``blocked_packages`` in the -build tag."""
         owner = await self._package_owner()
-        names = dict.fromkeys([MACROS_PACKAGE] + [c.package for c in components])
-        tags = [env.koji_tag, env.build_tag]
+        names = dict.fromkeys(
+            [MACROS_PACKAGE, *plan.whitelist, *(c.package for c in components)]
+        )
+        built = {c.package for c in components if c.tagged}
+        blocked = [b for b in plan.blocked if b not in built]
+        wanted = {
+            env.koji_tag: list(names),
+            env.build_tag: list(dict.fromkeys([*names, *blocked])),
+        }
+        tags = list(wanted)
         listed = await self._koji.package_lists(tags)
         await self._koji.add_packages(
             [
                 (tag, name)
                 for tag, have in zip(tags, listed, strict=True)
-                for name in names
+                for name in wanted[tag]
                 if name not in have
             ],
             owner=owner,
         )
+        await self._koji.block_packages(env.build_tag, blocked)
 
     async def _package_owner(self) -> str:
         if self._owner is None:
@@ -153,3 +247,26 @@ class BuildEnvironment:
                 raise KojiError("ridad is not logged in to Koji (koji.auth)")
             self._owner = user
         return self._owner
+
+
+async def buildrequired_modulemds(
+    store: SchedulingStore, build: ModuleBuild
+) -> list[str]:
+    """The modulemds of the buildrequired modules built or imported in ridad
+    (their ``buildroot`` and ``srpm-buildroot`` profiles fill the groups).
+
+    :raises Unprocessable: one of them is no longer in the database.
+    """
+    wanted = {
+        name: int(info["module_build_id"])
+        for name, info in build.buildrequires.items()
+        if info.get("module_build_id") is not None
+    }
+    found = await store.modulemds(list(wanted.values()))
+    missing = sorted(name for name, i in wanted.items() if i not in found)
+    if missing:
+        raise Unprocessable(
+            f"buildrequired module {missing[0]} (module build"
+            f" {wanted[missing[0]]}) was not found"
+        )
+    return [found[wanted[name]] for name in sorted(wanted)]

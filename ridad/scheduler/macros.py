@@ -128,10 +128,15 @@ def macros_text(
     return text
 
 
-def spec_text(*, module_build_id: int, nsvc: str, changelog_seconds: float) -> str:
+def spec_text(
+    *, module_build_id: int, nsvc: str, changelog_seconds: float, conflicts: str = ""
+) -> str:
     """Return the spec of the macros package; ``%dist`` comes from the command line.
 
-    ``changelog_seconds`` (seconds since the epoch) dates the changelog entry.
+    ``changelog_seconds`` (seconds since the epoch) dates the changelog entry;
+    ``conflicts`` are the ``Conflicts:`` lines for the RPMs buildrequired
+    modules filter (``ridad.domain.buildroot.conflicts_text``), so they
+    cannot enter the buildroot.
 
     :raises RidadError: ``nsvc`` contains whitespace or ``%``.
     """
@@ -146,7 +151,7 @@ Summary:    Macros for building the RPMs of one module build
 License:    MIT
 BuildArch:  noarch
 Source1:    {_SOURCE_NAME}
-
+{conflicts}
 %description
 The RPM macros of module build {module_build_id} ({nsvc}): %%dist,
 %%modularitylabel, the %%_module_* macros and the modulemd's buildopts
@@ -181,14 +186,15 @@ async def build_macros_srpm(
     module_build_id: int,
     base_stream: str | None,
     rpm_macros: str | None,
+    conflicts: str = "",
     timeout_seconds: float = 60,
     rpmbuild_binary: str = "rpmbuild",
 ) -> MacrosSrpm:
     """Build the module-build-macros SRPM with ``rpmbuild -bs`` and return it.
 
     ``reactor`` provides IReactorProcess and IReactorTime. rpmbuild runs in
-    a fresh directory under ``work_dir``, which is always removed, and is
-    killed after ``timeout_seconds``.
+    a fresh directory under ``work_dir`` (always removed), killed after
+    ``timeout_seconds``; ``conflicts`` go into the spec (``spec_text``).
 
     :raises RidadError: rpmbuild is missing, failed (the message ends with
         its stderr), timed out or wrote no single SRPM; or a part of the
@@ -208,17 +214,15 @@ async def build_macros_srpm(
     executable = shutil.which(rpmbuild_binary)
     if executable is None:
         raise RidadError(f"Cannot build the module macros: no {rpmbuild_binary}")
+    spec = spec_text(
+        module_build_id=module_build_id,
+        nsvc=nsvc,
+        changelog_seconds=reactor.seconds(),
+        conflicts=conflicts,
+    )
     top = tempfile.mkdtemp(prefix="ridad-macros-", dir=work_dir)
     try:
-        spec = _write_tree(
-            top,
-            macros,
-            spec_text(
-                module_build_id=module_build_id,
-                nsvc=nsvc,
-                changelog_seconds=reactor.seconds(),
-            ),
-        )
+        spec = _write_tree(top, macros, spec)
         await _rpmbuild(reactor, executable, top, spec, dist, timeout_seconds)
         filename, content = _read_single_srpm(os.path.join(top, "SRPMS"))
     finally:

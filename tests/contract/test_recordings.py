@@ -45,6 +45,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Answer]:
     """Replay every recorded request in order; kojisim's answers by file name."""
     clock = Clock()
     hub = KojiHub(
+        wait_for_repo=False,  # the recorded host built without a repo
         clock=clock,
         reactor=NoProcessReactor(),  # type: ignore[arg-type]
         users={"kojiadmin": "kojiadmin", "mbs": UserSpec(None, ())},

@@ -77,6 +77,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, Answ
     )
     clock = Clock()
     hub = KojiHub(
+        wait_for_repo=False,  # the recorded host built without a repo
         clock=clock,
         reactor=_reactor(),
         users={"kojiadmin": "kojiadmin", "mbs": UserSpec("mbs", ())},

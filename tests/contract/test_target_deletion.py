@@ -46,6 +46,7 @@ def replies(
     """Replay the setup and the deletion requests; each recording with
     kojisim's answer, by file name."""
     hub = KojiHub(
+        wait_for_repo=False,  # the recorded host built without a repo
         clock=Clock(),
         reactor=NoProcessReactor(),  # type: ignore[arg-type]
         users={"kojiadmin": "kojiadmin"},

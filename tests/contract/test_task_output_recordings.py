@@ -153,6 +153,7 @@ def answers(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Answer]:
     """Replay the first flow, the set-up of the failed task, then 128-136."""
     clock = Clock()
     hub = KojiHub(
+        wait_for_repo=False,  # the recorded host built without a repo
         clock=clock,
         reactor=NoProcessReactor(),  # type: ignore[arg-type]
         users={"kojiadmin": "kojiadmin", "mbs": UserSpec(None, ())},

@@ -146,7 +146,8 @@ def make_hub(
 
 def seed_module_tags(client: HubClient, *, dist: str | None = None) -> None:
     """Tags ``f40-build``, ``mod`` and ``mod-build`` (inheriting), target ``mod``,
-    packages alpha and beta listed in ``mod``."""
+    packages alpha and beta listed in ``mod``, a READY repo of ``mod-build``
+    (builds wait for one)."""
     client.call("createTag", "f40-build", arches="x86_64")
     client.call("createTag", "mod")
     client.call("createTag", "mod-build", parent="f40-build")
@@ -155,6 +156,7 @@ def seed_module_tags(client: HubClient, *, dist: str | None = None) -> None:
     client.call("createBuildTarget", "mod", "mod-build", "mod")
     for name in ("alpha", "beta"):
         client.call("packageListAdd", "mod", name, owner="admin")
+    client.hub.kojira_repo("mod-build")
 
 
 def run_until_idle(

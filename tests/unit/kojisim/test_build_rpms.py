@@ -78,6 +78,7 @@ def client(real_hub: KojiHub) -> HubClient:
     )
     client.call("createBuildTarget", "mod", "mod-build", "mod")
     client.call("packageListAdd", "mod", "multi", owner="admin")
+    real_hub.kojira_repo("mod-build")
     return client
 
 

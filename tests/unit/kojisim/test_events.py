@@ -49,9 +49,14 @@ def hub(
 
 @pytest.fixture
 def seeded(admin: HubClient, sink: RecordingSink) -> HubClient:
-    """Module tags and target set up, with no messages recorded (Koji sends none)."""
+    """Module tags and target set up (Koji sends nothing for them), and the
+    repo kojira makes of the build tag (its init and done); no messages kept."""
     seed_module_tags(admin)
-    assert sink.messages == []
+    assert [m.destination for m in sink.messages] == [
+        "/topic/koji.repo.init",
+        "/topic/koji.repo.done",
+    ]
+    sink.messages.clear()
     return admin
 
 

@@ -107,12 +107,14 @@ def test_new_repo_makes_a_ready_repo_at_the_event_it_ran(
         ["mod-build"],
     )
     before = built.call("getLastEvent")["id"]
-    assert built.call("getRepo", "mod-build") is None
+    kojiras = built.call("getRepo", "mod-build")  # seed_module_tags's
+    assert kojiras["task_id"] is None
     run_until_idle(hub, clock)
     repo_id, event_id = built.call("getTaskResult", task_id)
     assert event_id == before + 1
     repo = built.call("getRepo", "mod-build")
     assert (repo["id"], repo["state"], repo["create_event"]) == (repo_id, 1, event_id)
+    assert repo_id != kojiras["id"]
     assert repo["task_state"] == TASK["CLOSED"]
     assert built.call("repoInfo", repo_id) == repo
 
