@@ -200,6 +200,7 @@ def make_api_site(
         config=live,
         git=git,
         builds=stores.builds,
+        pool=stores.pool,
         transitions=stores.transitions,
         run_blocking=run_blocking,
     )

@@ -13,7 +13,6 @@ from typing import Any
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from ridad.db import build_inserts as inserts
 from ridad.db import build_writes as writes
 from ridad.db.build_rows import load_build, load_module_trace
 from ridad.db.leases import check_lease
@@ -23,25 +22,24 @@ from ridad.domain.builds import (
     ComponentBuild,
     ModuleBuild,
     NewComponent,
-    NewModuleBuild,
     TraceEntry,
     check_component_move,
     check_module_move,
 )
 from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
-from ridad.errors import Conflict
 from ridad.outbox.announce import announce_component, announce_module
 from ridad.transitions_cg import CgIntents
 from ridad.transitions_import import ImportIntents
 from ridad.transitions_life import LifeIntents
+from ridad.transitions_submit import SubmitIntents
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
 Move = tuple[int, ComponentState, str | None, dict[str, Any]]
 Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
-class Transitions(LifeIntents, CgIntents, ImportIntents):
+class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
     """Applies state changes to module and component builds.
 
     Every intent given the scheduler's lease ``epoch`` raises NotLeader, and
@@ -94,45 +92,6 @@ class Transitions(LifeIntents, CgIntents, ImportIntents):
         if changes:
             self._committed()
         return written
-
-    async def create_module_build(self, new: NewModuleBuild) -> tuple[int, bool]:
-        """Record a verified submission in ``init``; answer its id and whether
-        it is new (a failed build of that NSVC starts over, keeping its
-        completed components).
-
-        :raises Conflict: when that NSVC exists and has not failed.
-        """
-        result: tuple[int, bool] = await self._pool.run_interaction(
-            self._create, new, self._now()
-        )
-        self._committed()
-        self._moved(result[0], ModuleState.INIT)
-        return result
-
-    async def _create(
-        self, cursor: Any, new: NewModuleBuild, now: datetime
-    ) -> tuple[int, bool]:
-        existing = await inserts.find_nsvc(cursor, new)
-        if existing is None:
-            created = await inserts.create_module_build(cursor, new, now)
-            await self._announce(cursor, await load_build(cursor, created), now, None)
-            return created, True
-        if existing.state is not ModuleState.FAILED:
-            raise Conflict(
-                f"Module build {new.nsvc} already exists (id {existing.id},"
-                f" state {existing.state.label}); only a failed build may be"
-                " submitted again",
-                details={"id": existing.id, "state": existing.state.label},
-            )
-        old = await load_build(cursor, existing.id, lock=True)
-        for c in old.components:
-            if c.state not in (ComponentState.COMPLETE, ComponentState.WAITING):
-                check_component_move(c, ComponentState.WAITING)
-        for before, after in await inserts.resubmit(cursor, old, new, now):
-            await self._announce_component(cursor, before, after, now)
-        written = await load_build(cursor, existing.id)
-        await self._announce(cursor, written, now, "failed")
-        return existing.id, False
 
     async def change_module_state(
         self,

@@ -33,6 +33,7 @@ from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_document, write_json
 from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
+from ridad.api.submission_limits import submission_overrides
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
@@ -44,7 +45,12 @@ DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 1000
 MAX_PAGE = INT_MAX
 LIST_PARAMETERS = {"page", "per_page", "state", "name", "stream", "owner"}
-SUBMIT_FIELDS = {"scmurl": str, "branch": str}
+SUBMIT_FIELDS = {
+    "scmurl": str,
+    "branch": str,
+    "buildrequire_overrides": dict,
+    "require_overrides": dict,
+}
 LIST_PATH = "/rida/module-builds/"
 DOCUMENT_PATH = "/rida/module-builds/<number:module_build_id>/modulemd"
 
@@ -111,18 +117,20 @@ class RidadApi:
                 'the body must name the modulemd\'s location in "scmurl"',
                 details={"fields": {"scmurl": "missing"}},
             )
-        module_build_id, _ = await self._submissions.submit(
+        recorded = await self._submissions.submit(
             Submission(
                 scmurl=fields["scmurl"],
                 branch=fields.get("branch"),
                 owner=identity.user,
+                **submission_overrides(fields),
             )
         )
+        module_build_id = recorded[0][0]
         build, components = await self._builds.get_with_components(module_build_id)
         location = f"/rida/module-builds/{module_build_id}".encode("ascii")
         return write_json(
             request,
-            module_build_view(build, components),
+            {**module_build_view(build, components), "ids": [i for i, _ in recorded]},
             status=201,
             headers={b"Location": location},
         )

@@ -156,7 +156,8 @@ def json_object_body(raw: bytes) -> dict[str, Any]:
 def field_problem(value: Any, expected: type) -> str | None:
     """Why a body member ``value`` is not a usable ``expected``, or None."""
     if not isinstance(value, expected):
-        return f"must be a {'string' if expected is str else 'boolean'}"
+        kind = {str: "a string", bool: "a boolean", dict: "an object"}[expected]
+        return f"must be {kind}"
     return text_problem(value) if isinstance(value, str) else None
 
 

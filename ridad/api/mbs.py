@@ -178,18 +178,21 @@ class MbsApi:
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
         fields = parse_submission(request.content.read())
-        module_build_id, _ = await self._submissions.submit(
+        recorded = await self._submissions.submit(
             Submission(
                 scmurl=fields.scmurl,
                 branch=fields.branch,
                 owner=identity.user,
+                **fields.overrides,
             )
         )
-        view = await self._module_view(module_build_id, Detail.VERBOSE, version)
-        location = module_build_url(version, module_build_id).encode("ascii")
+        views = [
+            await self._module_view(i, Detail.VERBOSE, version) for i, _ in recorded
+        ]
+        location = module_build_url(version, recorded[0][0]).encode("ascii")
         return write_json(
             request,
-            view if version == 1 else [view],
+            views[0] if version == 1 else views,
             status=201,
             headers={b"Location": location},
         )

@@ -7,15 +7,24 @@ sends none. (A form's Content-Type is refused by the site before this:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from ridad.api.inputs import field_problem, json_object_body, shown
 from ridad.api.mbs_params import Problems
 from ridad.api.state_change import requested_state
+from ridad.api.submission_limits import submission_overrides
+from ridad.domain.overrides import Overrides
 from ridad.domain.states import ModuleState
 from ridad.errors import Forbidden
 
-SUBMIT_FIELDS = {"scmurl": str, "branch": str, "scratch": bool}
+SUBMIT_FIELDS = {
+    "scmurl": str,
+    "branch": str,
+    "scratch": bool,
+    "buildrequire_overrides": dict,
+    "require_overrides": dict,
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class SubmitFields:
 
     scmurl: str
     branch: str
+    overrides: Mapping[str, Overrides] = field(default_factory=dict)
 
 
 def parse_submission(raw: bytes) -> SubmitFields:
@@ -50,14 +60,19 @@ def parse_submission(raw: bytes) -> SubmitFields:
             problems.add(key, f"missing: give {hint}")
     problems.raise_any(
         "the submission has bad fields",
-        "; ridad accepts scmurl, branch and scratch (false) only",
+        "; ridad accepts scmurl, branch, scratch (false), buildrequire_overrides"
+        " and require_overrides only",
     )
     if body.get("scratch") is True:
         raise Forbidden(
             "scratch builds are not enabled; submit without scratch"
             " (fedpkg module-build without --scratch)"
         )
-    return SubmitFields(scmurl=body["scmurl"], branch=body["branch"])
+    return SubmitFields(
+        scmurl=body["scmurl"],
+        branch=body["branch"],
+        overrides=submission_overrides(body),
+    )
 
 
 def parse_state_change(raw: bytes) -> ModuleState:

@@ -10,8 +10,8 @@ Its bounds (component count, git fairness and fetch budget) are in
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -24,18 +24,20 @@ from ridad.api.scm_identity import (
     module_identity,
     refuse_own_version,
 )
+from ridad.api.siblings import sibling_context, sibling_text, sibling_version
 from ridad.api.submission_limits import check_component_count, submission_requester
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
+from ridad.db.candidates import add_unrecorded_bases, load_candidates
+from ridad.db.pool import Pool
 from ridad.domain.buildroot import plan_arches
 from ridad.domain.builds import (
     NewComponent,
     NewModuleBuild,
     assign_batches,
-    compute_contexts,
-    module_version,
 )
 from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
+from ridad.domain.mse import Expansion, ExpansionRules, expand, first_names
 from ridad.domain.scheduling import scm_source
 from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
 from ridad.modulemd.parse import load_modulemd
@@ -43,8 +45,6 @@ from ridad.scm.git import FetchedFile, GitClient, Requester, ResolvedRef
 from ridad.scm.url import RepoLocation, ScmUrl, parse_repository, parse_scmurl
 from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
-
-EXPANSION = "stream expansion is not supported yet"
 
 T = TypeVar("T")
 
@@ -62,15 +62,10 @@ class Submission:
     #: it is the stream.
     branch: str | None
     owner: str
-
-
-@dataclass(frozen=True)
-class Dependencies:
-    """Resolved dependencies of a submission."""
-
-    buildrequires: dict[str, Any]
-    requires: dict[str, list[str]]
-    base_stream: str | None
+    #: MBS's ``buildrequire_overrides`` / ``require_overrides``: module name
+    #: to the streams that replace those the modulemd lists.
+    buildrequire_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    require_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @functools.lru_cache(maxsize=16)
@@ -93,25 +88,28 @@ class SubmissionVerifier:
         config: LiveConfig,
         git: GitClient,
         builds: ModuleBuildStore,
+        pool: Pool,
         transitions: Transitions,
         run_blocking: RunBlocking[Any],
     ) -> None:
         self._config = config
         self._git = git
         self._builds = builds
+        self._pool = pool
         self._transitions = transitions
         self._run_blocking = run_blocking
 
-    async def submit(self, submission: Submission) -> tuple[int, bool]:
-        """Verify and record a submission; return its id and whether new.
+    async def submit(self, submission: Submission) -> list[tuple[int, bool]]:
+        """Verify a submission and record one build per expansion (the MSE
+        siblings, ordered as expanded); return each id and whether it is new.
 
-        :raises InvalidRequest: unparseable scmurl or branch, or a commit
-            that is not on the branch.
+        :raises InvalidRequest: unparseable scmurl or branch, a commit that
+            is not on the branch, or an override naming no module.
         :raises Forbidden: scmurl or a component repository not allowed.
-        :raises Unprocessable: modulemd or a component cannot be used, or
-            the modulemd names another module, stream or version than
-            the SCM location gives.
-        :raises Conflict: that module version exists and has not failed.
+        :raises Unprocessable: modulemd or a component cannot be used, the
+            modulemd names another module, stream or version than the SCM
+            location gives, or no dependency combination can be built.
+        :raises Conflict: every sibling exists and none has failed.
         """
         config = self._config.current
         scmurl = parse_scmurl(submission.scmurl)
@@ -125,40 +123,88 @@ class SubmissionVerifier:
             document, scmurl, branch or resolved.branch, config.scm
         )
         refuse_own_version(document, config.scm)
-        dependencies = await self._dependencies(config, document, name)
-        build_context, runtime_context, context = compute_contexts(
-            {k: v["stream"] for k, v in dependencies.buildrequires.items()},
-            dependencies.requires,
-        )
-        if document.static_context and document.context:
-            context = document.context
-        version = document.version or module_version(
-            base_stream=dependencies.base_stream,
-            committer_time=datetime.fromtimestamp(fetched.committer_time, tz=UTC),
-        )
+        expansions = await self._expand(config, document, name, submission)
+        committed = datetime.fromtimestamp(fetched.committer_time, tz=UTC)
+        named = [
+            (
+                e,
+                document.version or sibling_version(e, committed),
+                sibling_context(document, e, expansions),
+            )
+            for e in expansions
+        ]
+        await self._refuse_existing(name, stream, named)
+        components = await self._components(config, document, requester)
         koji = config.koji
         arches = plan_arches(document.arches, None, koji.arches if koji else None)
-        await self._refuse_existing(name, stream, version, context)
-        components = await self._components(config, document, requester)
-        new = NewModuleBuild(
-            name=name,
-            stream=stream,
-            version=version,
-            context=context,
-            owner=submission.owner,
-            scmurl=submission.scmurl,
-            scm_commit=resolved.commit,
-            branch=branch or resolved.branch,
-            modulemd=document.text,
-            build_context=build_context,
-            runtime_context=runtime_context,
-            buildrequires=dependencies.buildrequires,
-            requires=dependencies.requires,
-            components=components,
-            rpm_macros=document.rpm_macros,
-            arches=arches,
+        news = []
+        for expansion, version, context in named:
+            modulemd = await self._run_blocking(
+                functools.partial(sibling_text, document, expansion)
+            )
+            news.append(
+                NewModuleBuild(
+                    name=name,
+                    stream=stream,
+                    version=version,
+                    context=context,
+                    owner=submission.owner,
+                    scmurl=submission.scmurl,
+                    scm_commit=resolved.commit,
+                    branch=branch or resolved.branch,
+                    modulemd=modulemd,
+                    build_context=expansion.contexts.build_context,
+                    runtime_context=expansion.contexts.runtime_context,
+                    buildrequires=expansion.buildrequires,
+                    requires={
+                        k: list(v) for k, v in expansion.dependencies.requires.items()
+                    },
+                    components=components,
+                    rpm_macros=document.rpm_macros,
+                    arches=arches,
+                    build_context_no_bms=expansion.contexts.build_context_no_bms,
+                )
+            )
+        return await self._transitions.create_module_builds(news)
+
+    async def _expand(
+        self,
+        config: Config,
+        document: ModuleStreamDocument,
+        name: str,
+        submission: Submission,
+    ) -> list[Expansion]:
+        """The MSE siblings of ``document`` (docs/mbs-resolution.md §3).
+
+        :raises Unprocessable: ``name`` is a base module, or nothing can be
+            built (the message says what could not be satisfied).
+        """
+        if name in config.base_module_names:
+            raise Unprocessable(f"{name} is a base module; ridad does not build it")
+        rules = ExpansionRules(
+            base_module_names=config.base_module_names,
+            max_expansions=config.api.max_expansions,
         )
-        return await self._transitions.create_module_build(new)
+        dependencies = document.dependencies
+        pool = await load_candidates(
+            self._pool, first_names(dependencies, rules), rules.base_module_names
+        )
+        add_unrecorded_bases(
+            pool,
+            dependencies,
+            rules.base_module_names,
+            dict(config.koji.base_module_tags) if config.koji else None,
+        )
+        return await self._run_blocking(
+            functools.partial(
+                expand,
+                dependencies,
+                pool,
+                rules,
+                buildrequire_overrides=submission.buildrequire_overrides,
+                require_overrides=submission.require_overrides,
+            )
+        )
 
     async def _read_modulemd(
         self,
@@ -201,75 +247,27 @@ class SubmissionVerifier:
         return resolved, fetched, document
 
     async def _refuse_existing(
-        self, name: str, stream: str, version: int, context: str
+        self, name: str, stream: str, named: Sequence[tuple[Expansion, int, str]]
     ) -> None:
-        """Answer 409 before the component checks when the build exists.
+        """Answer 409 before the component checks when every sibling exists.
 
-        The transaction that records the build checks again (a concurrent
-        submission may get there first).
+        A sibling that exists and has not failed is kept as it is (MBS's
+        rule: a submission may add the builds new buildrequires give); the
+        transaction that records the builds checks again.
         """
-        existing = await self._builds.find_unfailed(name, stream, version, context)
-        if existing is not None:
-            raise Conflict(
-                f"Module build {existing.nsvc} already exists (id {existing.id},"
-                f" state {existing.state.label}); only a failed build may be"
-                " submitted again",
-                details={"id": existing.id, "state": existing.state.label},
-            )
-
-    async def _dependencies(
-        self, config: Config, document: ModuleStreamDocument, name: str
-    ) -> Dependencies:
-        base_names = config.base_module_names
-        if name in base_names:
-            raise Unprocessable(f"{name} is a base module; ridad does not build it")
-        if len(document.dependencies) > 1:
-            raise Unprocessable(
-                f"{EXPANSION}: dependencies lists {len(document.dependencies)}"
-                " alternatives; keep exactly one"
-            )
-        item = document.dependencies[0] if document.dependencies else None
-        buildrequires: dict[str, Any] = {}
-        requires: dict[str, list[str]] = {}
-        for key, streams in (item.buildrequires if item else {}).items():
-            stream = _single_stream("buildrequires", key, streams)
-            buildrequires[key] = await self._buildrequire(config, key, stream)
-        for key, streams in (item.requires if item else {}).items():
-            requires[key] = [_single_stream("requires", key, streams)]
-        base_stream = next(
-            (buildrequires[b]["stream"] for b in base_names if b in buildrequires),
-            None,
+        existing = []
+        for _, version, context in named:
+            build = await self._builds.find_unfailed(name, stream, version, context)
+            if build is None:
+                return
+            existing.append(build)
+        first = existing[0]
+        raise Conflict(
+            f"Module build {first.nsvc} already exists (id {first.id},"
+            f" state {first.state.label}); only a failed build may be"
+            " submitted again",
+            details={"id": first.id, "state": first.state.label},
         )
-        return Dependencies(buildrequires, requires, base_stream)
-
-    async def _buildrequire(
-        self, config: Config, name: str, stream: str
-    ) -> dict[str, Any]:
-        if name in config.base_module_names:
-            koji_tag = None
-            if config.koji is not None:
-                koji_tag = config.koji.base_module_tag(name, stream)
-                if koji_tag is None:
-                    raise Unprocessable(
-                        f"base module {name}:{stream} has no Koji tag configured;"
-                        " ask the administrators to add it to"
-                        " koji.base_module_tags, or buildrequire a configured stream"
-                    )
-            return {"stream": stream, "base_module": True, "koji_tag": koji_tag}
-        ready = await self._builds.newest_ready(name, stream)
-        if ready is None:
-            raise Unprocessable(
-                f"buildrequires {name}:{stream}, which has no ready build in"
-                " ridad; build it first"
-            )
-        return {
-            "stream": stream,
-            "version": str(ready.version),
-            "context": ready.context,
-            "module_build_id": ready.id,
-            "koji_tag": ready.koji_tag,
-            "base_module": False,
-        }
 
     async def _components(
         self, config: Config, document: ModuleStreamDocument, requester: Requester
@@ -280,7 +278,7 @@ class SubmissionVerifier:
                 " build them as modules of their own"
             )
         if not document.rpm_components:
-            raise Unprocessable("the modulemd lists no rpm components to build")
+            return ()
         _check_component_names(document.rpm_components)
         batches = assign_batches(
             {c.key: c.buildorder for c in document.rpm_components},
@@ -377,15 +375,6 @@ def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:
             f"{scmurl.repository.url} is not an allowed module location;"
             " ask the administrators to add it to scm.allowed"
         )
-
-
-def _single_stream(section: str, name: str, streams: Sequence[str]) -> str:
-    if len(streams) != 1 or streams[0].startswith("-") or not streams[0]:
-        raise Unprocessable(
-            f"{EXPANSION}: {section} {name} lists {list(streams)}; name exactly"
-            " one stream"
-        )
-    return streams[0]
 
 
 def _check_component_names(components: Sequence[RpmComponentSpec]) -> None:

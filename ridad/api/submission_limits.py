@@ -9,8 +9,12 @@ for everything the submission fetches.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ridad.config.model import Config
 from ridad.domain.modulemd import ModuleStreamDocument
+from ridad.domain.overrides import Overrides, parse_overrides
 from ridad.errors import Unprocessable
 from ridad.scm.git import FetchBudget, Requester
 
@@ -40,3 +44,16 @@ def submission_requester(config: Config, owner: str) -> Requester:
         budget.
     """
     return Requester(submitter=owner, budget=FetchBudget(config.scm.max_fetch_bytes))
+
+
+def submission_overrides(body: Mapping[str, Any]) -> dict[str, Overrides]:
+    """The two override parameters of a submission body (MBS's names),
+    as ``Submission`` keywords.
+
+    :raises InvalidRequest: one is not an object of stream arrays (MBS's
+        message).
+    """
+    return {
+        key: parse_overrides(key, body.get(key))
+        for key in ("buildrequire_overrides", "require_overrides")
+    }

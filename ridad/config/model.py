@@ -66,6 +66,8 @@ class ApiConfig:
     #: whose browser pages may write.
     allowed_origins: tuple[str, ...] = ()
     max_components: int = 1000
+    #: The most module builds one submission may expand into (MSE siblings).
+    max_expansions: int = 64
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (

@@ -182,6 +182,7 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         "public_url",
         "allowed_origins",
         "max_components",
+        "max_expansions",
     }
     section = reader.section(data, "api", known)
     d = ApiConfig()
@@ -209,6 +210,9 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         ),
         public_url=public_url.rstrip("/") if public_url else None,
         allowed_origins=_origins(reader, section),
+        max_expansions=reader.value(
+            section, "api.", "max_expansions", d.max_expansions, check_positive_int
+        ),
         max_components=reader.value(
             section, "api.", "max_components", d.max_components, check_positive_int
         ),

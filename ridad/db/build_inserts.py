@@ -55,8 +55,9 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
             "INSERT INTO module_builds (name, stream, version, context, state,"
             " owner, scmurl, scm_commit, branch, modulemd, build_context,"
             " runtime_context, buildrequires, requires, rpm_macros,"
-            " time_submitted, time_modified, arches) VALUES (%s, %s, %s, %s,"
-            " 'init', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " time_submitted, time_modified, arches, build_context_no_bms)"
+            " VALUES (%s, %s, %s, %s, 'init', %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s, %s, %s, %s, %s)"
             " RETURNING id",
             (
                 new.name,
@@ -76,6 +77,7 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
                 now,
                 now,
                 _array(new.arches),
+                new.build_context_no_bms,
             ),
         )
     except psycopg2.errors.UniqueViolation:

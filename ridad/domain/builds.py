@@ -202,6 +202,8 @@ class NewModuleBuild:
     #: ``buildopts.arches`` within ``koji.arches`` (None: ``koji.arches``);
     #: the environment step narrows them to the base module's Koji tag.
     arches: tuple[str, ...] | None = None
+    #: MBS's build context without the base modules.
+    build_context_no_bms: str | None = None
 
     @property
     def nsvc(self) -> str:

@@ -84,6 +84,7 @@ ALLOWED: dict[str, set[str]] = {
         "transitions_life",
         "transitions_cg",
         "transitions_import",
+        "transitions_submit",
     },
     # The intents of a build's life after it was built, mixed into
     # Transitions; nothing else may import them.
@@ -91,6 +92,7 @@ ALLOWED: dict[str, set[str]] = {
     # The intents of the module's import into Koji, mixed in the same way.
     "transitions_cg": _CORE | {"db"},
     "transitions_import": _CORE | {"db"},
+    "transitions_submit": _CORE | {"db"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE

@@ -165,6 +165,7 @@ def make_apps(
         config=LiveConfig(config),
         git=git,  # type: ignore[arg-type]
         builds=builds,
+        pool=pool,
         transitions=transitions,
         run_blocking=run_blocking,
     )
