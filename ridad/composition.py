@@ -197,13 +197,9 @@ def make_api_site(
         run_blocking=run_blocking,
     )
     submissions = SubmissionVerifier(
-        config=live,
-        git=git,
-        builds=stores.builds,
-        pool=stores.pool,
-        transitions=stores.transitions,
-        run_blocking=run_blocking,
-    )
+        config=live, git=git, builds=stores.builds, pool=stores.pool,
+        transitions=stores.transitions, run_blocking=run_blocking,
+    )  # fmt: skip
     importer = ModuleImporter(
         config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking
     )

@@ -19,13 +19,16 @@ from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 
 from ridad.api.scm_identity import (
-    MAX_IDENTIFIER_LENGTH,
     checked_branch,
     module_identity,
     refuse_own_version,
 )
 from ridad.api.siblings import sibling_context, sibling_text, sibling_version
-from ridad.api.submission_limits import check_component_count, submission_requester
+from ridad.api.submission_limits import (
+    check_component_count,
+    check_component_names,
+    submission_requester,
+)
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
@@ -137,34 +140,16 @@ class SubmissionVerifier:
         components = await self._components(config, document, requester)
         koji = config.koji
         arches = plan_arches(document.arches, None, koji.arches if koji else None)
-        news = []
-        for expansion, version, context in named:
-            modulemd = await self._run_blocking(
-                functools.partial(sibling_text, document, expansion)
+        news = [
+            _new_build(
+                submission, resolved, branch, document, components, arches,
+                (name, stream, version, context), expansion,
+                await self._run_blocking(
+                    functools.partial(sibling_text, document, expansion)
+                ),
             )
-            news.append(
-                NewModuleBuild(
-                    name=name,
-                    stream=stream,
-                    version=version,
-                    context=context,
-                    owner=submission.owner,
-                    scmurl=submission.scmurl,
-                    scm_commit=resolved.commit,
-                    branch=branch or resolved.branch,
-                    modulemd=modulemd,
-                    build_context=expansion.contexts.build_context,
-                    runtime_context=expansion.contexts.runtime_context,
-                    buildrequires=expansion.buildrequires,
-                    requires={
-                        k: list(v) for k, v in expansion.dependencies.requires.items()
-                    },
-                    components=components,
-                    rpm_macros=document.rpm_macros,
-                    arches=arches,
-                    build_context_no_bms=expansion.contexts.build_context_no_bms,
-                )
-            )
+            for expansion, version, context in named
+        ]  # fmt: skip
         return await self._transitions.create_module_builds(news)
 
     async def _expand(
@@ -279,7 +264,7 @@ class SubmissionVerifier:
             )
         if not document.rpm_components:
             return ()
-        _check_component_names(document.rpm_components)
+        check_component_names(document.rpm_components)
         batches = assign_batches(
             {c.key: c.buildorder for c in document.rpm_components},
             {c.key: c.buildafter for c in document.rpm_components},
@@ -377,12 +362,35 @@ def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:
         )
 
 
-def _check_component_names(components: Sequence[RpmComponentSpec]) -> None:
-    """:raises Unprocessable: a component name is too long for the index."""
-    long = [c.key for c in components if len(c.key) > MAX_IDENTIFIER_LENGTH]
-    if long:
-        raise Unprocessable(
-            f"components.rpms: {len(long)} component names are longer than"
-            f" {MAX_IDENTIFIER_LENGTH} characters (the first starts with"
-            f" {long[0][:40]!r})"
-        )
+def _new_build(
+    submission: Submission,
+    resolved: ResolvedRef,
+    branch: str | None,
+    document: ModuleStreamDocument,
+    components: tuple[NewComponent, ...],
+    arches: tuple[str, ...] | None,
+    nsvc: tuple[str, str, int, str],
+    expansion: Expansion,
+    modulemd: str,
+) -> NewModuleBuild:
+    """One MSE sibling of a verified submission, as it is to be recorded."""
+    name, stream, version, context = nsvc
+    return NewModuleBuild(
+        name=name,
+        stream=stream,
+        version=version,
+        context=context,
+        owner=submission.owner,
+        scmurl=submission.scmurl,
+        scm_commit=resolved.commit,
+        branch=branch or resolved.branch,
+        modulemd=modulemd,
+        build_context=expansion.contexts.build_context,
+        runtime_context=expansion.contexts.runtime_context,
+        buildrequires=expansion.buildrequires,
+        requires={k: list(v) for k, v in expansion.dependencies.requires.items()},
+        components=components,
+        rpm_macros=document.rpm_macros,
+        arches=arches,
+        build_context_no_bms=expansion.contexts.build_context_no_bms,
+    )

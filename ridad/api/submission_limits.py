@@ -9,11 +9,12 @@ for everything the submission fetches.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ridad.api.scm_identity import MAX_IDENTIFIER_LENGTH
 from ridad.config.model import Config
-from ridad.domain.modulemd import ModuleStreamDocument
+from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
 from ridad.domain.overrides import Overrides, parse_overrides
 from ridad.errors import Unprocessable
 from ridad.scm.git import FetchBudget, Requester
@@ -57,3 +58,14 @@ def submission_overrides(body: Mapping[str, Any]) -> dict[str, Overrides]:
         key: parse_overrides(key, body.get(key))
         for key in ("buildrequire_overrides", "require_overrides")
     }
+
+
+def check_component_names(components: Sequence[RpmComponentSpec]) -> None:
+    """:raises Unprocessable: a component name is too long for the index."""
+    long = [c.key for c in components if len(c.key) > MAX_IDENTIFIER_LENGTH]
+    if long:
+        raise Unprocessable(
+            f"components.rpms: {len(long)} component names are longer than"
+            f" {MAX_IDENTIFIER_LENGTH} characters (the first starts with"
+            f" {long[0][:40]!r})"
+        )
