@@ -68,15 +68,17 @@ def modulemd_yaml() -> str:
         "  summary: A demonstration module for ridad's development environment",
         "  description: >-",
         "    Three small noarch packages built in two batches: demo-lib and",
-        "    demo-data first, then demo-app, which requires them.",
+        "    demo-data first, then demo-app, which requires them. It",
+        "    buildrequires every platform (platform: []), so one submission",
+        "    expands into one module build per platform stream.",
         "  license:",
         "    module:",
         "      - MIT",
         "  dependencies:",
         "    - buildrequires:",
-        "        platform: [f40]",
+        "        platform: []",
         "      requires:",
-        "        platform: [f40]",
+        "        platform: []",
         "  components:",
         "    rpms:",
     ]
@@ -185,8 +187,10 @@ koji:
   # starts on {KOJI_HOST}:{KOJI_PORT} (its builds take {KOJI_BUILD_SECONDS} s each).
   hub: "{koji_hub_url()}"
   auth: {{method: password, user: {KOJI_USER}, password: {KOJI_PASSWORD}}}
-  # The Koji tag each base module stream builds on.
-  base_module_tags: {{"platform:f40": "{BASE_TAG}"}}
+  # The Koji tag each base module stream builds on; each entry is imported as
+  # a base module at start-up. The demo module buildrequires platform: [], so
+  # it is built once per stream listed here.
+  base_module_tags: {{{", ".join(f'"{k}": "{v}"' for k, v in BASE_TAGS.items())}}}
   arches: [x86_64]
   poll_interval_seconds: 1
 
@@ -209,7 +213,8 @@ KOJI_PORT = 8099
 KOJI_USER = "ridad"
 KOJI_PASSWORD = "ridad"
 KOJI_BUILD_SECONDS = 2
-BASE_TAG = "f40-build"
+#: The base module streams of the demo and the Koji tag each builds on.
+BASE_TAGS = {"platform:f40": "f40-build", "platform:f41": "f41-build"}
 
 
 BROKER_HOST = "127.0.0.1"

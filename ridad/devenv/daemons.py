@@ -22,7 +22,7 @@ from twisted.web.client import (
 )
 
 from ridad.devenv.content import (
-    BASE_TAG,
+    BASE_TAGS,
     BROKER_ENDPOINT,
     GIT_HOST,
     KOJI_BUILD_SECONDS,
@@ -173,8 +173,8 @@ def ridad_daemon(
 def kojisim_daemon(reactor: DemoReactor, environment: DemoEnvironment) -> ChildProcess:
     """Describe kojisim, the embedded build system, under ``twistd -n``.
 
-    It is ready once ridad's Koji user can log in and the base module's tag
-    exists (created on first start, as an administrator would).
+    It is ready once ridad's Koji user can log in and the base modules' tags
+    exist (created on first start, as an administrator would).
     """
     argv = [
         *_TWISTD,
@@ -204,8 +204,9 @@ def kojisim_daemon(reactor: DemoReactor, environment: DemoEnvironment) -> ChildP
 
     async def has_base_tag() -> bool:
         try:
-            if await koji.call("getTag", BASE_TAG) is None:
-                await koji.call("createTag", BASE_TAG, arches="x86_64")
+            for tag in BASE_TAGS.values():
+                if await koji.call("getTag", tag) is None:
+                    await koji.call("createTag", tag, arches="x86_64")
         except KojiError:
             return False  # not listening yet
         return True

@@ -26,7 +26,7 @@ from twisted.logger import (
 from twisted.python import usage
 
 from ridad.devenv.broker import activemq_broker
-from ridad.devenv.content import BROKEN_BRANCH
+from ridad.devenv.content import BASE_TAGS, BROKEN_BRANCH, MODULE_NAME
 from ridad.devenv.daemons import GIT_PORT, git_daemon, kojisim_daemon, ridad_daemon
 from ridad.devenv.environment import DemoEnvironment, DemoEnvironmentError, prepare
 from ridad.devenv.services import ChildProcess, DemoReactor, ServiceChain
@@ -103,10 +103,15 @@ def submit_command(environment: DemoEnvironment, ref: str | None = None) -> str:
     )
 
 
-def status_command(environment: DemoEnvironment, module_build_id: int = 1) -> str:
-    """Return the curl command that shows one module build."""
+def status_command(environment: DemoEnvironment) -> str:
+    """Return the curl command that lists the demo module's builds.
+
+    One submission makes one build per platform stream, and the base
+    modules imported at start-up hold the first ids, so the command lists
+    them by name rather than guessing ids.
+    """
     return shlex.join(
-        ["curl", "-s", f"{environment.api_url}/rida/module-builds/{module_build_id}"]
+        ["curl", "-s", f"{environment.api_url}/rida/module-builds/?name={MODULE_NAME}"]
     )
 
 
@@ -121,11 +126,13 @@ def instructions(environment: DemoEnvironment) -> str:
     return (
         f"\nridad is ready at {environment.api_url} (state in {environment.directory};"
         " Ctrl-C stops everything).\n\n"
-        "Submit the demo module build:\n\n"
+        "Submit the demo module build. It buildrequires every platform"
+        " (platform: []), so it expands into one build per base module"
+        f" ({', '.join(BASE_TAGS)}); the answer's \"ids\" lists them:\n\n"
         f"    {submit_command(environment)}\n\n"
-        "Then look at it:\n\n"
+        "Then look at them:\n\n"
         f"    {status_command(environment)}\n\n"
-        "Once it is ready, Koji holds the module itself (modulemd.txt and one"
+        "Once they are ready, Koji holds each module build itself (modulemd.txt and one"
         " modulemd.<arch>.txt, with their RPMs):\n\n"
         f"    {koji_commands()[0]}\n"
         f"    {koji_commands()[1]}   (NVR: the one the first command prints)\n\n"

@@ -96,7 +96,7 @@ async def test_modulemd_has_three_components_in_two_batches(
     assert data["summary"] and data["description"]
     assert data["license"] == {"module": ["MIT"]}
     assert data["dependencies"] == [
-        {"buildrequires": {"platform": ["f40"]}, "requires": {"platform": ["f40"]}}
+        {"buildrequires": {"platform": []}, "requires": {"platform": []}}
     ]
     rpms = data["components"]["rpms"]
     batches: dict[int, set[str]] = {}
@@ -129,7 +129,10 @@ async def test_config_holds_the_development_settings(
         "koji": {
             "hub": "http://127.0.0.1:8099/kojihub",
             "auth": {"method": "password", "user": "ridad", "password": "ridad"},
-            "base_module_tags": {"platform:f40": "f40-build"},
+            "base_module_tags": {
+                "platform:f40": "f40-build",
+                "platform:f41": "f41-build",
+            },
             "arches": ["x86_64"],
             "poll_interval_seconds": 1,
         },
@@ -257,7 +260,7 @@ async def test_git_daemon_on_a_busy_port_fails_naming_the_port(
 async def test_curl_commands_submit_and_show_the_demo_build(
     tmp_path: Path, reactor: Any
 ) -> None:
-    """The printed curl commands POST the demo scmurl and GET module build 1."""
+    """The printed curl commands POST the demo scmurl and list the demo's builds."""
     environment = await prepare(tmp_path / "run", reactor)
     assert submit_command(environment) == (
         "curl -i -X POST -H 'Content-Type: application/json'"
@@ -265,5 +268,5 @@ async def test_curl_commands_submit_and_show_the_demo_build(
         " http://127.0.0.1:8080/rida/module-builds/"
     )
     assert status_command(environment) == (
-        "curl -s http://127.0.0.1:8080/rida/module-builds/1"
+        "curl -s 'http://127.0.0.1:8080/rida/module-builds/?name=demo'"
     )
