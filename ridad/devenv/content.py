@@ -187,9 +187,8 @@ koji:
   # starts on {KOJI_HOST}:{KOJI_PORT} (its builds take {KOJI_BUILD_SECONDS} s each).
   hub: "{koji_hub_url()}"
   auth: {{method: password, user: {KOJI_USER}, password: {KOJI_PASSWORD}}}
-  # The Koji tag each base module stream builds on; each entry is imported as
-  # a base module at start-up. The demo module buildrequires platform: [], so
-  # it is built once per stream listed here.
+  # The Koji tag of each base module stream, imported at start-up; the demo
+  # module buildrequires platform: [], so it is built once per stream here.
   base_module_tags: {{{", ".join(f'"{k}": "{v}"' for k, v in BASE_TAGS.items())}}}
   arches: [x86_64]
   poll_interval_seconds: 1

@@ -128,7 +128,7 @@ def instructions(environment: DemoEnvironment) -> str:
         " Ctrl-C stops everything).\n\n"
         "Submit the demo module build. It buildrequires every platform"
         " (platform: []), so it expands into one build per base module"
-        f" ({', '.join(BASE_TAGS)}); the answer's \"ids\" lists them:\n\n"
+        f' ({", ".join(BASE_TAGS)}); the answer\'s "ids" lists them:\n\n'
         f"    {submit_command(environment)}\n\n"
         "Then look at them:\n\n"
         f"    {status_command(environment)}\n\n"

@@ -81,7 +81,11 @@ class BuildRun:
         while self._builder.wait_for_repo and not self._builder.transact(
             lambda call: self._has_repo(call, plan)
         ):
-            await self._builder.sleep(self._builder.repo_poll_seconds)
+            self._builder.repo_waits.add(self._task_id)
+            try:
+                await self._builder.sleep(self._builder.repo_poll_seconds)
+            finally:
+                self._builder.repo_waits.discard(self._task_id)
         nvr = default_spec(await self._inspector.nvr(plan.source, plan.dist))
         build_id = self._builder.transact(lambda call: self._start(call, plan, nvr))
         self._builder.transact(lambda call: self._install_buildroot(call, plan, nvr))

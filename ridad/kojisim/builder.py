@@ -61,6 +61,8 @@ class Builder:
         self._capacity = capacity
         self._tick = tick_seconds
         self._claimed: set[int] = set()
+        #: Build tasks waiting for their build tag's first READY repo.
+        self.repo_waits: set[int] = set()
         self._opening: dict[int, IDelayedCall] = {}
         self._running: dict[int, Deferred[None]] = {}
         self._scan_call: IDelayedCall | None = None
@@ -81,6 +83,12 @@ class Builder:
     def busy(self) -> bool:
         """Whether a task is being opened or run."""
         return bool(self._claimed)
+
+    @property
+    def active(self) -> bool:
+        """Whether a task is being opened or run, not counting builds that
+        only wait for a repo (they move once someone asks for one)."""
+        return bool(self._claimed - self.repo_waits)
 
     def pause(self) -> None:
         """Take no new tasks (tasks already taken go on)."""

@@ -341,6 +341,16 @@ class KojiHub:
         return self._builder.busy
 
     @property
+    def repo_waits(self) -> frozenset[int]:
+        """The build tasks that wait for their build tag's first READY repo."""
+        return frozenset(self._builder.repo_waits)
+
+    @property
+    def builder_active(self) -> bool:
+        """Whether the builder works on a task that does not wait for a repo."""
+        return self._builder.active
+
+    @property
     def build_seconds(self) -> float:
         """How long a build takes once its NVR is known (settable)."""
         return self._builder.build_seconds

@@ -148,9 +148,11 @@ async def test_stuck_build_fails_after_7_days_saying_where_it_stopped(
     rig.later(days=1, seconds=1)
     assert await rig.sweeps.fail_stuck(EPOCH, _now(rig.world)) == [module_build_id]
     failed = (await rig.read(module_build_id)).build
+    # module-build-macros waits for the repo ridad asked for right after it.
     reason = (
         "No progress for 7 days: the build stopped in state build, batch 1,"
-        f" building module-build-macros (task {task_id})"
+        f" building module-build-macros (task {task_id}),"
+        f" waiting for newRepo task {failed.repo_task_id}"
     )
     assert (failed.state, failed.state_reason) == (ModuleState.FAILED, reason)
     last = (await rig.module_messages())[-1]
