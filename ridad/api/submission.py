@@ -263,7 +263,10 @@ class SubmissionVerifier:
                 " build them as modules of their own"
             )
         if not document.rpm_components:
-            return ()
+            raise Unprocessable(
+                "the modulemd lists no rpm components to build; metadata-only"
+                " modules are not supported yet"
+            )
         check_component_names(document.rpm_components)
         batches = assign_batches(
             {c.key: c.buildorder for c in document.rpm_components},
