@@ -61,13 +61,26 @@ class ImportedModule:
 class ImportedBuild:
     """What an import records: the module, its recorded modulemd, who
     imported it and from where (``scmurl`` and ``scm_commit`` are empty
-    for a modulemd given in the request)."""
+    for a modulemd given in the request).
+
+    The commit recorded is the fetched one, else the modulemd's
+    ``xmd.mbs.commit``: MBS takes a buildrequired module's ``ref`` from
+    there, so an import of a built module's final modulemd keeps its ref.
+    """
 
     module: ImportedModule
     modulemd: str
     owner: str
     scmurl: str = ""
     scm_commit: str = ""
+
+    @property
+    def commit(self) -> str:
+        """The fetched commit, else ``xmd.mbs.commit`` (else empty)."""
+        if self.scm_commit:
+            return self.scm_commit
+        commit = (self.module.xmd.get("mbs") or {}).get("commit")
+        return commit if isinstance(commit, str) else ""
 
     def columns(self) -> dict[str, Any]:
         """The ``module_builds`` columns an import writes (besides the
@@ -76,7 +89,7 @@ class ImportedBuild:
         return {
             "owner": self.owner,
             "scmurl": self.scmurl,
-            "scm_commit": self.scm_commit,
+            "scm_commit": self.commit,
             "modulemd": self.modulemd,
             "koji_tag": module.koji_tag,
             "stream_version": module.stream_version,

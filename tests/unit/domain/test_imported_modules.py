@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from ridad.domain.imported_modules import base_stream_version, check_import
+from ridad.domain.imported_modules import (
+    ImportedBuild,
+    base_stream_version,
+    check_import,
+)
 from ridad.domain.modulemd import Dependencies
 from ridad.errors import Unprocessable
 from ridad.modulemd.imported import configured_base_module, load_import
@@ -209,3 +213,16 @@ def test_a_configured_base_module_is_a_valid_import() -> None:
         }
     }
     assert load_import(accepted.text, base_module_names=BASES).text == accepted.text
+
+
+def test_an_import_without_a_fetch_records_the_commit_of_its_xmd() -> None:
+    """MBS takes a buildrequired module's ``ref`` from ``xmd.mbs.commit``:
+    a modulemd given in the request keeps it; a fetched commit wins."""
+    xmd = "  xmd: {mbs: {koji_tag: module-f29-build, commit: 0123abcd}}\n"
+    accepted = load_import(document(xmd=xmd), base_module_names=BASES)
+    given = ImportedBuild(accepted.module, accepted.text, "admin")
+    assert given.columns()["scm_commit"] == "0123abcd"
+    fetched = ImportedBuild(accepted.module, accepted.text, "admin", "git://x", "ff00")
+    assert fetched.columns()["scm_commit"] == "ff00"
+    bare = load_import(document(), base_module_names=BASES)
+    assert ImportedBuild(bare.module, bare.text, "admin").columns()["scm_commit"] == ""
