@@ -280,20 +280,38 @@ async def test_unreachable_component_server_is_422_transient(
 
 
 @pytest.mark.parametrize(
-    "buildrequires",
-    [{"platform": ["f39", "f40"]}, {"platform": []}, {"platform": ["-f39"]}],
-    ids=["two-streams", "all-streams", "negated"],
+    ("buildrequires", "expected"),
+    [
+        ({"platform": []}, "platform: [] stands for every stream"),
+        ({"platform": ["-f39"]}, "platform: [-f39] stands for every stream"),
+    ],
+    ids=["all-streams", "negated"],
 )
 @pytest_twisted.ensureDeferred
-async def test_stream_expansion_is_422(
-    daemon: RunningDaemon, git_world: GitWorld, buildrequires: dict
+async def test_streams_with_no_ready_build_are_422(
+    daemon: RunningDaemon, git_world: GitWorld, buildrequires: dict, expected: str
 ) -> None:
-    """Several, no or negated streams are 422 "stream expansion is not supported yet"."""
+    """Every stream, or every stream but some, with no base module build in
+    ridad is 422 naming what could not be satisfied and what to do."""
     git_world.module("demo", modulemd_text(buildrequires=buildrequires))
     body = await expect_error(
         await post(daemon, {"scmurl": git_world.scmurl("demo")}), 422
     )
-    assert "stream expansion is not supported yet" in body["message"]
+    assert expected in body["message"]
+    assert "build or import platform first" in body["message"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_two_named_streams_expand_into_two_builds(
+    daemon: RunningDaemon, git_world: GitWorld
+) -> None:
+    """Two named platform streams are two siblings: ``id`` the first, ``ids`` both."""
+    git_world.module("demo", modulemd_text(buildrequires={"platform": ["f39", "f40"]}))
+    response = await post(daemon, {"scmurl": git_world.scmurl("demo")})
+    assert response.code == 201
+    body = await json_of(response)
+    assert len(body["ids"]) == 2
+    assert body["id"] == body["ids"][0]
 
 
 @pytest_twisted.ensureDeferred

@@ -37,8 +37,9 @@ async def test_every_write_losing_its_answer_once_still_builds_the_module_once(
     database_dsn: str, git_world: GitWorld, koji_world: KojiWorld, tmp_path: Path
 ) -> None:
     """Three components in two batches reach ready; one tag of each name, one
-    target, one build task per component, one newRepo per batch after the
-    first, each build tagged once; after stopService no session is open."""
+    target, one build task per component, one newRepo right after
+    module-build-macros is submitted and one per batch after the first,
+    each build tagged once; after stopService no session is open."""
     hub = koji_world.hub
     for method in WRITES:
         hub.lose_answer(method)
@@ -63,7 +64,7 @@ async def test_every_write_losing_its_answer_once_still_builds_the_module_once(
     assert [t.name for t in state.targets.values()] == [tag]
     assert Counter(t.method for t in state.tasks.values()) == {
         "build": 4,
-        "newRepo": 2,
+        "newRepo": 3,
     }
     taggings = Counter((g.tag_id, g.build_id) for g in state.taggings)
     assert len(taggings) == 7 and set(taggings.values()) == {1}

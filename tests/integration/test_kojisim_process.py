@@ -255,6 +255,14 @@ test
 """
 
 
+def _wait_for_task(session: koji.ClientSession, task_id: int, what: str) -> None:
+    """Poll until the task is finished, as koji's CLI watch does."""
+    deadline = time.monotonic() + 20
+    while not session.taskFinished(task_id):
+        assert time.monotonic() < deadline, f"{what} never finished"
+        time.sleep(0.05)
+
+
 def test_koji_client_uploads_an_srpm_and_builds_it(
     plain_hub: RunningHub, tmp_path: Path
 ) -> None:
@@ -280,11 +288,10 @@ def test_koji_client_uploads_an_srpm_and_builds_it(
     session.createTag("dest-build")
     session.createBuildTarget("t", "dest-build", "dest")
     session.packageListAdd("dest", "omega", owner="admin")
+    # kojid builds only in a READY repo of the build tag (no kojira here).
+    _wait_for_task(session, session.newRepo("dest-build"), "the repo")
     session.uploadWrapper(str(srpm), "cli-build/up", blocksize=1024)
     task_id = session.build(f"cli-build/up/{srpm.name}", "t", {})
-    deadline = time.monotonic() + 20
-    while not session.taskFinished(task_id):
-        assert time.monotonic() < deadline, "the build never finished"
-        time.sleep(0.05)
+    _wait_for_task(session, task_id, "the build")
     assert session.getTaskInfo(task_id)["state"] == koji.TASK_STATES["CLOSED"]
     assert [b["nvr"] for b in session.listTagged("dest")] == ["omega-2.5-3"]
