@@ -261,7 +261,7 @@ def make_driver(
     koji = KojiHub(client=make_koji_client(reactor, koji_config))
     work_dir = str(Path(config.state_dir) / "tmp")
 
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
+    async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         make_state_dir(config.state_dir)
         Path(work_dir).mkdir(mode=0o750, exist_ok=True)
         return await build_macros_srpm(
@@ -275,6 +275,7 @@ def make_driver(
             base_stream=build.base_stream,
             rpm_macros=build.rpm_macros,
             conflicts=conflicts_text(build.buildrequires),
+            dist=dist,
         )
 
     return BuildDriver(

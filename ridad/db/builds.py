@@ -170,6 +170,18 @@ class SchedulingStore:
             " ORDER BY id",
         )
 
+    async def lowest_sibling_id(self, build: ModuleBuild) -> int:
+        """The lowest id among ``build`` and its MSE siblings (same name,
+        stream, version and scratch flag): MBS's ``%dist`` index, shared by
+        every sibling."""
+        rows = await self._pool.run_query(
+            "SELECT min(id) AS id FROM module_builds"
+            " WHERE name = %s AND stream = %s AND version = %s AND scratch = %s",
+            (build.name, build.stream, build.version, build.scratch),
+        )
+        found = rows[0]["id"] if rows else None
+        return min(build.id, int(found)) if found is not None else build.id
+
     async def modulemds(self, module_build_ids: Sequence[int]) -> dict[int, str]:
         """The modulemd of each of ``module_build_ids`` that exists, by id
         (the buildrequired modules whose profiles fill the groups)."""

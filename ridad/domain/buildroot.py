@@ -21,6 +21,7 @@ __all__ = [
     "BuildrootPlan",
     "arch_override",
     "conflicts_text",
+    "disttag_marking",
     "mbs_options",
     "plan_arches",
     "profile_groups",
@@ -77,6 +78,15 @@ def _strings(value: Any) -> tuple[str, ...]:
 def mbs_options(modulemd: str) -> Mapping[str, Any]:
     """``data.xmd.mbs_options`` of a modulemd (empty when absent)."""
     return _mapping(_mapping(_document(modulemd).get("xmd")).get("mbs_options"))
+
+
+def disttag_marking(modulemd: str) -> str | None:
+    """``data.xmd.mbs.disttag_marking`` of a base module (None when absent):
+    what MBS puts in ``%dist`` instead of the base module's stream."""
+    marking = _mapping(_mapping(_document(modulemd).get("xmd")).get("mbs")).get(
+        "disttag_marking"
+    )
+    return marking if isinstance(marking, str) and marking else None
 
 
 def rpm_whitelist(modulemd: str) -> tuple[str, ...]:

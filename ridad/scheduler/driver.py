@@ -27,10 +27,11 @@ from ridad.scheduler.cgimport import ModuleImporter
 from ridad.scheduler.environment import (
     BuildEnvironment,
     buildrequired_modulemds,
+    dist_of,
     environment_of,
 )
 from ridad.scheduler.gating import GreenwaveGate
-from ridad.scheduler.macros import MacrosSrpm, module_dist
+from ridad.scheduler.macros import MacrosSrpm
 from ridad.scheduler.repos import RepoRequests
 from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
@@ -39,7 +40,8 @@ from ridad.transitions import Transitions
 MAX_REPO_ATTEMPTS = 3
 LOOKUP_SLACK_SECONDS = 300
 
-MacrosBuilder = Callable[[ModuleBuild], Awaitable[MacrosSrpm]]
+#: Builds module-build-macros for a build and its ``%dist``.
+MacrosBuilder = Callable[[ModuleBuild, str], Awaitable[MacrosSrpm]]
 
 
 class BuildDriver:
@@ -182,20 +184,13 @@ class BuildDriver:
     async def _prepare(
         self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
     ) -> None:
-        dist = module_dist(
-            build.name,
-            build.stream,
-            build.version,
-            build.context,
-            build.id,
-            build.base_stream,
-        )
+        dist = await dist_of(self._store, build)
         modulemds = await buildrequired_modulemds(self._store, build)
         plan = await self._environment.plan(build, modulemds)
         env = await self._environment.prepare(build, components, dist, plan)
         macros = None
         if not any(c.name == MACROS_PACKAGE for c in components):
-            srpm = await self._build_macros(build)
+            srpm = await self._build_macros(build, dist)
             path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"
             uploaded = await self._koji.upload(
                 srpm.content, path=path, name=srpm.filename

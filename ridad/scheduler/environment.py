@@ -16,6 +16,7 @@ from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
 from ridad.domain.buildroot import (
     BuildrootPlan,
+    disttag_marking,
     mbs_options,
     plan_arches,
     profile_groups,
@@ -27,6 +28,7 @@ from ridad.domain.koji import InheritanceLink, KojiTarget
 from ridad.domain.scheduling import MACROS_PACKAGE, build_tag_name, koji_tag_name
 from ridad.errors import KojiError, Unprocessable
 from ridad.koji.hub import KojiHub
+from ridad.scheduler.macros import module_dist
 
 GROUPS = ("build", "srpm-build")
 
@@ -270,3 +272,35 @@ async def buildrequired_modulemds(
             f" {wanted[missing[0]]}) was not found"
         )
     return [found[wanted[name]] for name in sorted(wanted)]
+
+
+async def dist_of(store: SchedulingStore, build: ModuleBuild) -> str:
+    """The ``%dist`` of ``build``'s RPMs, as MBS's ``get_rpm_release`` makes it.
+
+    The index is the lowest id among the build and its MSE siblings (so
+    siblings share it); the marking is the first buildrequired base
+    module's ``disttag_marking``, else its stream.
+    """
+    index = await store.lowest_sibling_id(build)
+    marking = build.base_stream
+    base_id = next(
+        (
+            info.get("module_build_id")
+            for info in build.buildrequires.values()
+            if info.get("base_module")
+        ),
+        None,
+    )
+    if base_id is not None:
+        found = await store.modulemds([int(base_id)])
+        if int(base_id) in found:
+            marking = disttag_marking(found[int(base_id)]) or marking
+    return module_dist(
+        build.name,
+        build.stream,
+        build.version,
+        build.context,
+        index,
+        marking,
+        scratch=build.scratch,
+    )

@@ -71,15 +71,19 @@ def module_dist(
     context: str,
     module_build_id: int,
     base_stream: str | None,
+    *,
+    scratch: bool = False,
 ) -> str:
     """Return the RPM ``%dist`` of a module build, in MBS's form.
 
-    ``.module+<marking>+<module_build_id>+<hash>``, where ``<hash>`` is the
-    first 8 hex digits of SHA-1 of ``"name.stream.version.context"`` and
-    ``<marking>`` is the buildrequired base module's stream with ``-``
+    ``.module+<marking>+<index>+<hash>``, where ``<index>`` is
+    ``module_build_id`` (MBS passes the lowest id of the build's MSE
+    siblings, so siblings share it), ``<hash>`` is the first 8 hex digits
+    of SHA-1 of ``"name.stream.version.context"`` and ``<marking>`` is the
+    buildrequired base module's ``disttag_marking`` or stream, with ``-``
     replaced by ``_`` (a release may not contain ``-``). Without a base
     module the marking and its ``+`` are left out, as MBS does:
-    ``.module+<module_build_id>+<hash>``.
+    ``.module+<index>+<hash>``. A scratch build's prefix is ``scrmod``.
 
     :raises RidadError: a part contains whitespace or ``%``.
     """
@@ -87,7 +91,8 @@ def module_dist(
     nsvc = f"{name}.{stream}.{version}.{context}".encode()
     digest = hashlib.sha1(nsvc, usedforsecurity=False).hexdigest()[:8]
     marking = "" if base_stream is None else base_stream.replace("-", "_") + "+"
-    return f".module+{marking}{module_build_id}+{digest}"
+    prefix = "scrmod" if scratch else "module"
+    return f".{prefix}+{marking}{module_build_id}+{digest}"
 
 
 def macros_text(
@@ -99,15 +104,18 @@ def macros_text(
     module_build_id: int,
     base_stream: str | None,
     rpm_macros: str | None,
+    dist: str | None = None,
 ) -> str:
     """Return the content of ``macros.zz-modules`` for a module build.
 
     The module macros come first, then ``rpm_macros`` (the modulemd's
-    ``buildopts.rpms.macros``) verbatim.
+    ``buildopts.rpms.macros``) verbatim. ``dist`` is the ``%dist`` when the
+    caller computed it (``module_dist`` with the build's own id otherwise).
 
     :raises RidadError: a part contains whitespace or ``%``.
     """
-    dist = module_dist(name, stream, version, context, module_build_id, base_stream)
+    if dist is None:
+        dist = module_dist(name, stream, version, context, module_build_id, base_stream)
     lines = [
         "# Module macros, set by ridad",
         "",
@@ -189,27 +197,29 @@ async def build_macros_srpm(
     conflicts: str = "",
     timeout_seconds: float = 60,
     rpmbuild_binary: str = "rpmbuild",
+    dist: str | None = None,
 ) -> MacrosSrpm:
     """Build the module-build-macros SRPM with ``rpmbuild -bs`` and return it.
 
     ``reactor`` provides IReactorProcess and IReactorTime. rpmbuild runs in
     a fresh directory under ``work_dir`` (always removed), killed after
-    ``timeout_seconds``; ``conflicts`` go into the spec (``spec_text``).
+    ``timeout_seconds``; ``conflicts`` go into the spec (``spec_text``);
+    ``dist`` as for ``macros_text``.
 
     :raises RidadError: rpmbuild is missing, failed (the message ends with
         its stderr), timed out or wrote no single SRPM; or a part of the
         NSVC or the base stream contains whitespace or ``%``.
     """
+    if dist is None:
+        dist = module_dist(name, stream, version, context, module_build_id, base_stream)
+    parts = {"name": name, "stream": stream, "version": version, "context": context}
     macros = macros_text(
-        name=name,
-        stream=stream,
-        version=version,
-        context=context,
+        **parts,
         module_build_id=module_build_id,
         base_stream=base_stream,
         rpm_macros=rpm_macros,
+        dist=dist,
     )
-    dist = module_dist(name, stream, version, context, module_build_id, base_stream)
     nsvc = f"{name}:{stream}:{version}:{context}"
     executable = shutil.which(rpmbuild_binary)
     if executable is None:
@@ -229,9 +239,8 @@ async def build_macros_srpm(
         shutil.rmtree(top, ignore_errors=True)
     nvr = f"{MACROS_PACKAGE}-{_VERSION}-{_RELEASE}{dist}"
     log.info(
-        "Built {nvr} for module build {module_build_id}",
-        nvr=nvr,
-        module_build_id=module_build_id,
+        "Built {nvr} for {module_build_id}",
+        **{"nvr": nvr, "module_build_id": module_build_id},
     )
     return MacrosSrpm(filename=filename, content=content, nvr=nvr, dist=dist)
 

@@ -122,7 +122,7 @@ def make_driver(
     ``sweeps`` from its cycle as in production; ``importing`` goes to the
     importer (``inline_metadata_bytes``)."""
 
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
+    async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         name = "module-build-macros-0.1-1.src.rpm"
         return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")
 

@@ -134,7 +134,7 @@ def make_gate(
 def make_driver(
     pool: Pool, world: SimWorld, transitions: Transitions, gate: GreenwaveGate | None
 ) -> BuildDriver:
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
+    async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         nvr = f"module-build-macros-0.1-{build.id}"
         return MacrosSrpm(f"{nvr}.src.rpm", b"srpm bytes", nvr, ".m")
 

@@ -123,7 +123,7 @@ class Rig:
 def _driver(
     pool: Pool, world: SimWorld, transitions: Transitions, built: list[ModuleBuild]
 ) -> BuildDriver:
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
+    async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         built.append(build)
         name = "module-build-macros-0.1-1.src.rpm"
         return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")

@@ -270,3 +270,9 @@ async def test_srpm_without_rpmbuild_output_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(RidadError, match="0 SRPMs"):
         await _build(work_dir, rpmbuild_binary=fake)
     assert list(work_dir.iterdir()) == []
+
+
+def test_a_scratch_build_dist_starts_with_scrmod() -> None:
+    """MBS marks a scratch module's RPMs .scrmod+ instead of .module+."""
+    dist = module_dist(**NSVC, module_build_id=5, base_stream="f40", scratch=True)
+    assert dist == f".scrmod+f40+5+{HASH}"
