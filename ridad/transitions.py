@@ -144,9 +144,11 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
         koji_tag: str,
         macros: NewComponent | None,
         epoch: int,
+        buildrequires: Mapping[str, Any] = writes.KEEP,
     ) -> BuildSnapshot:
-        """Note the build's Koji tag and its module-build-macros component (if
-        new), and move the build to ``build``.
+        """Note the build's Koji tag, its module-build-macros component (if
+        new) and its buildrequires with their ``filtered_rpms``, and move the
+        build to ``build``.
 
         :raises InvalidRequest: when the build is no longer waiting.
         """
@@ -157,6 +159,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
             None,
             koji_tag=koji_tag,
             added=[macros] if macros is not None else [],
+            buildrequires=buildrequires,
         )
 
     async def _move_module(
@@ -170,6 +173,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
         koji_tag: str = writes.KEEP,
         added: Sequence[NewComponent] = (),
         trace: list[TraceEntry] | None = None,
+        buildrequires: Mapping[str, Any] = writes.KEEP,
     ) -> BuildSnapshot:
         """Move the build (after adding components), reading its trace after."""
 
@@ -180,8 +184,9 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
             check_module_move(old.build, state, allowed_from)
             completed = state in (ModuleState.FAILED, ModuleState.READY)
             changed = await writes.set_module_state(
-                cursor, old.build, state, reason, now, completed, koji_tag
-            )
+                cursor, old.build, state, reason, now, completed, koji_tag,
+                buildrequires=buildrequires,
+            )  # fmt: skip
             written = BuildSnapshot(changed, old.components)
             await self._announce(cursor, written, now, old.build.state.label)
             if trace is not None:

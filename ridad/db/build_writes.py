@@ -7,9 +7,11 @@ wrote them (``RETURNING``), so nothing has to be read back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from psycopg2.extras import Json
 
 from ridad.db.build_rows import (
     COMPONENT_COLUMNS,
@@ -73,8 +75,11 @@ async def set_module_state(
     now: datetime,
     completed: bool = False,
     koji_tag: str = KEEP,
+    *,
+    buildrequires: Mapping[str, Any] = KEEP,
 ) -> ModuleBuild:
-    """Write a module build's new state and its trace row."""
+    """Write a module build's new state and its trace row (and its Koji tag
+    and buildrequires, unless KEEP)."""
     module_build_id = build.id
     await trace_module(cursor, build.id, build.state.label, state.label, reason, now)
     assignments: dict[str, Any] = {
@@ -86,6 +91,8 @@ async def set_module_state(
         assignments["time_completed"] = now
     if koji_tag is not KEEP:
         assignments["koji_tag"] = koji_tag
+    if buildrequires is not KEEP:
+        assignments["buildrequires"] = Json(dict(buildrequires))
     return await _update_module(cursor, module_build_id, assignments)
 
 

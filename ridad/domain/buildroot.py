@@ -22,6 +22,9 @@ __all__ = [
     "arch_override",
     "conflicts_text",
     "disttag_marking",
+    "filtered_lookups",
+    "rpm_filter",
+    "with_filtered_rpms",
     "mbs_options",
     "plan_arches",
     "profile_groups",
@@ -87,6 +90,50 @@ def disttag_marking(modulemd: str) -> str | None:
         "disttag_marking"
     )
     return marking if isinstance(marking, str) and marking else None
+
+
+def rpm_filter(modulemd: str) -> tuple[str, ...]:
+    """``data.filter.rpms`` of a modulemd: the binary RPM names it filters."""
+    return _strings(_mapping(_document(modulemd).get("filter")).get("rpms"))
+
+
+def filtered_lookups(
+    buildrequires: Mapping[str, Any], modulemds: Mapping[str, str]
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """What MBS's ``record_filtered_rpms`` asks Koji: for each buildrequired
+    module that is not a base module, has a Koji tag and filters RPMs, its
+    tag and the names it filters (by module name)."""
+    wanted = {}
+    for name, info in sorted(buildrequires.items()):
+        info = _mapping(info)
+        names = rpm_filter(modulemds.get(name, ""))
+        if info.get("base_module") or not info.get("koji_tag") or not names:
+            continue
+        wanted[name] = (str(info["koji_tag"]), names)
+    return wanted
+
+
+def with_filtered_rpms(
+    buildrequires: Mapping[str, Any],
+    lookups: Mapping[str, tuple[str, tuple[str, ...]]],
+    tagged: Mapping[str, Sequence[str]],
+) -> dict[str, Any]:
+    """``buildrequires`` with ``filtered_rpms`` recorded, as MBS does: the
+    NVRs (``name-epoch:version-release``) of the RPMs in each looked-up
+    module's tag (``tagged`` by module name) whose name that module filters;
+    every other entry gets ``[]`` when it has none."""
+    recorded: dict[str, Any] = {}
+    for name, info in buildrequires.items():
+        entry = dict(_mapping(info))
+        if name in lookups:
+            names = frozenset(lookups[name][1])
+            entry["filtered_rpms"] = [
+                nvr for nvr in tagged.get(name, ()) if nvr.rsplit("-", 2)[0] in names
+            ]
+        else:
+            entry.setdefault("filtered_rpms", [])
+        recorded[name] = entry
+    return recorded
 
 
 def rpm_whitelist(modulemd: str) -> tuple[str, ...]:

@@ -277,6 +277,21 @@ class TagOperations:
             tuple(str(info.get("arches") or "").split()) or None for info in answers
         ]
 
+    async def tagged_rpm_nvrs(self, tags: Sequence[str]) -> list[tuple[str, ...]]:
+        """The NVRs (``name-epoch:version-release``, epoch 0 when none) of
+        the RPMs of the latest builds tagged in each tag, in one multicall:
+        MBS's ``get_built_rpms_in_module_build``.
+
+        :raises KojiFault: when a tag does not exist (or Koji refused).
+        """
+        if not tags:
+            return []
+        answers = await self._client.multicall(
+            [KojiCall("listTaggedRPMS", (tag,), {"latest": True}) for tag in tags]
+        )
+        checked(answers, "list the RPMs of a buildrequired module's Koji tag")
+        return [tuple(sorted({_nvr(rpm) for rpm in answer[0]})) for answer in answers]
+
     async def blocked_packages(self, tag: str) -> frozenset[str]:
         """The package names blocked in ``tag`` (inherited entries included).
 
@@ -312,3 +327,10 @@ class TagOperations:
                 self._client, calls, remaining, what=f"the blocked packages of {tag}"
             )
             checked([a for _, a in answers], f"{method} in {tag}")
+
+
+def _nvr(rpm: Mapping[str, Any]) -> str:
+    """``name-epoch:version-release`` of an RPM, as kobo's ``make_nvr``
+    with ``force_epoch``."""
+    epoch = rpm.get("epoch") or 0
+    return f"{rpm['name']}-{epoch}:{rpm['version']}-{rpm['release']}"

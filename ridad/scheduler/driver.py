@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from twisted.internet.interfaces import IReactorTime
@@ -186,11 +187,13 @@ class BuildDriver:
     ) -> None:
         dist = await dist_of(self._store, build)
         modulemds = await buildrequired_modulemds(self._store, build)
-        plan = await self._environment.plan(build, modulemds)
+        plan = await self._environment.plan(build, list(modulemds.values()))
         env = await self._environment.prepare(build, components, dist, plan)
+        buildrequires = await self._environment.filtered_rpms(build, modulemds)
         macros = None
         if not any(c.name == MACROS_PACKAGE for c in components):
-            srpm = await self._build_macros(build, dist)
+            recorded = replace(build, buildrequires=buildrequires)
+            srpm = await self._build_macros(recorded, dist)
             path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"
             uploaded = await self._koji.upload(
                 srpm.content, path=path, name=srpm.filename
@@ -206,7 +209,11 @@ class BuildDriver:
                 source=uploaded,
             )
         await self._transitions.record_environment(
-            build.id, koji_tag=env.koji_tag, macros=macros, epoch=epoch
+            build.id,
+            koji_tag=env.koji_tag,
+            macros=macros,
+            buildrequires=buildrequires,
+            epoch=epoch,
         )
 
     async def _build_step(

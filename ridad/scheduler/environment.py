@@ -7,8 +7,9 @@ running it again after a crash creates nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from twisted.logger import Logger
 
@@ -17,11 +18,13 @@ from ridad.db.builds import SchedulingStore
 from ridad.domain.buildroot import (
     BuildrootPlan,
     disttag_marking,
+    filtered_lookups,
     mbs_options,
     plan_arches,
     profile_groups,
     rpm_whitelist,
     tag_extra,
+    with_filtered_rpms,
 )
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.koji import InheritanceLink, KojiTarget
@@ -88,6 +91,23 @@ class BuildEnvironment:
             ),
             whitelist=rpm_whitelist(build.modulemd),
             blocked=tuple(str(b) for b in blocked) if isinstance(blocked, list) else (),
+        )
+
+    async def filtered_rpms(
+        self, build: ModuleBuild, modulemds: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """``build.buildrequires`` with each entry's ``filtered_rpms``: the
+        RPMs of the buildrequired module's tag it filters (one multicall for
+        every module that filters any), so module-build-macros conflicts
+        with them.
+
+        :raises KojiFault: a buildrequired module's tag cannot be read.
+        """
+        lookups = filtered_lookups(build.buildrequires, modulemds)
+        names = list(lookups)
+        tagged = await self._koji.tagged_rpm_nvrs([lookups[n][0] for n in names])
+        return with_filtered_rpms(
+            build.buildrequires, lookups, dict(zip(names, tagged, strict=True))
         )
 
     async def prepare(
@@ -253,9 +273,10 @@ class BuildEnvironment:
 
 async def buildrequired_modulemds(
     store: SchedulingStore, build: ModuleBuild
-) -> list[str]:
-    """The modulemds of the buildrequired modules built or imported in ridad
-    (their ``buildroot`` and ``srpm-buildroot`` profiles fill the groups).
+) -> dict[str, str]:
+    """The modulemds of the buildrequired modules built or imported in ridad,
+    by name (their ``buildroot`` and ``srpm-buildroot`` profiles fill the
+    groups, their filters the ``filtered_rpms``).
 
     :raises Unprocessable: one of them is no longer in the database.
     """
@@ -271,7 +292,7 @@ async def buildrequired_modulemds(
             f"buildrequired module {missing[0]} (module build"
             f" {wanted[missing[0]]}) was not found"
         )
-    return [found[wanted[name]] for name in sorted(wanted)]
+    return {name: found[wanted[name]] for name in sorted(wanted)}
 
 
 async def dist_of(store: SchedulingStore, build: ModuleBuild) -> str:

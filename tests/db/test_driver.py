@@ -30,6 +30,7 @@ from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
 from ridad.transitions import Transitions
+from tests.db.test_api_expansion import ready_build
 from tests.db.test_transitions import new_build
 from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld, make_sim_world
@@ -268,3 +269,43 @@ async def test_restart_adopts_or_forgets_submissions_recorded_before_a_crash(
     assert done.build.state is ModuleState.READY, done.build.state_reason
     assert done.component(a.id).task_id == task.task_id
     assert done.component(b.id).attempt == 2
+
+
+@pytest_twisted.ensureDeferred
+async def test_filtered_rpms_of_a_buildrequired_module_are_recorded(
+    rig: Rig, world: SimWorld
+) -> None:
+    """The RPMs a buildrequired module filters are read from its Koji tag
+    when the build is prepared: recorded in the buildrequires (so in
+    xmd.mbs) and given to module-build-macros as Conflicts."""
+    admin = HubClient(world.sim)
+    admin.login()
+    admin.call("createTag", "py")
+    admin.call("createTag", "py-build", arches="x86_64")
+    admin.call("createBuildTarget", "py", "py-build", "py")
+    admin.call("packageListAdd", "py", "alpha", owner="admin")
+    world.sim.kojira_repo("py-build")
+    source = "git+https://src.example.org/rpms/alpha.git?#0123456789abcdef"
+    await world.koji.submit_builds([(source, "py")])
+    world.run_until_idle()
+    await world.koji.tag_builds([("py", "alpha-1.0-1")])
+    world.run_until_idle()
+    python = await ready_build(
+        rig.pool, "python", "3.12", 1, koji_tag="py",
+        modulemd="document: modulemd\nversion: 2\ndata:\n"
+        "  name: python\n  stream: '3.12'\n  filter: {rpms: [alpha]}\n",
+    )  # fmt: skip
+    base = platform_build()
+    python_entry = {"stream": "3.12", "koji_tag": "py", "module_build_id": python}
+    submitted = NewModuleBuild(
+        **{
+            **base.__dict__,
+            "buildrequires": {**base.buildrequires, "python": python_entry},
+        }
+    )
+    module_build_id, _ = await rig.transitions.create_module_build(submitted)
+    built = await rig.cycle_until(module_build_id, ModuleState.BUILD)
+    recorded = built.build.buildrequires
+    assert recorded["python"]["filtered_rpms"] == ["alpha-0:1.0-1"]
+    assert recorded["platform"]["filtered_rpms"] == []
+    assert rig.macros_built[0].buildrequires == recorded

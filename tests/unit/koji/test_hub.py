@@ -239,3 +239,21 @@ def test_lost_reply_of_a_submission_is_uncertain_not_an_error(
     assert result_of(pending) is None
     since = datetime.fromtimestamp(world.clock.seconds() - 60, tz=UTC)
     assert ALPHA in _run(world.koji.find_build_tasks(since, "mod"))
+
+
+def test_tagged_rpm_nvrs_give_each_tag_its_rpms_with_the_epoch(
+    world: SimWorld,
+) -> None:
+    """listTaggedRPMS of every tag in one request; NVRs in kobo's
+    force_epoch form (``name-0:version-release`` when there is no epoch)."""
+    _run(world.koji.submit_builds([(ALPHA, "mod")]))
+    world.run_until_idle()
+    _run(world.koji.tag_builds([("mod", "alpha-1.0-1")]))
+    world.run_until_idle()
+    found, trips = _trips(world, world.koji.tagged_rpm_nvrs(["mod", "mod-build"]))
+    assert trips == 1
+    assert "alpha-0:1.0-1" in found[0]
+    assert found[1] == ()
+    assert _run(world.koji.tagged_rpm_nvrs([])) == []
+    with pytest.raises(KojiFault):
+        _run(world.koji.tagged_rpm_nvrs(["no-such-tag"]))
