@@ -263,10 +263,7 @@ class SubmissionVerifier:
                 " build them as modules of their own"
             )
         if not document.rpm_components:
-            raise Unprocessable(
-                "the modulemd lists no rpm components to build; metadata-only"
-                " modules are not supported yet"
-            )
+            return ()  # metadata-only: the scheduler goes straight to the import
         check_component_names(document.rpm_components)
         batches = assign_batches(
             {c.key: c.buildorder for c in document.rpm_components},

@@ -154,10 +154,20 @@ class Outcome:
     failed_reason: str | None = None
 
 
+def metadata_only(components: Sequence[ComponentBuild]) -> bool:
+    """Whether a module build has no components at all: its modulemd lists
+    no rpm components (and so it gets no module-build-macros either). As
+    MBS's ``wait`` does ("There are no components in module ..., skipping
+    build"), such a build gets its tags and target, builds nothing, asks for
+    no repo, and goes straight to the import of its modulemd."""
+    return not components
+
+
 def outcome(components: Sequence[ComponentBuild]) -> Outcome:
-    """Done when every component is complete and tagged; failed as soon as
-    one failed or was canceled (named with its task id and the first line of
-    its reason: the log under it stays the component's)."""
+    """Done when every component is complete and tagged (at once for a
+    metadata-only build, which has none); failed as soon as one failed or
+    was canceled (named with its task id and the first line of its reason:
+    the log under it stays the component's)."""
     for c in sorted(components, key=lambda c: (c.batch, c.name)):
         if c.state in (ComponentState.FAILED, ComponentState.CANCELED):
             verb = "failed" if c.state is ComponentState.FAILED else "was canceled"
@@ -168,7 +178,5 @@ def outcome(components: Sequence[ComponentBuild]) -> Outcome:
                     f"Component {c.name} {verb} in Koji task {c.task_id}{detail}"
                 ),
             )
-    finished = bool(components) and all(
-        c.state is ComponentState.COMPLETE and c.tagged for c in components
-    )
+    finished = all(c.state is ComponentState.COMPLETE and c.tagged for c in components)
     return Outcome(finished=finished)

@@ -18,6 +18,7 @@ from ridad.domain.buildroot import arch_override
 from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild, NewComponent
 from ridad.domain.scheduling import (
     MACROS_PACKAGE,
+    metadata_only,
     outcome,
     submittable,
 )
@@ -191,7 +192,13 @@ class BuildDriver:
         env = await self._environment.prepare(build, components, dist, plan)
         buildrequires = await self._environment.filtered_rpms(build, modulemds)
         macros = None
-        if not any(c.name == MACROS_PACKAGE for c in components):
+        if metadata_only(components):
+            self.log.info(
+                "Module build {module_build_id} has no components: nothing to"
+                " build, its modulemd goes straight to the import",
+                module_build_id=build.id,
+            )
+        elif not any(c.name == MACROS_PACKAGE for c in components):
             recorded = replace(build, buildrequires=buildrequires)
             srpm = await self._build_macros(recorded, dist)
             path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"

@@ -28,7 +28,12 @@ from ridad.domain.buildroot import (
 )
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.koji import InheritanceLink, KojiTarget
-from ridad.domain.scheduling import MACROS_PACKAGE, build_tag_name, koji_tag_name
+from ridad.domain.scheduling import (
+    MACROS_PACKAGE,
+    build_tag_name,
+    koji_tag_name,
+    metadata_only,
+)
 from ridad.errors import KojiError, Unprocessable
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.macros import module_dist
@@ -238,13 +243,17 @@ class BuildEnvironment:
     ) -> None:
         """List the packages (the whitelist instead of the component names
         when given; each built package is listed too, as MBS's ``build``
-        does) and block ``blocked_packages`` in the -build tag."""
-        owner = await self._package_owner()
+        does; module-build-macros unless the build is metadata-only, which
+        builds nothing) and block ``blocked_packages`` in the -build tag."""
+        macros = [] if metadata_only(components) else [MACROS_PACKAGE]
         names = dict.fromkeys(
-            [MACROS_PACKAGE, *plan.whitelist, *(c.package for c in components)]
+            [*macros, *plan.whitelist, *(c.package for c in components)]
         )
         built = {c.package for c in components if c.tagged}
         blocked = [b for b in plan.blocked if b not in built]
+        if not names and not blocked:
+            return
+        owner = await self._package_owner()
         wanted = {
             env.koji_tag: list(names),
             env.build_tag: list(dict.fromkeys([*names, *blocked])),

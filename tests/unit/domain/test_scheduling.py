@@ -12,6 +12,7 @@ from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.scheduling import (
     build_tag_name,
     koji_tag_name,
+    metadata_only,
     outcome,
     repo_needed_event,
     scm_source,
@@ -173,3 +174,15 @@ def test_outcome_done_when_all_complete_and_tagged() -> None:
     assert outcome(comps).finished and outcome(comps).failed_reason is None
     untagged = [comps[0], replace(comps[1], tagged=False)]
     assert not outcome(untagged).finished
+
+
+def test_a_build_without_components_is_metadata_only_and_finished_at_once() -> None:
+    """No components at all (not even module-build-macros): nothing to build,
+    nothing to submit, no repo; the module goes straight to its import."""
+    assert metadata_only([])
+    assert outcome([]).finished and outcome([]).failed_reason is None
+    assert submittable(module(), []) == []
+    assert repo_needed_event(module(), []) is None
+    macros = component(1, "module-build-macros", 1)
+    assert not metadata_only([macros])
+    assert not outcome([macros]).finished
