@@ -247,6 +247,32 @@ def test_imports_the_hub_accepted_as_well(world: HubClient, variant: str) -> Non
         assert archives[0]["checksum_type"] == koji.CHECKSUM_TYPES["sha256"]
 
 
+@pytest.mark.parametrize("absent", [False, True])
+def test_a_module_without_rpms_is_imported_with_its_modulemd_only(
+    world: HubClient, absent: bool
+) -> None:
+    """A metadata-only module: its documents list no RPM (``components``
+    empty, or left out: optional, as on the hub) and its buildroot none. The
+    build is COMPLETE, its two archives link no RPM, and with nothing
+    unmatched the hub writes no cg_import.log."""
+    reserved = world.call("CGInitBuild", CG, dict(NVR))
+    data = metadata(world, reserved["build_id"])
+    data["buildroots"][0]["components"] = []
+    for output in data["output"]:
+        if output["type"] == "file" and absent:
+            del output["components"]
+        elif output["type"] == "file":
+            output["components"] = []
+    build = world.call("CGImport", data, DIRECTORY, reserved["token"])
+    assert build["state"] == koji.BUILD_STATES["COMPLETE"]
+    archives = world.call("listArchives", buildID=build["id"], type="module")
+    assert [a["filename"] for a in archives] == ["modulemd.txt", "modulemd.x86_64.txt"]
+    for archive in archives:
+        assert world.call("listRPMs", imageID=archive["id"]) == []
+    logs = world.call("getBuildLogs", build["id"])
+    assert [log["name"] for log in logs] == ["build.log"]
+
+
 @pytest.mark.parametrize("name", ["metadata.json", "other.json", None])
 def test_metadata_uploaded_as_a_json_file_is_read_from_the_directory(
     world: HubClient, name: str | None

@@ -63,6 +63,23 @@ BUILDREQUIRES = {
     },
 }
 
+#: The source of a module of metadata only: no components, a profile naming
+#: an RPM of another module.
+METADATA_ONLY = """\
+document: modulemd
+version: 2
+data:
+  summary: Metadata only
+  description: A module without components.
+  license: {module: [MIT]}
+  dependencies:
+  - buildrequires: {platform: [f40]}
+    requires: {platform: [f40]}
+  profiles:
+    default: {rpms: [bash]}
+"""
+
+
 BUILD = ModuleBuild(
     id=7,
     name="demo",

@@ -20,6 +20,7 @@ from tests.unit.modulemd.final_fixtures import (
     COMMIT,
     COMPONENTS,
     LICENSES,
+    METADATA_ONLY,
     PER_ARCH,
     RICH,
     RPMS,
@@ -290,6 +291,26 @@ def test_final_documents_pass_ridads_validator() -> None:
     assert empty.artifacts == () and empty.per_arch == {}
     assert "artifacts" not in data(empty.text)
     load_modulemd(empty.text)
+
+
+def test_a_metadata_only_module_has_documents_without_components_or_artifacts() -> None:
+    """No components, no RPMs: every document is valid, lists no components,
+    artifacts or content licenses, and xmd.mbs.rpms is empty."""
+    result = final(
+        build=replace(BUILD, modulemd=METADATA_ONLY),
+        components=(),
+        rpms=(),
+        arches=("x86_64", "aarch64"),
+    )
+    assert (result.artifacts, result.licenses) == ((), ())
+    assert sorted(result.per_arch) == ["aarch64", "x86_64"]
+    for text in (result.text, *result.per_arch.values()):
+        assert load_modulemd(text).rpm_components == ()
+        written = data(text)
+        assert not {"components", "artifacts"} & set(written), text
+        assert written["license"] == {"module": ["MIT"]}
+        assert written["profiles"]["default"]["rpms"] == ["bash"]
+    assert data(result.text)["xmd"]["mbs"]["rpms"] == {}
 
 
 def test_noarch_and_src_are_not_architectures() -> None:

@@ -25,7 +25,15 @@ from ridad.modulemd.events import looks_like_number
 from ridad.modulemd.final import final_modulemd
 from ridad.modulemd.parse import load_modulemd
 from tests.helpers import missing
-from tests.unit.modulemd.final_fixtures import ARCHES, BUILD, COMPONENTS, RICH, RPMS, V1
+from tests.unit.modulemd.final_fixtures import (
+    ARCHES,
+    BUILD,
+    COMPONENTS,
+    METADATA_ONLY,
+    RICH,
+    RPMS,
+    V1,
+)
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 ORACLE = Path(__file__).resolve().parents[2] / "modulemd_readback.py"
@@ -73,21 +81,27 @@ def _documents() -> list[tuple[str, str, str | None, list[str]]]:
     return documents
 
 
-@pytest.fixture(scope="module")
-def written() -> list[Written]:
-    """libmodulemd's reading of every document, from one oracle process."""
-    _require_libmodulemd()
-    documents = _documents()
+def _read_back(texts: list[str]) -> list[dict[str, Any]]:
+    """libmodulemd's reading of each text, from one oracle process."""
     done = subprocess.run(
         [SYSTEM_PYTHON, "-W", "ignore", str(ORACLE)],
-        input=json.dumps([text for _, text, _, _ in documents]),
+        input=json.dumps(texts),
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, f"the oracle failed: {done.stderr[-2000:]}"
     readings = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(readings) == len(documents)
+    assert len(readings) == len(texts)
+    return readings
+
+
+@pytest.fixture(scope="module")
+def written() -> list[Written]:
+    """libmodulemd's reading of every document, from one oracle process."""
+    _require_libmodulemd()
+    documents = _documents()
+    readings = _read_back([text for _, text, _, _ in documents])
     return [
         Written(label, text, arch, artifacts, reading)
         for (label, text, arch, artifacts), reading in zip(
@@ -173,3 +187,22 @@ def test_libmodulemd_writes_each_document_as_ridad_did(written: list[Written]) -
                 if isinstance(e, yaml.ScalarEvent) and e.style == '"'
             ]
             assert numbers, document.label
+
+
+def test_libmodulemd_reads_a_metadata_only_module() -> None:
+    """A module without components: libmodulemd finds every document valid,
+    with no artifacts or content licenses, and writes it as ridad did."""
+    _require_libmodulemd()
+    result = final_modulemd(
+        build=replace(BUILD, modulemd=METADATA_ONLY),
+        components=(),
+        rpms=(),
+        arches=ARCHES,
+    )
+    texts = [result.text, *(text for _, text in sorted(result.per_arch.items()))]
+    for text, reading in zip(texts, _read_back(texts), strict=True):
+        assert reading["valid"], reading.get("message")
+        assert (reading["artifacts"], reading["content_licenses"]) == ([], [])
+        assert reading["module_licenses"] == ["MIT"]
+        assert _difference(text, reading["written"]) is None
+    assert len(texts) == 1 + len(ARCHES)
