@@ -42,7 +42,8 @@ def modulemd_text(
     buildrequires: dict[str, list[str]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> str:
-    """A modulemd v2 stream document with the given rpm components."""
+    """A modulemd v2 stream document with the given rpm components (``{}``:
+    no components section, a module of metadata only)."""
     if components is None:
         components = {
             "alpha": {"rationale": "first", "buildorder": 1},
@@ -59,8 +60,9 @@ def modulemd_text(
                 "requires": {"platform": ["f40"]},
             }
         ],
-        "components": {"rpms": components},
     }
+    if components:
+        data["components"] = {"rpms": components}
     data.update(extra or {})
     return yaml.safe_dump({"document": "modulemd", "version": 2, "data": data})
 
