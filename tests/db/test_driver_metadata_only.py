@@ -32,7 +32,7 @@ from ridad.scheduler.macros import MacrosSrpm
 from ridad.transitions import Transitions
 from tests.db.cg_rig import module_builds, sent
 from tests.db.sweeps_rig import CONFIG, make_sweeps
-from tests.db.test_driver import MODULE_TAG, Rig, platform_build
+from tests.db.test_driver import EPOCH, MODULE_TAG, Rig, platform_build
 from tests.db.test_driver_lost_answers import run_to_end
 from tests.helpers import run_inline
 from tests.unit.koji.simworld import SimWorld, make_sim_world
@@ -281,3 +281,25 @@ async def test_a_lost_answer_to_any_koji_write_still_ends_ready(
     await run_to_end(rig, module_build_id)
     assert world.sim.answers_to_lose == 0
     await _assert_ready_once(rig, module_build_id)
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_import_of_a_module_without_rpms_takes_nine_requests(
+    pool: Pool, world: SimWorld
+) -> None:
+    """From the cycle in build to ready: the tag and owner (no RPM lists,
+    no licenses), CGInitBuild, three uploads of two requests each, CGImport."""
+    rig = _rig(pool, world)
+    module_build_id, _ = await rig.transitions.create_module_build(
+        metadata_only_build()
+    )
+    before = await rig.step_until(
+        module_build_id, lambda s: s.build.state is ModuleState.BUILD
+    )
+    assert before.build.cg_state is None
+    trips = world.client.round_trips
+    await rig.driver.cycle(EPOCH)
+    after = await rig.read(module_build_id)
+    assert after.build.state is ModuleState.READY, after.build.state_reason
+    assert world.client.round_trips - trips == 9, world.agent.sent[-10:]
+    assert sent(world, "getRPMHeaders") == sent(world, "listBuildRPMs") == 0
