@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from ridad.modulemd.parse import load_modulemd
 from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
+from ridad.scheduler.sweeps import BuildSweeps
 from ridad.transitions import Transitions
 from tests.db.cg_rig import module_builds, sent
 from tests.db.sweeps_rig import CONFIG, make_sweeps
@@ -132,9 +133,12 @@ def world(tmp_path: Path) -> Iterator[SimWorld]:
     made.sim.stop()
 
 
-def _rig(pool: Pool, world: SimWorld, **killing: Any) -> Rig:
+def _rig(
+    pool: Pool, world: SimWorld, sweeps: BuildSweeps | None = None, **killing: Any
+) -> Rig:
     """A process: its transitions (killed as ``killing`` says) and a driver
-    running the sweeps from its cycle, noting any module-build-macros made."""
+    running the sweeps (``sweeps``, else its own) from its cycle, noting any
+    module-build-macros made."""
     transitions = KilledTransitions(pool=pool, clock=world.clock, **killing)
     made: list[ModuleBuild] = []
 
@@ -158,7 +162,7 @@ def _rig(pool: Pool, world: SimWorld, **killing: Any) -> Rig:
             clock=world.clock,
             run_blocking=run_inline,
         ),
-        sweeps=make_sweeps(pool, world, transitions),
+        sweeps=sweeps or make_sweeps(pool, world, transitions),
     )
     return Rig(pool, world, transitions, driver, made)
 
@@ -303,3 +307,53 @@ async def test_the_import_of_a_module_without_rpms_takes_nine_requests(
     assert after.build.state is ModuleState.READY, after.build.state_reason
     assert world.client.round_trips - trips == 9, world.agent.sent[-10:]
     assert sent(world, "getRPMHeaders") == sent(world, "listBuildRPMs") == 0
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_refused_import_fails_it_and_a_resubmission_imports_it(
+    pool: Pool, world: SimWorld
+) -> None:
+    """CGImport refused: the module fails with Koji's reason; submitted
+    again (the same NSVC, still without components) it is imported under the
+    same Koji build id and is ready."""
+    world.sim.fail_next("CGImport", 1000, "Something is wrong with the metadata")
+    rig = _rig(pool, world)
+    module_build_id, _ = await rig.transitions.create_module_build(
+        metadata_only_build()
+    )
+    failed = await run_to_end(rig, module_build_id)
+    assert failed.build.state is ModuleState.FAILED
+    assert failed.build.state_reason is not None
+    assert "Something is wrong with the metadata" in failed.build.state_reason
+    (refunded,) = module_builds(world)
+    again, new = await rig.transitions.create_module_build(metadata_only_build())
+    assert (again, new) == (module_build_id, False)
+    done = await run_to_end(rig, module_build_id)
+    assert done.build.state is ModuleState.READY, done.build.state_reason
+    assert done.components == ()
+    (imported,) = module_builds(world)
+    assert (imported["build_id"], imported["state"]) == (refunded["build_id"], 1)
+    assert rig.macros_built == []
+
+
+@pytest.mark.parametrize("intent", ["record_environment", "record_cg_intent"])
+@pytest_twisted.ensureDeferred
+async def test_a_build_left_for_days_after_a_crash_is_resumed_not_swept(
+    pool: Pool, world: SimWorld, intent: str
+) -> None:
+    """Killed in build (after the environment, or after the import's intent)
+    and restarted eight days later, past stuck_build_days: the first cycle
+    takes the build to ready before its sweeps look for stuck builds."""
+    rig = _rig(pool, world, intent=intent, when="after")
+    module_build_id, _ = await rig.transitions.create_module_build(
+        metadata_only_build()
+    )
+    with pytest.raises(Killed):
+        await run_to_end(rig, module_build_id)
+    assert (await rig.read(module_build_id)).build.state is ModuleState.BUILD
+    world.clock.advance(timedelta(days=8).total_seconds())
+    sweeps = make_sweeps(pool, world, Transitions(pool=pool, clock=world.clock))
+    restarted = _rig(pool, world, sweeps)
+    await restarted.driver.cycle(EPOCH)
+    assert sweeps.last_run_seconds == world.clock.seconds()
+    await _assert_ready_once(restarted, module_build_id)
