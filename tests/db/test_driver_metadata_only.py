@@ -142,7 +142,7 @@ def _rig(
     transitions = KilledTransitions(pool=pool, clock=world.clock, **killing)
     made: list[ModuleBuild] = []
 
-    async def build_macros(build: ModuleBuild) -> MacrosSrpm:
+    async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         made.append(build)
         name = "module-build-macros-0.1-1.src.rpm"
         return MacrosSrpm(name, b"srpm bytes", "module-build-macros-0.1-1", ".m")
