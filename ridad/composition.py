@@ -228,6 +228,7 @@ def make_api_site(
         authorizer=authentication.authorizer,
         public_url=public_url,
         importer=importer,
+        cg_tag=lambda: live.current.koji.cg_tag if live.current.koji else None,
     )
     return make_site(
         api_resource=api.app.resource(),

@@ -96,8 +96,10 @@ class MbsApi:
         authorizer: Authorizer | None = None,
         public_url: Callable[[], str | None] = lambda: None,
         importer: ModuleImporter | None = None,
+        cg_tag: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._builds = builds
+        self._cg_tag = cg_tag
         self._importer = importer
         self._queries = queries
         self._public_url = public_url
@@ -130,7 +132,7 @@ class MbsApi:
         """``GET module-builds/``: a page of module builds with MBS's ``meta``."""
         version = checked_version(api_version)
         args = decode_args(request)
-        parsed = parse_module_list(args)
+        parsed = parse_module_list(args, cg_tag=self._cg_tag())
         page = await self._queries.module_builds(
             parsed.query,
             with_components=parsed.detail is not Detail.SHORT,
@@ -147,6 +149,7 @@ class MbsApi:
                 api_version=version,
                 trace=traces.get(build.id, ()),
                 final_modulemd=page.final_modulemds.get(build.id),
+                siblings=page.siblings.get(build.id, ()),
             )
             for build in page.builds
         ]
@@ -315,4 +318,5 @@ class MbsApi:
             api_version=version,
             trace=trace,
             final_modulemd=page.final_modulemds.get(build.id),
+            siblings=page.siblings.get(build.id, ()),
         )

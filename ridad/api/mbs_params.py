@@ -11,6 +11,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ridad.api.inputs import BIGINT_MAX, INT_MAX, UINT64_MAX, whole_number
+from ridad.api.mbs_filters import KEYS as RESOLUTION_KEYS
+from ridad.api.mbs_filters import resolution_filters
 from ridad.db.mbs_queries import Condition, ListQuery
 from ridad.domain.mbs_views import KOJI_BUILD_STATE_NAMES, Detail
 from ridad.domain.states import ComponentState, ModuleState
@@ -294,13 +296,17 @@ def _nsvc(text: str | None, problems: Problems) -> list[Condition]:
     return conditions
 
 
-def parse_module_list(args: Mapping[str, list[str]]) -> ListRequest:
-    """Parse ``GET module-builds/`` arguments.
+def parse_module_list(
+    args: Mapping[str, list[str]], *, cg_tag: str | None = None
+) -> ListRequest:
+    """Parse ``GET module-builds/`` arguments (``cg_tag``: ``koji.cg_tag``,
+    what ``cg_build_koji_tag`` matches).
 
     :raises InvalidRequest: unknown parameters or bad values, all listed.
     """
     problems = Problems()
     known = {*PAGING, *MODULE_COLUMN_FILTERS, *TIME_FILTERS, "state", "nsvc"}
+    known |= RESOLUTION_KEYS
     _unknown(args, known, problems)
     page, per_page, order, detail = _paging(args, MODULE_ORDERS, problems)
     choices = ", ".join(f"{s.label} ({s.number})" for s in ModuleState)
@@ -309,6 +315,7 @@ def parse_module_list(args: Mapping[str, list[str]]) -> ListRequest:
         conditions.extend(_equal(key, _one(args, key, problems), key, problems))
     conditions.extend(_nsvc(_one(args, "nsvc", problems), problems))
     conditions.extend(_time_filters(args, TIME_FILTERS, problems))
+    conditions.extend(resolution_filters(args, problems, cg_tag=cg_tag))
     problems.raise_any("bad query")
     query = ListQuery(tuple(conditions), order, page, per_page)
     return ListRequest(query=query, detail=detail)

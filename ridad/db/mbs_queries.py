@@ -27,6 +27,7 @@ from ridad.db.document_reads import (
     read_documents,
     split_final_text,
 )
+from ridad.db.mbs_filters import EXPRESSIONS, SIBLINGS_COLUMN
 from ridad.db.pool import Pool
 from ridad.domain.builds import ComponentBuild, ModuleBuild, TraceEntry
 from ridad.domain.module_documents import ModuleDocuments
@@ -137,26 +138,34 @@ class ModuleBuildPage:
     components: dict[int, list[ComponentBuild]]
     total: int
     final_modulemds: dict[int, str] = dataclasses.field(default_factory=dict)
+    #: Read verbose: the ids of each build's MSE siblings.
+    siblings: dict[int, list[int]] = dataclasses.field(default_factory=dict)
 
 
 def _columns(with_final: bool) -> str:
-    """The module_builds columns, and ``modulemd.txt`` with ``with_final``."""
-    return f"{_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN}" if with_final else _MODULE_COLUMNS
+    """The module_builds columns, and ``modulemd.txt`` and the siblings with
+    ``with_final`` (what verbose answers show)."""
+    if not with_final:
+        return _MODULE_COLUMNS
+    return f"{_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN}, {SIBLINGS_COLUMN}"
 
 
 def _builds_and_finals(
     rows: Iterable[Mapping[str, Any]],
-) -> tuple[list[ModuleBuild], dict[int, str]]:
+) -> tuple[list[ModuleBuild], dict[int, str], dict[int, list[int]]]:
     """Builds from rows read by ``_columns``, and the ``modulemd.txt`` texts
     that came with them, by build id."""
-    builds, finals = [], {}
+    builds, finals, sibling_ids = [], {}, {}
     for row in rows:
         values, final = split_final_text(row)
+        siblings = values.pop("siblings", None)
         build = module_build_from_row(values)
         builds.append(build)
         if final is not None:
             finals[build.id] = final
-    return builds, finals
+        if siblings is not None:
+            sibling_ids[build.id] = [int(i) for i in siblings]
+    return builds, finals, sibling_ids
 
 
 def _sql_parts(
@@ -170,6 +179,10 @@ def _sql_parts(
     clauses = []
     params: list[Any] = []
     for condition in query.conditions:
+        if condition.operator == "expr" and columns is MODULE_FILTER_COLUMNS:
+            clauses.append(EXPRESSIONS[condition.column])
+            params.extend(condition.value)
+            continue
         if condition.column not in columns or condition.operator not in _OPERATORS:
             raise ValueError(f"cannot filter on {condition}")
         clauses.append(_OPERATORS[condition.operator].format(condition.column))
@@ -217,7 +230,7 @@ class MbsQueryStore:
             " LIMIT %s OFFSET %s",
             params + [query.per_page, (query.page - 1) * query.per_page],
         )
-        builds, finals = _builds_and_finals(cursor.fetchall())
+        builds, finals, siblings = _builds_and_finals(cursor.fetchall())
         await cursor.execute(
             f"SELECT count(*) AS total FROM module_builds{where}", params
         )
@@ -233,7 +246,11 @@ class MbsQueryStore:
                 component = component_build_from_row(row)
                 components[component.module_build_id].append(component)
         return ModuleBuildPage(
-            builds=builds, components=components, total=total, final_modulemds=finals
+            builds=builds,
+            components=components,
+            total=total,
+            final_modulemds=finals,
+            siblings=siblings,
         )
 
     async def module_build(
@@ -258,7 +275,7 @@ class MbsQueryStore:
             f"SELECT {_columns(with_final)} FROM module_builds WHERE id = %s",
             (module_build_id,),
         )
-        builds, finals = _builds_and_finals(cursor.fetchall())
+        builds, finals, siblings = _builds_and_finals(cursor.fetchall())
         if not builds:
             raise NotFound(f"Module build {module_build_id} does not exist")
         await cursor.execute(
@@ -272,6 +289,7 @@ class MbsQueryStore:
             components={module_build_id: components},
             total=1,
             final_modulemds=finals,
+            siblings=siblings,
         )
 
     async def module_build_with_final(
@@ -289,7 +307,7 @@ class MbsQueryStore:
             f"SELECT {_columns(True)} FROM module_builds WHERE id = %s",
             (module_build_id,),
         )
-        builds, finals = _builds_and_finals(rows)
+        builds, finals, _ = _builds_and_finals(rows)
         if not builds:
             raise missing
         return builds[0], finals.get(module_build_id)

@@ -115,8 +115,12 @@ def mbs_module_build(
     api_version: int,
     trace: Iterable[TraceEntry] = (),
     final_modulemd: str | None = None,
+    siblings: Sequence[int] = (),
 ) -> dict[str, Any]:
     """A module build as MBS shows it: short, default or verbose.
+
+    Verbose v2 adds ``siblings``: the ids of the builds of the same name,
+    stream, version and scratch flag (MSE siblings), as MBS's API v2 does.
 
     ``components`` and ``trace`` are used only by the default and verbose
     forms (``trace`` only by verbose).
@@ -151,19 +155,29 @@ def mbs_module_build(
         }
     )
     if detail is Detail.VERBOSE:
-        view.update(
-            {
-                "modulemd": (
-                    build.modulemd if final_modulemd is None else final_modulemd
-                ),
-                "build_context": build.build_context,
-                "runtime_context": build.runtime_context,
-                "buildrequires": buildrequires_view(build),
-                "state_trace": module_trace_items(trace),
-                "state_url": module_build_url(api_version, build.id),
-            }
-        )
+        view.update(_verbose(build, api_version, trace, final_modulemd, siblings))
     return view
+
+
+def _verbose(
+    build: ModuleBuild,
+    api_version: int,
+    trace: Iterable[TraceEntry],
+    final_modulemd: str | None,
+    siblings: Sequence[int],
+) -> dict[str, Any]:
+    """What verbose adds to the default view of a module build."""
+    fields = {
+        "modulemd": build.modulemd if final_modulemd is None else final_modulemd,
+        "build_context": build.build_context,
+        "runtime_context": build.runtime_context,
+        "buildrequires": buildrequires_view(build),
+        "state_trace": module_trace_items(trace),
+        "state_url": module_build_url(api_version, build.id),
+    }
+    if api_version >= 2:
+        fields["siblings"] = list(siblings)
+    return fields
 
 
 def mbs_component_build(

@@ -192,6 +192,7 @@ def make_apps(
         authenticator=authenticator,
         authorizer=authorizer,
         importer=importer,
+        cg_tag=lambda: config.koji.cg_tag if config.koji else None,
     )
     return Apps(
         rida=StubTreq(rida.app.resource()),
