@@ -69,7 +69,8 @@ async def test_an_import_is_one_transaction_recording_a_ready_build(
     assert build.state is ModuleState.READY and build.imported
     assert build.owner == "admin" and build.koji_tag == "f29-build"
     assert build.stream_version == 290100.0 and build.virtual_streams == ("f29",)
-    assert build.buildrequires == {} and build.scmurl == "" and build.scm_commit == ""
+    assert build.buildrequires == {} and build.scmurl == ""
+    assert build.scm_commit == "virtual"  # xmd.mbs.commit, as resolution reads it
     assert build.time_completed is not None
     assert "buildroot:" in build.modulemd and "00000000" in build.modulemd
     assert await trace(pool, build.id) == [(None, "ready")]
