@@ -62,7 +62,7 @@ from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.events import event_subscriptions
 from ridad.scheduler.gating import GreenwaveGate, greenwave_gate
-from ridad.scheduler.koji_client import make_koji_client
+from ridad.scheduler.koji_client import make_koji_client, tag_arches_reader
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scheduler.sweeps import make_sweeps
 from ridad.scm.git import GitClient
@@ -199,6 +199,7 @@ def make_api_site(
     submissions = SubmissionVerifier(
         config=live, git=git, builds=stores.builds, pool=stores.pool,
         transitions=stores.transitions, run_blocking=run_blocking,
+        tag_arches=tag_arches_reader(reactor, config.koji),
     )  # fmt: skip
     importer = ModuleImporter(
         config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking

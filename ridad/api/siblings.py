@@ -5,11 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ridad.domain.builds import module_version
+from ridad.domain.builds import NewComponent, NewModuleBuild, module_version
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, same_entry
 from ridad.modulemd.siblings import with_dependencies
+from ridad.scm.git import ResolvedRef
+
+if TYPE_CHECKING:
+    from ridad.api.submission import Submission
 
 
 def sibling_version(expansion: Expansion, committed: datetime) -> int:
@@ -36,3 +41,37 @@ def sibling_text(document: ModuleStreamDocument, expansion: Expansion) -> str:
     if len(entries) == 1 and same_entry(entries[0], expansion.dependencies):
         return document.text
     return with_dependencies(document.text, expansion.dependencies)
+
+
+def new_sibling(
+    submission: Submission,
+    resolved: ResolvedRef,
+    branch: str | None,
+    document: ModuleStreamDocument,
+    components: tuple[NewComponent, ...],
+    arches: tuple[str, ...] | None,
+    nsvc: tuple[str, str, int, str],
+    expansion: Expansion,
+    modulemd: str,
+) -> NewModuleBuild:
+    """One MSE sibling of a verified submission, as it is to be recorded."""
+    name, stream, version, context = nsvc
+    return NewModuleBuild(
+        name=name,
+        stream=stream,
+        version=version,
+        context=context,
+        owner=submission.owner,
+        scmurl=submission.scmurl,
+        scm_commit=resolved.commit,
+        branch=branch or resolved.branch,
+        modulemd=modulemd,
+        build_context=expansion.contexts.build_context,
+        runtime_context=expansion.contexts.runtime_context,
+        buildrequires=expansion.buildrequires,
+        requires={k: list(v) for k, v in expansion.dependencies.requires.items()},
+        components=components,
+        rpm_macros=document.rpm_macros,
+        arches=arches,
+        build_context_no_bms=expansion.contexts.build_context_no_bms,
+    )

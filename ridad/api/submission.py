@@ -18,12 +18,18 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 
+from ridad.api.buildroot_facts import TagArches, sibling_arches
 from ridad.api.scm_identity import (
     checked_branch,
     module_identity,
     refuse_own_version,
 )
-from ridad.api.siblings import sibling_context, sibling_text, sibling_version
+from ridad.api.siblings import (
+    new_sibling,
+    sibling_context,
+    sibling_text,
+    sibling_version,
+)
 from ridad.api.submission_limits import (
     check_component_count,
     check_component_names,
@@ -33,10 +39,8 @@ from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
 from ridad.db.pool import Pool
-from ridad.domain.buildroot import plan_arches
 from ridad.domain.builds import (
     NewComponent,
-    NewModuleBuild,
     assign_batches,
 )
 from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
@@ -94,8 +98,10 @@ class SubmissionVerifier:
         pool: Pool,
         transitions: Transitions,
         run_blocking: RunBlocking[Any],
+        tag_arches: TagArches | None = None,
     ) -> None:
         self._config = config
+        self._tag_arches = tag_arches
         self._git = git
         self._builds = builds
         self._pool = pool
@@ -111,7 +117,8 @@ class SubmissionVerifier:
         :raises Forbidden: scmurl or a component repository not allowed.
         :raises Unprocessable: modulemd or a component cannot be used, the
             modulemd names another module, stream or version than the SCM
-            location gives, or no dependency combination can be built.
+            location gives, no dependency combination can be built, or a
+            sibling has no arch left to build for.
         :raises Conflict: every sibling exists and none has failed.
         """
         config = self._config.current
@@ -138,17 +145,20 @@ class SubmissionVerifier:
         ]
         await self._refuse_existing(name, stream, named)
         components = await self._components(config, document, requester)
-        koji = config.koji
-        arches = plan_arches(document.arches, None, koji.arches if koji else None)
+        arches = await sibling_arches(
+            document.arches, expansions, config.koji, self._tag_arches
+        )
         news = [
-            _new_build(
-                submission, resolved, branch, document, components, arches,
+            new_sibling(
+                submission, resolved, branch, document, components, archs,
                 (name, stream, version, context), expansion,
                 await self._run_blocking(
                     functools.partial(sibling_text, document, expansion)
                 ),
             )
-            for expansion, version, context in named
+            for (expansion, version, context), archs in zip(
+                named, arches, strict=True
+            )
         ]  # fmt: skip
         return await self._transitions.create_module_builds(news)
 
@@ -360,37 +370,3 @@ def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:
             f"{scmurl.repository.url} is not an allowed module location;"
             " ask the administrators to add it to scm.allowed"
         )
-
-
-def _new_build(
-    submission: Submission,
-    resolved: ResolvedRef,
-    branch: str | None,
-    document: ModuleStreamDocument,
-    components: tuple[NewComponent, ...],
-    arches: tuple[str, ...] | None,
-    nsvc: tuple[str, str, int, str],
-    expansion: Expansion,
-    modulemd: str,
-) -> NewModuleBuild:
-    """One MSE sibling of a verified submission, as it is to be recorded."""
-    name, stream, version, context = nsvc
-    return NewModuleBuild(
-        name=name,
-        stream=stream,
-        version=version,
-        context=context,
-        owner=submission.owner,
-        scmurl=submission.scmurl,
-        scm_commit=resolved.commit,
-        branch=branch or resolved.branch,
-        modulemd=modulemd,
-        build_context=expansion.contexts.build_context,
-        runtime_context=expansion.contexts.runtime_context,
-        buildrequires=expansion.buildrequires,
-        requires={k: list(v) for k, v in expansion.dependencies.requires.items()},
-        components=components,
-        rpm_macros=document.rpm_macros,
-        arches=arches,
-        build_context_no_bms=expansion.contexts.build_context_no_bms,
-    )

@@ -17,35 +17,72 @@ from ridad.koji.client import (
     RetryPolicy,
     SslAuth,
 )
+from ridad.koji.hub import KojiHub
 from ridad.koji.tls import make_http_client
 
+#: How long a submission waits for Koji to tell a base module tag's arches
+#: before it is accepted without them (the wait step reads them again).
+SUBMISSION_KOJI_SECONDS = 10.0
 
-def make_koji_client(reactor: Any, koji: KojiConfig) -> KojiClient:
-    """The Koji client of the configuration (reads a koji profile if named)."""
-    hub = koji.hub
-    ca = koji.auth.ca
-    if koji.profile is not None:
-        profile = hub_from_profile(koji.profile, koji.config)
-        hub = profile.server
-        ca = ca or profile.serverca
-    auth: Any = None
+
+def _auth(reactor: Any, koji: KojiConfig, ca: str | None) -> Any:
+    """The login of ``koji.auth`` (None: anonymous)."""
     if koji.auth.method == "password":
-        auth = PasswordAuth(user=koji.auth.user, password=koji.auth.password)
-    elif koji.auth.method == "ssl":
-        auth = SslAuth(cert=koji.auth.cert, key=koji.auth.key, ca=ca)
-    elif koji.auth.method == "gssapi":
-        auth = GssapiAuth(
+        return PasswordAuth(user=koji.auth.user, password=koji.auth.password)
+    if koji.auth.method == "ssl":
+        return SslAuth(cert=koji.auth.cert, key=koji.auth.key, ca=ca)
+    if koji.auth.method == "gssapi":
+        return GssapiAuth(
             principal=koji.auth.principal,
             keytab=koji.auth.keytab,
             run_blocking=lambda f: deferToThreadPool(
                 reactor, reactor.getThreadPool(), f
             ),
         )
+    return None
+
+
+def make_koji_client(
+    reactor: Any,
+    koji: KojiConfig,
+    *,
+    anonymous: bool = False,
+    give_up_after_seconds: float | None = None,
+) -> KojiClient:
+    """The Koji client of the configuration (reads a koji profile if named);
+    ``anonymous``: one that never logs in (reads only), giving up after
+    ``give_up_after_seconds`` (default ``koji.give_up_after_seconds``)."""
+    hub = koji.hub
+    ca = koji.auth.ca
+    if koji.profile is not None:
+        profile = hub_from_profile(koji.profile, koji.config)
+        hub = profile.server
+        ca = ca or profile.serverca
+    auth = None if anonymous else _auth(reactor, koji, ca)
     assert hub is not None
     return KojiClient(
         http=make_http_client(reactor, auth, ca),
         hub_url=hub,
         clock=reactor,
         auth=auth,
-        retry=RetryPolicy(give_up_after_seconds=koji.give_up_after_seconds),
+        retry=RetryPolicy(
+            give_up_after_seconds=koji.give_up_after_seconds
+            if give_up_after_seconds is None
+            else give_up_after_seconds
+        ),
     )
+
+
+def tag_arches_reader(reactor: Any, koji: KojiConfig | None) -> Any:
+    """What submissions read base module tag arches with: ``tag_arches`` of
+    an anonymous Koji client of their own, so a submission never waits
+    behind the scheduler's session (None without Koji)."""
+    if koji is None:
+        return None
+    client = make_koji_client(
+        reactor,
+        koji,
+        anonymous=True,
+        give_up_after_seconds=min(SUBMISSION_KOJI_SECONDS, koji.give_up_after_seconds),
+    )
+    return KojiHub(client=client).tag_arches
