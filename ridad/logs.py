@@ -47,6 +47,7 @@ LOG_KEYS: dict[str, str] = {
     "koji_build_id": "a Koji build id",
     "koji_session_id": "a Koji session id",
     "koji_tag": "a Koji tag's name",
+    "koji_tags": "the names of Koji tags read together",
     "koji_target": "a Koji build target's name",
     "koji_task_id": "a Koji task id",
     "listen": "the API's listening endpoint",

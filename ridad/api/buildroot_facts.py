@@ -45,9 +45,9 @@ async def _read(
         found = await tag_arches(tags)
     except KojiError as error:
         log.warn(
-            "Koji did not answer for the arches of {tags} ({error}); the"
+            "Koji did not answer for the arches of {koji_tags} ({error}); the"
             " wait step will narrow them",
-            tags=tags,
+            koji_tags=tags,
             error=error,
         )
         return {}
