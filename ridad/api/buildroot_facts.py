@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from twisted.logger import Logger
 
 from ridad.config.model import KojiConfig
-from ridad.domain.buildroot import plan_arches
+from ridad.domain.buildroot import base_module_tag, plan_arches
 from ridad.domain.mse import Expansion
 from ridad.errors import KojiError, Unprocessable
 
@@ -25,14 +25,6 @@ __all__ = ["TagArches", "sibling_arches"]
 TagArches = Callable[[Sequence[str]], Awaitable[list[tuple[str, ...] | None]]]
 
 log = Logger()
-
-
-def base_tag(expansion: Expansion) -> str | None:
-    """The Koji tag of the sibling's first buildrequired base module."""
-    for _, info in sorted(expansion.buildrequires.items()):
-        if info.get("base_module") and info.get("koji_tag"):
-            return str(info["koji_tag"])
-    return None
 
 
 async def _read(
@@ -69,7 +61,7 @@ async def sibling_arches(
     """
     if koji is None:
         return [None] * len(expansions)
-    tags = [base_tag(e) for e in expansions]
+    tags = [base_module_tag(e.buildrequires) for e in expansions]
     known = await _read(tag_arches, sorted({t for t in tags if t}))
     arches = []
     for expansion, tag in zip(expansions, tags, strict=True):

@@ -20,6 +20,7 @@ __all__ = [
     "BASE_TAG_EXTRA",
     "BuildrootPlan",
     "arch_override",
+    "base_module_tag",
     "conflicts_text",
     "disttag_marking",
     "filtered_lookups",
@@ -90,6 +91,16 @@ def disttag_marking(modulemd: str) -> str | None:
         "disttag_marking"
     )
     return marking if isinstance(marking, str) and marking else None
+
+
+def base_module_tag(buildrequires: Mapping[str, Any]) -> str | None:
+    """The Koji tag of the first buildrequired base module (by name), whose
+    arches narrow the build's; None when there is none."""
+    for _, info in sorted(buildrequires.items()):
+        info = _mapping(info)
+        if info.get("base_module") and info.get("koji_tag"):
+            return str(info["koji_tag"])
+    return None
 
 
 def rpm_filter(modulemd: str) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
 from ridad.domain.buildroot import (
     BuildrootPlan,
+    base_module_tag,
     disttag_marking,
     filtered_lookups,
     mbs_options,
@@ -79,14 +80,8 @@ class BuildEnvironment:
         :raises KojiFault: the base module's tag cannot be read.
         """
         options = mbs_options(build.modulemd)
-        base_tags = [
-            str(info["koji_tag"])
-            for _, info in sorted(build.buildrequires.items())
-            if info.get("base_module") and info.get("koji_tag")
-        ]
-        base_arches = (
-            (await self._koji.tag_arches(base_tags[:1]))[0] if base_tags else None
-        )
+        base_tag = base_module_tag(build.buildrequires)
+        base_arches = (await self._koji.tag_arches([base_tag]))[0] if base_tag else None
         blocked = options.get("blocked_packages")
         return BuildrootPlan(
             extra=tag_extra(options),

@@ -47,11 +47,12 @@ def make_koji_client(
     koji: KojiConfig,
     *,
     anonymous: bool = False,
-    give_up_after_seconds: float | None = None,
+    within_seconds: float | None = None,
 ) -> KojiClient:
     """The Koji client of the configuration (reads a koji profile if named);
-    ``anonymous``: one that never logs in (reads only), giving up after
-    ``give_up_after_seconds`` (default ``koji.give_up_after_seconds``)."""
+    ``anonymous``: one that never logs in (reads only); ``within_seconds``:
+    no request waits longer and no call retries later than that (default:
+    the client's request timeout and ``koji.give_up_after_seconds``)."""
     hub = koji.hub
     ca = koji.auth.ca
     if koji.profile is not None:
@@ -60,16 +61,20 @@ def make_koji_client(
         ca = ca or profile.serverca
     auth = None if anonymous else _auth(reactor, koji, ca)
     assert hub is not None
+    bounds: dict[str, Any] = {
+        "retry": RetryPolicy(give_up_after_seconds=koji.give_up_after_seconds)
+    }
+    if within_seconds is not None:
+        bounds = {
+            "retry": RetryPolicy(give_up_after_seconds=within_seconds),
+            "timeout_seconds": within_seconds,
+        }
     return KojiClient(
         http=make_http_client(reactor, auth, ca),
         hub_url=hub,
         clock=reactor,
         auth=auth,
-        retry=RetryPolicy(
-            give_up_after_seconds=koji.give_up_after_seconds
-            if give_up_after_seconds is None
-            else give_up_after_seconds
-        ),
+        **bounds,
     )
 
 
@@ -83,6 +88,6 @@ def tag_arches_reader(reactor: Any, koji: KojiConfig | None) -> Any:
         reactor,
         koji,
         anonymous=True,
-        give_up_after_seconds=min(SUBMISSION_KOJI_SECONDS, koji.give_up_after_seconds),
+        within_seconds=min(SUBMISSION_KOJI_SECONDS, koji.give_up_after_seconds),
     )
     return KojiHub(client=client).tag_arches
