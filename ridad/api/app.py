@@ -29,11 +29,14 @@ from ridad.api.inputs import (
     shown,
     whole_number,
 )
+from ridad.api.mbs_bodies import SubmitFields
+from ridad.api.mbs_params import Problems
 from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_document, write_json
 from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.api.submission_limits import submission_overrides
+from ridad.api.submit_options import OPTION_FIELDS, parse_options
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
@@ -111,18 +114,14 @@ class RidadApi:
         """``POST /rida/module-builds/``: verify and record a submission."""
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
-        fields = parse_json_object(request.content.read(), SUBMIT_FIELDS)
-        if "scmurl" not in fields:
-            raise InvalidRequest(
-                'the body must name the modulemd\'s location in "scmurl"',
-                details={"fields": {"scmurl": "missing"}},
-            )
+        fields = parse_seed_submission(request.content.read())
         recorded = await self._submissions.submit(
             Submission(
-                scmurl=fields["scmurl"],
-                branch=fields.get("branch"),
+                scmurl=fields.scmurl,
+                branch=fields.branch,
                 owner=identity.user,
-                **submission_overrides(fields),
+                options=fields.options,
+                **fields.overrides,
             )
         )
         module_build_id = recorded[0][0]
@@ -216,9 +215,21 @@ def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
 
     :raises InvalidRequest: listing every problem.
     """
-    value = json_object_body(raw)
+    return checked_object(json_object_body(raw), fields)
+
+
+def checked_object(
+    value: dict[str, Any], fields: dict[str, type], more: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``value`` when its members are all in ``fields`` (or in ``more``,
+    which the caller checks) and of their types.
+
+    :raises InvalidRequest: listing every problem.
+    """
     problems: dict[str, str] = {}
     for key, member in value.items():
+        if key in more:
+            continue
         expected = fields.get(key)
         problem = (
             "unknown field" if expected is None else field_problem(member, expected)
@@ -231,6 +242,30 @@ def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:
             f"the body has bad fields ({listing})", details={"fields": problems}
         )
     return value
+
+
+def parse_seed_submission(raw: bytes) -> SubmitFields:
+    """A ``POST /rida/module-builds/`` body: ``scmurl`` (unless ``modulemd``
+    gives the document), ``branch``, the overrides and the options.
+
+    :raises InvalidRequest: listing every problem.
+    """
+    value = checked_object(json_object_body(raw), SUBMIT_FIELDS, OPTION_FIELDS)
+    problems = Problems()
+    options = parse_options(value, problems)
+    problems.raise_any("the submission has bad options")
+    if "scmurl" not in value and options.modulemd is None:
+        raise InvalidRequest(
+            'the body must name the modulemd\'s location in "scmurl"'
+            ' (or give the document in "modulemd")',
+            details={"fields": {"scmurl": "missing"}},
+        )
+    return SubmitFields(
+        scmurl=value.get("scmurl"),
+        branch=value.get("branch"),
+        overrides=submission_overrides(value),
+        options=options,
+    )
 
 
 def parse_list_query(args: dict[str, list[str]]) -> tuple[int, int, BuildFilter]:

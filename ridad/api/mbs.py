@@ -186,6 +186,7 @@ class MbsApi:
                 scmurl=fields.scmurl,
                 branch=fields.branch,
                 owner=identity.user,
+                options=fields.options,
                 **fields.overrides,
             )
         )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ridad.api.build_choices import BuildChoices
 from ridad.domain.builds import NewComponent, NewModuleBuild, module_version
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, same_entry
@@ -50,6 +51,7 @@ def new_sibling(
     document: ModuleStreamDocument,
     components: tuple[NewComponent, ...],
     arches: tuple[str, ...] | None,
+    choices: BuildChoices,
     nsvc: tuple[str, str, int, str],
     expansion: Expansion,
     modulemd: str,
@@ -74,4 +76,8 @@ def new_sibling(
         rpm_macros=document.rpm_macros,
         arches=arches,
         build_context_no_bms=expansion.contexts.build_context_no_bms,
+        scratch=choices.scratch,
+        rebuild_strategy=choices.rebuild_strategy,
+        reused_module_id=choices.reused_module_id,
+        srpms=choices.srpms,
     )

@@ -18,6 +18,13 @@ from typing import Any, TypeVar
 from twisted.internet.defer import Deferred, FirstError, gatherResults
 from twisted.logger import Logger
 
+from ridad.api.build_choices import (
+    BuildChoices,
+    check_branch,
+    rebuild_strategy,
+    reuse_source,
+    scratch_choices,
+)
 from ridad.api.buildroot_facts import TagArches, sibling_arches
 from ridad.api.scm_identity import (
     checked_branch,
@@ -35,6 +42,7 @@ from ridad.api.submission_limits import (
     check_component_names,
     submission_requester,
 )
+from ridad.api.submit_options import SubmitOptions
 from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
@@ -64,7 +72,9 @@ RunBlocking = Callable[[Callable[[], T]], Awaitable[T]]
 class Submission:
     """What a client asked to build."""
 
-    scmurl: str
+    #: The modulemd's location; None only when ``options.modulemd`` gives
+    #: the document itself.
+    scmurl: str | None
     #: The branch the commit is on; it must hold the commit (else 400) and
     #: it is the stream.
     branch: str | None
@@ -73,6 +83,8 @@ class Submission:
     #: to the streams that replace those the modulemd lists.
     buildrequire_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     require_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Scratch, rebuild strategy, reuse, a modulemd in the body, SRPMs.
+    options: SubmitOptions = field(default_factory=SubmitOptions)
 
 
 @functools.lru_cache(maxsize=16)
@@ -122,7 +134,8 @@ class SubmissionVerifier:
         :raises Conflict: every sibling exists and none has failed.
         """
         config = self._config.current
-        scmurl = parse_scmurl(submission.scmurl)
+        scratch_choices(config.builds, submission.options)
+        scmurl = parse_scmurl(submission.scmurl or "")
         branch = checked_branch(submission.branch)
         _refuse_unlisted(config, scmurl)
         requester = submission_requester(config, submission.owner)
@@ -133,6 +146,9 @@ class SubmissionVerifier:
             document, scmurl, branch or resolved.branch, config.scm
         )
         refuse_own_version(document, config.scm)
+        choices = await self._choices(
+            config, submission.options, name, branch or resolved.branch
+        )
         expansions = await self._expand(config, document, name, submission)
         committed = datetime.fromtimestamp(fetched.committer_time, tz=UTC)
         named = [
@@ -150,7 +166,7 @@ class SubmissionVerifier:
         )
         news = [
             new_sibling(
-                submission, resolved, branch, document, components, archs,
+                submission, resolved, branch, document, components, archs, choices,
                 (name, stream, version, context), expansion,
                 await self._run_blocking(
                     functools.partial(sibling_text, document, expansion)
@@ -161,6 +177,18 @@ class SubmissionVerifier:
             )
         ]  # fmt: skip
         return await self._transitions.create_module_builds(news)
+
+    async def _choices(
+        self, config: Config, options: SubmitOptions, name: str, branch: str | None
+    ) -> BuildChoices:
+        """Scratch, rebuild strategy, reuse source and SRPMs, checked."""
+        check_branch(config.builds, options.scratch, branch)
+        return BuildChoices(
+            scratch=options.scratch,
+            rebuild_strategy=rebuild_strategy(config.builds, options),
+            reused_module_id=await reuse_source(self._builds, options, name),
+            srpms=options.srpms,
+        )
 
     async def _expand(
         self,

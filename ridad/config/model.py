@@ -1,7 +1,7 @@
 """ridad's configuration values: the frozen dataclasses ``parse_config`` builds.
 
 ``Config`` and its sections (``DatabaseConfig``, ``ScmConfig``, ``ApiConfig``,
-``KojiConfig``, ``MessagingConfig``, ``AuthConfig``, ``GreenwaveConfig`` and
+``BuildsConfig``, ``KojiConfig``, ``MessagingConfig``, ``AuthConfig``, ``GreenwaveConfig`` and
 theirs), the defaults,
 and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 """
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from ridad.domain.rebuild import CHANGED_AND_AFTER, REBUILD_STRATEGIES
 
 DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
 EMBEDDED = "embedded"
@@ -68,6 +70,27 @@ class ApiConfig:
     max_components: int = 1000
     #: The most module builds one submission may expand into (MSE siblings).
     max_expansions: int = 64
+
+
+@dataclass(frozen=True)
+class BuildsConfig:
+    """``builds``: what a submission may ask for beyond an SCM URL.
+
+    Read at each submission, so SIGHUP changes them.
+    """
+
+    #: The rebuild strategy of a submission that names none.
+    rebuild_strategy_default: str = CHANGED_AND_AFTER
+    #: The strategies a submission may name (the default always included).
+    rebuild_strategies_allowed: tuple[str, ...] = tuple(REBUILD_STRATEGIES)
+    #: Whether scratch builds (``scratch: true``) are accepted.
+    allow_scratch: bool = True
+    #: Regular expressions (``re.search``) of branches that may only be
+    #: built as scratch builds.
+    scratch_branches: tuple[str, ...] = ()
+    #: Whether a modulemd given in the body (not fetched from git) is
+    #: accepted for builds that are not scratch builds.
+    allow_yaml_submissions: bool = False
 
 
 DEFAULT_BUILD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -276,6 +299,7 @@ class Config:
     scm: ScmConfig = field(default_factory=ScmConfig)
     base_module_names: tuple[str, ...] = ("platform",)
     api: ApiConfig = field(default_factory=ApiConfig)
+    builds: BuildsConfig = field(default_factory=BuildsConfig)
     koji: KojiConfig | None = None
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None

@@ -2,7 +2,7 @@
 
 Every problem is collected with its key path and reported at once as a
 ``ConfigError``, before anything starts. The core sections (``database``,
-``scm``, ``api``) are read here; ``koji``, ``messaging`` and ``auth`` in
+``scm``, ``api``) are read here; ``builds`` in ``ridad.config.builds``, ``koji``, ``messaging`` and ``auth`` in
 ``ridad.config.sections``, ``greenwave`` in ``ridad.config.greenwave``.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from ridad.config.builds import parse_builds
 from ridad.config.greenwave import check_greenwave_subscriptions, parse_greenwave
 from ridad.config.model import ApiConfig, Config, DatabaseConfig, ScmConfig
 from ridad.config.origins import normalise_origin
@@ -35,6 +36,7 @@ TOP_KEYS = {
     "scm",
     "base_module_names",
     "api",
+    "builds",
     "koji",
     "messaging",
     "auth",
@@ -66,6 +68,7 @@ def parse_config(text: str) -> Config:
             reader.value(top, "", "base_module_names", ["platform"], check_strings)
         ),
         api=_api(reader, top.get("api")),
+        builds=parse_builds(reader, top.get("builds")),
         koji=parse_koji(reader, top["koji"]) if "koji" in top else None,
         messaging=(
             parse_messaging(reader, top["messaging"]) if "messaging" in top else None

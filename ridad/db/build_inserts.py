@@ -55,9 +55,10 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
             "INSERT INTO module_builds (name, stream, version, context, state,"
             " owner, scmurl, scm_commit, branch, modulemd, build_context,"
             " runtime_context, buildrequires, requires, rpm_macros,"
-            " time_submitted, time_modified, arches, build_context_no_bms)"
+            " time_submitted, time_modified, arches, build_context_no_bms,"
+            " scratch, rebuild_strategy, reused_module_id, srpms)"
             " VALUES (%s, %s, %s, %s, 'init', %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s, %s, %s, %s)"
+            " %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " RETURNING id",
             (
                 new.name,
@@ -78,6 +79,10 @@ async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -
                 now,
                 _array(new.arches),
                 new.build_context_no_bms,
+                new.scratch,
+                new.rebuild_strategy,
+                new.reused_module_id,
+                list(new.srpms),
             ),
         )
     except psycopg2.errors.UniqueViolation:

@@ -20,13 +20,13 @@ MODULE_COLUMNS = (
     " time_modified, time_completed, repo_event, repo_task_id, repo_attempts,"
     " rpm_macros, repo_requested_at, cg_state, cg_build_id, cg_token,"
     " artifact_count, stream_version, virtual_streams, imported,"
-    " build_context_no_bms, arches"
+    " build_context_no_bms, arches, rebuild_strategy, reused_module_id, srpms"
 )
 COMPONENT_COLUMNS = (
     "id, module_build_id, name, type, package, repository, ref, scm_commit,"
     " batch, buildorder, buildafter, buildonly, state, state_reason, task_id,"
     " task_state, nvr, time_modified, source, submitted_at, attempt,"
-    " koji_build_id, tagged, tag_event, arches"
+    " koji_build_id, tagged, tag_event, arches, reused_component_id"
 )
 
 
@@ -36,6 +36,7 @@ def module_build_from_row(row: Mapping[str, Any]) -> ModuleBuild:
     values["version"] = int(values["version"])
     values["state"] = ModuleState.from_label(values["state"])
     values["virtual_streams"] = tuple(values["virtual_streams"])
+    values["srpms"] = tuple(values["srpms"])
     if values["arches"] is not None:
         values["arches"] = tuple(values["arches"])
     return ModuleBuild(**values)

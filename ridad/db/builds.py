@@ -117,6 +117,17 @@ class ModuleBuildStore:
         )
         return module_build_from_row(rows[0]) if rows else None
 
+    async def find_nsvc(
+        self, name: str, stream: str, version: int, context: str
+    ) -> ModuleBuild | None:
+        """The build with this NSVC, whatever its state, or None."""
+        rows = await self._pool.run_query(
+            f"SELECT {_MODULE_COLUMNS} FROM module_builds WHERE name = %s"
+            " AND stream = %s AND version = %s AND context = %s",
+            (name, stream, version, context),
+        )
+        return module_build_from_row(rows[0]) if rows else None
+
     async def find_unfailed(
         self, name: str, stream: str, version: int, context: str
     ) -> ModuleBuild | None:

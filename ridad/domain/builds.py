@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from ridad.domain.rebuild import CHANGED_AND_AFTER
 from ridad.domain.states import (
     ComponentState,
     ModuleState,
@@ -71,6 +72,12 @@ class ModuleBuild:
     imported: bool = False
     build_context_no_bms: str | None = None
     arches: tuple[str, ...] | None = None
+    #: Reuse (migration 009): the rebuild strategy, the build components
+    #: are reused from (None: none, or not chosen yet), and a scratch
+    #: build's uploaded SRPMs (``cli-build/...`` paths in Koji).
+    rebuild_strategy: str = CHANGED_AND_AFTER
+    reused_module_id: int | None = None
+    srpms: tuple[str, ...] = ()
 
     @property
     def nsvc(self) -> str:
@@ -121,6 +128,8 @@ class ComponentBuild:
     tag_event: int | None = None
     #: The component's own arches (None: the module's).
     arches: tuple[str, ...] | None = None
+    #: The component build of the reused module whose NVR this one took.
+    reused_component_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,11 @@ class NewModuleBuild:
     arches: tuple[str, ...] | None = None
     #: MBS's build context without the base modules.
     build_context_no_bms: str | None = None
+    scratch: bool = False
+    rebuild_strategy: str = CHANGED_AND_AFTER
+    #: The build the submitter named to reuse components from.
+    reused_module_id: int | None = None
+    srpms: tuple[str, ...] = ()
 
     @property
     def nsvc(self) -> str:

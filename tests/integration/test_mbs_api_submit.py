@@ -107,19 +107,24 @@ async def test_fedpkg_kerberos_submission_without_content_type_to_v1_answers_the
 
 
 @pytest_twisted.ensureDeferred
-async def test_scratch_submission_is_403_until_scratch_builds_arrive(
+async def test_srpms_without_scratch_are_403(
     daemon: RunningDaemon, git_world: GitWorld
 ) -> None:
-    """scratch: true is refused with 403 and nothing is recorded."""
+    """srpms on a build that is not a scratch build are refused with 403 (as
+    MBS does) and nothing is recorded."""
     git_world.module("demo", modulemd_text())
-    fields = {"scmurl": git_world.scmurl("demo"), "branch": "main", "scratch": True}
+    fields = {
+        "scmurl": git_world.scmurl("demo"),
+        "branch": "main",
+        "srpms": ["cli-build/1.abc/demo.src.rpm"],
+    }
     response = await send(
         daemon, "POST", f"{MBS}/2/module-builds/", fields, OIDC_HEADERS
     )
     body = await json_of(response)
     assert response.code == 403
     assert_error(body, 403)
-    assert "scratch builds are not enabled" in body["message"]
+    assert "srpms may only be specified for scratch builds" in body["message"]
     listing = await get_json(daemon, f"{MBS}/2/module-builds/")
     assert listing["meta"]["total"] == 0
 
@@ -169,10 +174,10 @@ async def test_older_commit_of_the_branch_is_accepted(
         ({"branch": "main"}, "scmurl"),
         ({"scmurl": "git://h/modules/demo.git?#main"}, "branch"),
         (
-            {"scmurl": "x", "branch": "main", "rebuild_strategy": "all"},
+            {"scmurl": "x", "branch": "main", "rebuild_strategy": 5},
             "rebuild_strategy",
         ),
-        ({"scmurl": "x", "branch": "main", "scratch": "yes"}, "scratch"),
+        ({"scmurl": "x", "branch": "main", "scratch": "maybe"}, "scratch"),
         ({"scmurl": 1, "branch": "main"}, "scmurl"),
         (b"scmurl=x&branch=main", "JSON"),
         ([], "JSON object"),
