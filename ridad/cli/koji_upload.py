@@ -31,6 +31,10 @@ from ridad.cli.srpm import srpm_name
 
 DEFAULT_PROFILE = "koji"
 UPLOAD_PREFIX = "cli-build"
+#: Caps on koji's retries (its defaults, 30 tries 20 s apart, kept a bad
+#: certificate silent for ten minutes before saying so).
+MAX_RETRIES = 3
+MAX_RETRY_INTERVAL_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def upload_srpms(
     options = koji_options(target)
     hub = options["server"]
     factory = session_factory or koji.ClientSession
-    session = factory(hub, koji.grab_session_options(options))
+    session = factory(hub, session_options(options))
     login(session, options, target)
     uploads = []
     try:
@@ -115,6 +119,19 @@ def upload_srpms(
     finally:
         _logout(session)
     return uploads
+
+
+def session_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``koji.ClientSession``'s options from the profile's, retries capped."""
+    import koji
+
+    opts: dict[str, Any] = koji.grab_session_options(options)
+    opts["max_retries"] = min(int(opts.get("max_retries", MAX_RETRIES)), MAX_RETRIES)
+    opts["retry_interval"] = min(
+        int(opts.get("retry_interval", MAX_RETRY_INTERVAL_SECONDS)),
+        MAX_RETRY_INTERVAL_SECONDS,
+    )
+    return opts
 
 
 def koji_options(target: KojiTarget) -> dict[str, Any]:

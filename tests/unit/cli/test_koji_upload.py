@@ -213,7 +213,8 @@ def test_upload_srpms_logs_in_then_uploads_each_under_its_name(tmp_path: Path) -
     uploads = upload_srpms([str(first), str(second)], target, session_factory=factory)
     [session] = sessions
     assert session.hub == "https://hub.example.org/kojihub"
-    assert session.opts["max_retries"] == 30  # koji's own defaults are kept
+    # koji's defaults (30 tries 20 s apart) are capped
+    assert (session.opts["max_retries"], session.opts["retry_interval"]) == (3, 5)
     names = [call[0] for call in session.calls]
     assert names == ["gssapi_login", "uploadWrapper", "uploadWrapper", "logout"]
     (file1, dir1, name1), (file2, dir2, name2) = (c[1] for c in session.calls[1:3])
