@@ -144,6 +144,8 @@ class ModuleImporter:
             refused import was refunded first).
         :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
         """
+        if build.scratch:
+            return await self._scratch_done(build, epoch)
         started = build.cg_state
         content = None
         if started is None:
@@ -161,6 +163,18 @@ class ModuleImporter:
         if build.cg_state != IMPORTED:
             return None
         await self._tag(build)
+        return await self._transitions.change_module_state(
+            build.id, ModuleState.DONE, None, epoch=epoch
+        )
+
+    async def _scratch_done(self, build: ModuleBuild, epoch: int) -> BuildSnapshot:
+        """A scratch build is not imported into Koji (as under MBS): it is
+        ``done`` once its components are tagged, and stays so."""
+        self.log.info(
+            "Scratch module build {module_build_id} is built; scratch builds"
+            " are not imported into Koji",
+            module_build_id=build.id,
+        )
         return await self._transitions.change_module_state(
             build.id, ModuleState.DONE, None, epoch=epoch
         )
