@@ -95,6 +95,12 @@ async def test_a_scratch_build_twice_from_one_commit(
             await wait_for_state(daemon, b["id"], ("done", "ready", "failed"), 120)
             for b in builds
         ]
+        documents = {
+            b["id"]: await (
+                await treq.get(daemon.url(f"/rida/module-builds/{b['id']}/modulemd"))
+            ).text()
+            for b in done
+        }
         git_world.module("user", modulemd_text(buildrequires={"demo": ["main"],
                                                               "platform": ["f40"]}))  # fmt: skip
         code, refused = await post(
@@ -112,6 +118,8 @@ async def test_a_scratch_build_twice_from_one_commit(
         assert await koji_world.client.call("getTag", f"{tag}-build")
         nvrs = [c["nvr"] for c in build["components"]]
         assert all(".scrmod+" in nvr for nvr in nvrs), nvrs
+        assert build["time_completed"] is not None
+        assert build["context"] in documents[build["id"]]
     targets = {target for _, target in module_tasks(koji_world)}
     assert targets == {b["koji_tag"] for b in done}
     assert code == 422, refused
