@@ -199,7 +199,7 @@ def make_api_site(
     submissions = SubmissionVerifier(
         config=live, git=git, builds=stores.builds, pool=stores.pool,
         transitions=stores.transitions, run_blocking=run_blocking,
-        tag_arches=tag_arches_reader(reactor, config.koji),
+        clock=reactor, tag_arches=tag_arches_reader(reactor, config.koji),
     )  # fmt: skip
     importer = ModuleImporter(
         config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking

@@ -182,7 +182,9 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
                 new = await writes.insert_components(cursor, old.build.id, added, now)
                 old = BuildSnapshot(old.build, tuple(new) + old.components)
             check_module_move(old.build, state, allowed_from)
-            completed = state in (ModuleState.FAILED, ModuleState.READY)
+            completed = state in (ModuleState.FAILED, ModuleState.READY) or (
+                state is ModuleState.DONE and old.build.scratch
+            )
             changed = await writes.set_module_state(
                 cursor, old.build, state, reason, now, completed, koji_tag,
                 buildrequires=buildrequires,

@@ -60,6 +60,29 @@ class CgIntents:
 
         return await self._apply(module_build_id, epoch, step, changes=False)
 
+    async def record_scratch_documents(
+        self,
+        module_build_id: int,
+        documents: Sequence[FinalDocument],
+        artifact_count: int,
+        *,
+        epoch: int,
+    ) -> BuildSnapshot:
+        """Store a scratch build's final modulemd documents, which are not
+        imported into Koji (``cg_state`` stays NULL). Once written (its
+        ``artifact_count`` is set), a replay leaves them as they are."""
+
+        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
+            build = old.build
+            if build.state is not ModuleState.BUILD or build.artifact_count is not None:
+                return old
+            await cg_rows.insert_final_documents(cursor, module_build_id, documents)
+            assignments = {"artifact_count": artifact_count}
+            written = await cg_rows.set_cg_columns(cursor, module_build_id, assignments)
+            return BuildSnapshot(written, old.components)
+
+        return await self._apply(module_build_id, epoch, step, changes=False)
+
     async def record_cg_reserved(
         self, module_build_id: int, reservation: CgReservation, *, epoch: int
     ) -> BuildSnapshot:

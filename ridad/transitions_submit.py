@@ -9,6 +9,7 @@ module.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +73,11 @@ class SubmitIntents:
     ) -> list[tuple[int, bool]]:
         results = []
         for new in news:
+            if new.scratch:
+                context = await inserts.scratch_context(cursor, new)
+                created = replace(new, context=context)
+                results.append(await self._create(cursor, created, now))
+                continue
             existing = await inserts.find_nsvc(cursor, new)
             if existing is not None and existing.state is not ModuleState.FAILED:
                 results.append((existing.id, False))

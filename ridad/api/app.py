@@ -31,6 +31,7 @@ from ridad.api.inputs import (
 )
 from ridad.api.mbs_bodies import SubmitFields
 from ridad.api.mbs_params import Problems
+from ridad.api.multipart import form_fields, is_multipart
 from ridad.api.openapi import RIDA_PATH, write_openapi
 from ridad.api.responses import write_document, write_json
 from ridad.api.state_change import change_state, requested_state
@@ -114,7 +115,12 @@ class RidadApi:
         """``POST /rida/module-builds/``: verify and record a submission."""
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
-        fields = parse_seed_submission(request.content.read())
+        raw = request.content.read()
+        fields = parse_seed_submission(
+            form_fields(request, raw)
+            if is_multipart(request)
+            else json_object_body(raw)
+        )
         recorded = await self._submissions.submit(
             Submission(
                 scmurl=fields.scmurl,
@@ -244,13 +250,14 @@ def checked_object(
     return value
 
 
-def parse_seed_submission(raw: bytes) -> SubmitFields:
-    """A ``POST /rida/module-builds/`` body: ``scmurl`` (unless ``modulemd``
-    gives the document), ``branch``, the overrides and the options.
+def parse_seed_submission(body: dict[str, Any]) -> SubmitFields:
+    """A ``POST /rida/module-builds/`` body (JSON, or a multipart form's
+    fields): ``scmurl`` (unless ``modulemd`` gives the document), ``branch``,
+    the overrides and the options.
 
     :raises InvalidRequest: listing every problem.
     """
-    value = checked_object(json_object_body(raw), SUBMIT_FIELDS, OPTION_FIELDS)
+    value = checked_object(body, SUBMIT_FIELDS, OPTION_FIELDS)
     problems = Problems()
     options = parse_options(value, problems)
     problems.raise_any("the submission has bad options")

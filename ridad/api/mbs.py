@@ -30,13 +30,18 @@ from ridad.api.imports import (
     parse_import,
 )
 from ridad.api.inputs import decode_args, install_converters
-from ridad.api.mbs_bodies import parse_state_change, parse_submission
+from ridad.api.mbs_bodies import (
+    parse_state_change,
+    parse_submission,
+    submission_fields,
+)
 from ridad.api.mbs_params import (
     pagination_meta,
     parse_component_list,
     parse_item_detail,
     parse_module_list,
 )
+from ridad.api.multipart import form_fields, is_multipart
 from ridad.api.openapi import MBS_PATH, write_openapi
 from ridad.api.responses import write_json
 from ridad.api.state_change import change_state
@@ -174,13 +179,19 @@ class MbsApi:
         """``POST module-builds/``: submit as /rida/ does (``branch`` required).
 
         The body is JSON whatever the Content-Type says (fedpkg's Kerberos
-        path sends none); a form's Content-Type never gets here (the site's
-        write guard answers 415). v1 answers the build, v2 a list of builds.
+        path sends none), or a multipart form with the modulemd as a ``yaml``
+        file (only with an Authorization header: the site's write guard
+        answers 415 to other forms). v1 answers the build, v2 a list.
         """
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
-        fields = parse_submission(request.content.read())
+        raw = request.content.read()
+        fields = (
+            submission_fields(form_fields(request, raw))
+            if is_multipart(request)
+            else parse_submission(raw)
+        )
         recorded = await self._submissions.submit(
             Submission(
                 scmurl=fields.scmurl,

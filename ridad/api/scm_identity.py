@@ -24,6 +24,7 @@ __all__ = [
     "IDENTIFIER",
     "MAX_IDENTIFIER_LENGTH",
     "checked_branch",
+    "checked_identity",
     "module_identity",
     "refuse_own_version",
 ]
@@ -72,6 +73,14 @@ def module_identity(
     """
     name = _name(document, scmurl, scm.allow_name_override)
     stream = _stream(document, scmurl, branch, scm.allow_stream_override)
+    return checked_identity(name, stream)
+
+
+def checked_identity(name: str, stream: str) -> tuple[str, str]:
+    """``(name, stream)`` when both are usable identifiers.
+
+    :raises Unprocessable: one is too long or holds other characters.
+    """
     for label, value in (("name", name), ("stream", stream)):
         if len(value) > MAX_IDENTIFIER_LENGTH:
             raise Unprocessable(

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from ridad.api.build_choices import BuildChoices
+from ridad.api.module_source import ModuleSource
 from ridad.domain.builds import NewComponent, NewModuleBuild, module_version
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, same_entry
 from ridad.modulemd.siblings import with_dependencies
-from ridad.scm.git import ResolvedRef
-
-if TYPE_CHECKING:
-    from ridad.api.submission import Submission
 
 
 def sibling_version(expansion: Expansion, committed: datetime) -> int:
@@ -45,10 +41,8 @@ def sibling_text(document: ModuleStreamDocument, expansion: Expansion) -> str:
 
 
 def new_sibling(
-    submission: Submission,
-    resolved: ResolvedRef,
-    branch: str | None,
-    document: ModuleStreamDocument,
+    owner: str,
+    source: ModuleSource,
     components: tuple[NewComponent, ...],
     arches: tuple[str, ...] | None,
     choices: BuildChoices,
@@ -63,17 +57,17 @@ def new_sibling(
         stream=stream,
         version=version,
         context=context,
-        owner=submission.owner,
-        scmurl=submission.scmurl,
-        scm_commit=resolved.commit,
-        branch=branch or resolved.branch,
+        owner=owner,
+        scmurl=source.scmurl,
+        scm_commit=source.commit,
+        branch=source.branch,
         modulemd=modulemd,
         build_context=expansion.contexts.build_context,
         runtime_context=expansion.contexts.runtime_context,
         buildrequires=expansion.buildrequires,
         requires={k: list(v) for k, v in expansion.dependencies.requires.items()},
         components=components,
-        rpm_macros=document.rpm_macros,
+        rpm_macros=source.document.rpm_macros,
         arches=arches,
         build_context_no_bms=expansion.contexts.build_context_no_bms,
         scratch=choices.scratch,

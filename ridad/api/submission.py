@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from twisted.internet.defer import Deferred, FirstError, gatherResults
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ridad.api.build_choices import (
@@ -26,9 +26,15 @@ from ridad.api.build_choices import (
     scratch_choices,
 )
 from ridad.api.buildroot_facts import TagArches, sibling_arches
+from ridad.api.component_checks import verify_components
+from ridad.api.module_source import (
+    ModuleSource,
+    check_body_document_allowed,
+    from_body,
+    from_git,
+)
 from ridad.api.scm_identity import (
     checked_branch,
-    module_identity,
     refuse_own_version,
 )
 from ridad.api.siblings import (
@@ -38,8 +44,6 @@ from ridad.api.siblings import (
     sibling_version,
 )
 from ridad.api.submission_limits import (
-    check_component_count,
-    check_component_names,
     submission_requester,
 )
 from ridad.api.submit_options import SubmitOptions
@@ -47,17 +51,11 @@ from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
 from ridad.db.pool import Pool
-from ridad.domain.builds import (
-    NewComponent,
-    assign_batches,
-)
-from ridad.domain.modulemd import ModuleStreamDocument, RpmComponentSpec
+from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, ExpansionRules, expand, first_names
-from ridad.domain.scheduling import scm_source
-from ridad.errors import Conflict, Forbidden, InvalidRequest, Unprocessable
-from ridad.modulemd.parse import load_modulemd
-from ridad.scm.git import FetchedFile, GitClient, Requester, ResolvedRef
-from ridad.scm.url import RepoLocation, ScmUrl, parse_repository, parse_scmurl
+from ridad.errors import Conflict, Forbidden, Unprocessable
+from ridad.scm.git import GitClient, Requester
+from ridad.scm.url import ScmUrl, parse_scmurl
 from ridad.scm.whitelist import Whitelist
 from ridad.transitions import Transitions
 
@@ -110,9 +108,11 @@ class SubmissionVerifier:
         pool: Pool,
         transitions: Transitions,
         run_blocking: RunBlocking[Any],
+        clock: IReactorTime,
         tag_arches: TagArches | None = None,
     ) -> None:
         self._config = config
+        self._clock = clock
         self._tag_arches = tag_arches
         self._git = git
         self._builds = builds
@@ -134,39 +134,34 @@ class SubmissionVerifier:
         :raises Conflict: every sibling exists and none has failed.
         """
         config = self._config.current
-        scratch_choices(config.builds, submission.options)
-        scmurl = parse_scmurl(submission.scmurl or "")
-        branch = checked_branch(submission.branch)
-        _refuse_unlisted(config, scmurl)
+        options = submission.options
+        scratch_choices(config.builds, options)
+        check_body_document_allowed(config, options)
         requester = submission_requester(config, submission.owner)
-        resolved, fetched, document = await self._read_modulemd(
-            config, scmurl, branch, requester
-        )
-        name, stream = module_identity(
-            document, scmurl, branch or resolved.branch, config.scm
-        )
+        source = await self._source(config, submission, requester)
+        document, name, stream = source.document, source.name, source.stream
         refuse_own_version(document, config.scm)
-        choices = await self._choices(
-            config, submission.options, name, branch or resolved.branch
-        )
+        choices = await self._choices(config, options, name, source.branch)
         expansions = await self._expand(config, document, name, submission)
-        committed = datetime.fromtimestamp(fetched.committer_time, tz=UTC)
         named = [
             (
                 e,
-                document.version or sibling_version(e, committed),
+                document.version or sibling_version(e, source.time),
                 sibling_context(document, e, expansions),
             )
             for e in expansions
         ]
-        await self._refuse_existing(name, stream, named)
-        components = await self._components(config, document, requester)
+        if not choices.scratch:  # a scratch build gets a context of its own
+            await self._refuse_existing(name, stream, named)
+        components = await verify_components(
+            self._git, config, document, requester, options.srpms
+        )
         arches = await sibling_arches(
             document.arches, expansions, config.koji, self._tag_arches
         )
         news = [
             new_sibling(
-                submission, resolved, branch, document, components, archs, choices,
+                submission.owner, source, components, archs, choices,
                 (name, stream, version, context), expansion,
                 await self._run_blocking(
                     functools.partial(sibling_text, document, expansion)
@@ -229,45 +224,27 @@ class SubmissionVerifier:
             )
         )
 
-    async def _read_modulemd(
-        self,
-        config: Config,
-        scmurl: ScmUrl,
-        branch: str | None,
-        requester: Requester,
-    ) -> tuple[ResolvedRef, FetchedFile, ModuleStreamDocument]:
-        """Fetch and parse the modulemd; refuse too many components at once.
-
-        :raises InvalidRequest: the commit is not on the submitted branch.
-        :raises Unprocessable: the modulemd cannot be fetched or used.
-        """
-        resolved = await self._git.resolve_ref(
-            scmurl.repository, scmurl.ref, requester=requester
-        )
-        if (
-            branch is not None
-            and resolved.branch != branch
-            and not await self._git.branch_contains(
-                scmurl.repository, branch, resolved.commit, requester=requester
+    async def _source(
+        self, config: Config, submission: Submission, requester: Requester
+    ) -> ModuleSource:
+        """The modulemd: from the body when it holds one, else from git."""
+        branch = checked_branch(submission.branch)
+        if submission.options.modulemd is not None:
+            if submission.scmurl is not None:
+                _refuse_unlisted(config, parse_scmurl(submission.scmurl))
+            return await from_body(
+                config,
+                submission.options,
+                submission.scmurl,
+                branch,
+                now=datetime.fromtimestamp(self._clock.seconds(), tz=UTC),
+                run_blocking=self._run_blocking,
             )
-        ):
-            raise InvalidRequest(
-                f"commit {resolved.commit} is not on branch {branch} of"
-                f" {scmurl.repository.url}; push it to {branch}, or submit from"
-                " the branch that holds it"
-            )
-        fetched = await self._git.fetch_file(
-            scmurl.repository,
-            resolved.commit,
-            scmurl.modulemd_path,
-            requester=requester,
+        scmurl = parse_scmurl(submission.scmurl or "")
+        _refuse_unlisted(config, scmurl)
+        return await from_git(
+            self._git, config, scmurl, branch, requester, self._run_blocking
         )
-        content = fetched.content
-        document: ModuleStreamDocument = await self._run_blocking(
-            lambda: load_modulemd(content)
-        )
-        check_component_count(config, document)
-        return resolved, fetched, document
 
     async def _refuse_existing(
         self, name: str, stream: str, named: Sequence[tuple[Expansion, int, str]]
@@ -291,104 +268,6 @@ class SubmissionVerifier:
             " submitted again",
             details={"id": first.id, "state": first.state.label},
         )
-
-    async def _components(
-        self, config: Config, document: ModuleStreamDocument, requester: Requester
-    ) -> tuple[NewComponent, ...]:
-        if document.module_components:
-            raise Unprocessable(
-                "components.modules (included modules) are not supported;"
-                " build them as modules of their own"
-            )
-        if not document.rpm_components:
-            return ()  # metadata-only: the scheduler goes straight to the import
-        check_component_names(document.rpm_components)
-        batches = assign_batches(
-            {c.key: c.buildorder for c in document.rpm_components},
-            {c.key: c.buildafter for c in document.rpm_components},
-        )
-        locations = [self._location(config, c) for c in document.rpm_components]
-        try:
-            results = await gatherResults(
-                [
-                    Deferred.fromCoroutine(
-                        self._verify_component(config, spec, location, requester)
-                    )
-                    for spec, location in zip(
-                        document.rpm_components, locations, strict=True
-                    )
-                ],
-                consumeErrors=True,
-            )
-        except FirstError as e:
-            e.subFailure.raiseException()
-        failures = [r for r in results if isinstance(r, str)]
-        if failures:
-            raise Unprocessable(
-                "components cannot be retrieved: " + "; ".join(failures),
-                details={"components": failures},
-            )
-        return tuple(
-            NewComponent(
-                name=spec.key,
-                package=spec.name or spec.key,
-                repository=location.url,
-                ref=ref,
-                scm_commit=commit,
-                batch=batches[spec.key],
-                buildorder=spec.buildorder,
-                buildafter=spec.buildafter,
-                buildonly=spec.buildonly,
-                source=scm_source(location.url, commit),
-                arches=spec.arches or None,
-            )
-            for spec, location, (ref, commit) in zip(
-                document.rpm_components, locations, results, strict=True
-            )
-        )
-
-    def _location(self, config: Config, spec: RpmComponentSpec) -> RepoLocation:
-        default = parse_repository(config.scm.rpms_default_repository)
-        if spec.repository is None:
-            return default.join(spec.key)
-        try:
-            location = parse_repository(spec.repository)
-        except InvalidRequest as e:
-            raise Unprocessable(
-                f"components.rpms.{spec.key}.repository: {e.message}"
-            ) from None
-        allowed = _whitelist(
-            (config.scm.rpms_default_repository,) + config.scm.rpms_allowed
-        )
-        if not allowed.allows(location):
-            raise Forbidden(
-                f"components.rpms.{spec.key}.repository {location.url} is not an"
-                " allowed component location; ask the administrators to add it"
-                " to scm.rpms_allowed"
-            )
-        return location
-
-    async def _verify_component(
-        self,
-        config: Config,
-        spec: RpmComponentSpec,
-        location: RepoLocation,
-        requester: Requester,
-    ) -> tuple[str, str] | str:
-        ref = spec.ref or config.scm.rpms_default_ref
-        try:
-            resolved = await self._git.resolve_ref(location, ref, requester=requester)
-            spec_file = f"{spec.key}.spec"
-            if not await self._git.has_file(
-                location, resolved.commit, spec_file, requester=requester
-            ):
-                return (
-                    f"{spec.key}: {spec_file} does not exist at {resolved.commit}"
-                    f" in {location.url}"
-                )
-        except Unprocessable as e:
-            return f"{spec.key}: {e.message}"
-        return ref, resolved.commit
 
 
 def _refuse_unlisted(config: Config, scmurl: ScmUrl) -> None:

@@ -58,6 +58,11 @@ def parse_options(body: Mapping[str, Any], problems: Problems) -> SubmitOptions:
     texts: dict[str, str | None] = {}
     for key in ("rebuild_strategy", "modulemd", "module_name", "module_stream"):
         texts[key] = _text(body, key, problems)
+    for key, what in (("module_name", "Module name"), ("module_stream", "Stream name")):
+        if texts[key] is not None and "modulemd" not in body:
+            problems.add(
+                key, f"{what} override is only allowed when a YAML file is submitted"
+            )
     return SubmitOptions(
         scratch=_flag(body, "scratch", problems),
         rebuild_strategy=texts["rebuild_strategy"],

@@ -13,6 +13,16 @@ with 415 when its Content-Type is a form's, and with 403 when its
 came with) nor in ``api.allowed_origins``. Requests without a Content-Type
 (rpkg's Kerberos path) or without an ``Origin`` (every client but a
 browser) pass.
+
+One form type is let through: a ``multipart/form-data`` write that carries
+an ``Authorization`` header (an OIDC bearer token, or a Kerberos
+``Negotiate`` token sent up front), which is how a modulemd file is
+uploaded (MBS's ``yaml`` field). A browser never adds that header to a
+request by itself: it sends Kerberos tokens only in answer to a 401
+challenge, and ridad answers such an upload without the header with 415,
+never with a challenge. Client certificates are ambient too, so under
+``ssl`` authentication the header must still be there (its value is not
+read). The Origin check applies to these uploads as to any write.
 """
 
 from __future__ import annotations
@@ -24,12 +34,13 @@ from twisted.web.iweb import IRequest
 from ridad.config.origins import normalise_origin
 from ridad.errors import Forbidden, UnsupportedMediaType
 
-__all__ = ["FORM_TYPES", "check_write", "own_origin"]
+__all__ = ["FORM_TYPES", "MULTIPART", "check_write", "own_origin"]
 
 #: The Content-Types an HTML form (or a no-CORS fetch) can send.
 FORM_TYPES = frozenset(
     {b"text/plain", b"application/x-www-form-urlencoded", b"multipart/form-data"}
 )
+MULTIPART = b"multipart/form-data"
 READS = frozenset({b"GET", b"HEAD", b"OPTIONS"})
 
 
@@ -44,12 +55,20 @@ def check_write(request: IRequest, allowed_origins: Collection[str]) -> None:
     if request.method in READS:
         return
     headers = request.requestHeaders
+    authorized = headers.hasHeader(b"authorization")
     for value in headers.getRawHeaders(b"content-type", []):
         media_type = value.split(b";", 1)[0].strip().lower()
+        if media_type == MULTIPART and authorized:
+            continue
         if media_type in FORM_TYPES:
+            upload = (
+                "; a multipart upload needs an Authorization header"
+                if media_type == MULTIPART
+                else ""
+            )
             raise UnsupportedMediaType(
                 f"a {media_type.decode('latin-1')} body is not accepted: send"
-                " JSON with Content-Type: application/json",
+                f" JSON with Content-Type: application/json{upload}",
                 details={"content_type": value.decode("latin-1")},
             )
     own = own_origin(request)

@@ -28,6 +28,9 @@ from ridad.domain.builds import (
 from ridad.domain.states import ComponentState
 from ridad.errors import Conflict
 
+#: The first key of the scratch contexts' advisory locks ("rids").
+SCRATCH_LOCK_CLASS = 0x72696473
+
 
 def _array(arches: tuple[str, ...] | None) -> list[str] | None:
     """A TEXT[] parameter of planned arches (None: NULL)."""
@@ -43,6 +46,26 @@ async def find_nsvc(cursor: Any, new: NewModuleBuild) -> ModuleBuild | None:
     )
     row = cursor.fetchone()
     return module_build_from_row(row) if row else None
+
+
+async def scratch_context(cursor: Any, new: NewModuleBuild) -> str:
+    """The context of a new scratch build: MBS's ``<context>_<N>``, N being
+    one more than the scratch builds of that NSVC so far.
+
+    A transaction-scoped advisory lock on the name, stream and version
+    serialises concurrent scratch submissions of one commit (the two-key
+    form: a keyspace apart from the scheduler's one-key lease lock).
+    """
+    await cursor.execute(
+        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+        (SCRATCH_LOCK_CLASS, f"{new.name}:{new.stream}:{new.version}"),
+    )
+    await cursor.execute(
+        "SELECT count(*) AS n FROM module_builds WHERE scratch AND name = %s"
+        " AND stream = %s AND version = %s AND starts_with(context, %s)",
+        (new.name, new.stream, new.version, new.context + "_"),
+    )
+    return f"{new.context}_{int(cursor.fetchone()['n']) + 1}"
 
 
 async def insert_module_build(cursor: Any, new: NewModuleBuild, now: datetime) -> int:

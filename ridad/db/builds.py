@@ -174,7 +174,8 @@ class SchedulingStore:
         return await builds_with_components(
             cursor,
             f"SELECT {_MODULE_COLUMNS} FROM module_builds"
-            " WHERE state IN ('init', 'wait', 'build', 'done')"
+            " WHERE (state IN ('init', 'wait', 'build')"
+            " OR (state = 'done' AND NOT scratch))"
             " OR (state = 'failed' AND id IN (SELECT module_build_id"
             " FROM component_builds WHERE state = 'building'"
             " OR (state = 'waiting' AND submitted_at IS NOT NULL)))"

@@ -39,7 +39,7 @@ async def load_candidates(
             break
         rows = await pool.run_query(
             f"SELECT {_COLUMNS} FROM module_builds"
-            " WHERE state = 'ready' AND name = ANY(%s) ORDER BY id",
+            " WHERE state = 'ready' AND NOT scratch AND name = ANY(%s) ORDER BY id",
             (sorted(wanted),),
         )
         loaded.add((candidate_from_row(r, bases) for r in rows), wanted)

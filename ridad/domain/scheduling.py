@@ -25,17 +25,28 @@ SCM_SOURCE_SCHEMES = {
 }
 
 
-def koji_tag_name(name: str, stream: str, version: int, context: str) -> str:
+def koji_tag_name(
+    name: str,
+    stream: str,
+    version: int,
+    context: str,
+    *,
+    scratch: bool = False,
+    scratch_id: int = 0,
+) -> str:
     """The module's Koji tag: ``module-<n>-<s>-<v>-<c>``, as MBS names it.
 
-    When the tag or its ``-build`` twin would pass Koji's 256 characters,
-    MBS's hash form ``module-<first 16 hex of sha1("n.s.v.c")>`` is used.
+    A scratch build's is ``scrmod-<n>-<s>-<v>-<c>+<scratch_id>`` (its build
+    id), so the same commit can be tried again. When the tag or its
+    ``-build`` twin would pass Koji's 256 characters, MBS's hash form
+    ``<prefix><first 16 hex of sha1("n.s.v.c")>`` is used.
     """
-    tag = f"module-{name}-{stream}-{version}-{context}"
+    prefix, suffix = ("scrmod-", f"+{scratch_id}") if scratch else ("module-", "")
+    tag = f"{prefix}{name}-{stream}-{version}-{context}{suffix}"
     if len(tag) + len(BUILD_TAG_SUFFIX) <= MAX_TAG_LENGTH:
         return tag
     digest = hashlib.sha1(f"{name}.{stream}.{version}.{context}".encode()).hexdigest()
-    return f"module-{digest[:16]}"
+    return f"{prefix}{digest[:16]}{suffix}"
 
 
 def build_tag_name(koji_tag: str) -> str:

@@ -63,6 +63,8 @@ def module_build_view(
         "scmurl": build.scmurl,
         "koji_tag": build.koji_tag,
         "koji_build_id": build.koji_build_id,
+        "scratch": build.scratch,
+        "srpms": list(build.srpms),
         "time_submitted": format_time(build.time_submitted),
         "time_modified": format_time(build.time_modified),
         "time_completed": format_time(build.time_completed),

@@ -18,9 +18,6 @@ holds two builds of a module and nothing is imported twice.
 
 from __future__ import annotations
 
-import platform
-import secrets
-import string
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -37,6 +34,7 @@ from ridad.domain.module_import import (
     IMPORTED,
     PENDING,
     RESERVED,
+    FinalDocument,
     build_log,
     final_documents,
     module_koji_nvr,
@@ -53,30 +51,14 @@ from ridad.koji.cg_metadata import (
 )
 from ridad.koji.hub import KojiHub
 from ridad.modulemd.final import final_modulemd
+from ridad.scheduler.cg_host import directory_suffix, host_info
 from ridad.scheduler.environment import environment_of
 from ridad.transitions import Transitions
 
-__all__ = ["ModuleImporter", "host_info", "make_importer"]
+__all__ = ["ModuleImporter", "make_importer"]
 
 #: Runs a blocking callable off the reactor thread and gives its result.
 RunBlocking = Callable[[Callable[[], Any]], Awaitable[Any]]
-_SUFFIX_LETTERS = string.ascii_letters
-
-
-def host_info() -> dict[str, str]:
-    """The host ridad runs on, for the import's buildroot (reads
-    /etc/os-release: call it off the reactor thread)."""
-    try:
-        release = platform.freedesktop_os_release()
-        system = f"{release.get('NAME', 'Linux')} {release.get('VERSION_ID', '')}"
-    except OSError:
-        system = f"{platform.system()} {platform.release()}"
-    return {"os": system.strip(), "arch": platform.machine() or "noarch"}
-
-
-def _directory_suffix() -> str:
-    """Eight random letters for the upload directory of one attempt."""
-    return "".join(secrets.choice(_SUFFIX_LETTERS) for _ in range(8))
 
 
 def make_importer(
@@ -116,7 +98,7 @@ class ModuleImporter:
         config: KojiConfig,
         clock: IReactorTime,
         run_blocking: RunBlocking,
-        directory_suffix: Callable[[], str] = _directory_suffix,
+        directory_suffix: Callable[[], str] = directory_suffix,
         inline_metadata_bytes: int = INLINE_METADATA_BYTES,
     ) -> None:
         self._store = store
@@ -144,6 +126,8 @@ class ModuleImporter:
             refused import was refunded first).
         :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
         """
+        if build.scratch:
+            return await self._scratch_done(build, components, epoch)
         started = build.cg_state
         content = None
         if started is None:
@@ -165,6 +149,28 @@ class ModuleImporter:
             build.id, ModuleState.DONE, None, epoch=epoch
         )
 
+    async def _scratch_done(
+        self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
+    ) -> BuildSnapshot:
+        """A scratch build is not imported into Koji (as under MBS): its final
+        modulemd is written for ridad's API only, then it is ``done`` (and
+        stays so)."""
+        if build.artifact_count is None:
+            documents, count = await self._documents(
+                build, components, await self.module_content(build, components)
+            )
+            await self._transitions.record_scratch_documents(
+                build.id, documents, count, epoch=epoch
+            )
+        self.log.info(
+            "Scratch module build {module_build_id} is built; scratch builds"
+            " are not imported into Koji",
+            module_build_id=build.id,
+        )
+        return await self._transitions.change_module_state(
+            build.id, ModuleState.DONE, None, epoch=epoch
+        )
+
     async def module_content(
         self, build: ModuleBuild, components: Sequence[ComponentBuild]
     ) -> ModuleContent:
@@ -177,6 +183,22 @@ class ModuleImporter:
         tag = environment_of(build).koji_tag
         return await self._koji.module_content(builds, tag=tag, owner=build.owner)
 
+    async def _documents(
+        self,
+        build: ModuleBuild,
+        components: Sequence[ComponentBuild],
+        content: ModuleContent,
+    ) -> tuple[list[FinalDocument], int]:
+        """The final modulemd documents (made off the reactor thread) and the
+        number of artifacts they list."""
+        rpms = [rpm.built for rpm in content.rpms]
+        final = await self._run_blocking(
+            lambda: final_modulemd(
+                build=build, components=components, rpms=rpms, arches=content.arches
+            )
+        )
+        return final_documents(final.text, final.per_arch), len(final.artifacts)
+
     async def _intend(
         self,
         build: ModuleBuild,
@@ -186,15 +208,9 @@ class ModuleImporter:
     ) -> ModuleBuild | None:
         """Write the final modulemd (off the reactor thread) with the intent
         to reserve; None when the build moved on meanwhile."""
-        rpms = [rpm.built for rpm in content.rpms]
-        final = await self._run_blocking(
-            lambda: final_modulemd(
-                build=build, components=components, rpms=rpms, arches=content.arches
-            )
-        )
-        documents = final_documents(final.text, final.per_arch)
+        documents, count = await self._documents(build, components, content)
         written = await self._transitions.record_cg_intent(
-            build.id, documents, len(final.artifacts), epoch=epoch
+            build.id, documents, count, epoch=epoch
         )
         if written.build.cg_state != PENDING:
             return None

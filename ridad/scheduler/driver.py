@@ -175,7 +175,12 @@ class BuildDriver:
         return 0
 
     async def _release(self, build: ModuleBuild, epoch: int) -> None:
-        """Move a done build to ``ready``: at once, or when the gate allows."""
+        """Move a done build to ``ready``: at once, or when the gate allows.
+
+        A scratch build stays ``done``: it is never gated nor released.
+        """
+        if build.scratch:
+            return
         if self._gate is not None:
             await self._gate.release(build, epoch)
         else:

@@ -54,7 +54,12 @@ class Environment:
 def environment_of(build: ModuleBuild) -> Environment:
     """The Koji tag, -build tag and target of a module build."""
     tag = build.koji_tag or koji_tag_name(
-        build.name, build.stream, build.version, build.context
+        build.name,
+        build.stream,
+        build.version,
+        build.context,
+        scratch=build.scratch,
+        scratch_id=build.id,
     )
     return Environment(koji_tag=tag, build_tag=build_tag_name(tag), target=tag)
 

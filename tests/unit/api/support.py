@@ -168,6 +168,7 @@ def make_apps(
         pool=pool,
         transitions=transitions,
         run_blocking=run_blocking,
+        clock=clock,
     )
     importer = ModuleImporter(
         config=LiveConfig(config),

@@ -189,3 +189,37 @@ def test_request_without_host_has_no_own_origin() -> None:
     with pytest.raises(Forbidden):
         check_write(request, ())
     check_write(request, ("http://localhost",))
+
+
+def upload_body(text: bytes) -> bytes:
+    """A multipart form with scratch and a ``yaml`` file, boundary ``----x``."""
+    return (
+        b'------x\r\nContent-Disposition: form-data; name="scratch"\r\n\r\ntrue\r\n'
+        b'------x\r\nContent-Disposition: form-data; name="yaml";'
+        b' filename="tried.yaml"\r\n\r\n' + text + b"\r\n------x--\r\n"
+    )
+
+
+@BOTH
+def test_a_multipart_upload_with_an_authorization_header_is_a_submission(
+    url: str,
+) -> None:
+    """The modulemd file upload (MBS's yaml field) passes with credentials a
+    browser never adds by itself; the Origin check still applies."""
+    client, _ = site_client()
+    form = {b"Content-Type": [b"multipart/form-data; boundary=----x"]}
+    body = upload_body(modulemd())
+    code, answer = send(client, "POST", url, form, body)
+    assert code == 415, answer
+    assert "Authorization" in answer["message"]
+    authorized = {**form, b"Authorization": [b"Bearer token"]}
+    foreign = {**authorized, b"Origin": [b"https://evil.example"]}
+    code, answer = send(client, "POST", url, foreign, body)
+    assert code == 403, answer
+    no_file = body.split(b'------x\r\nContent-Disposition: form-data; name="yaml"')[0]
+    code, answer = send(client, "POST", url, authorized, no_file + b"------x--\r\n")
+    assert code == 400, answer
+    assert "Invalid file submitted" in answer["message"]
+    # Parsed and verified; only the (absent) database is left to record it.
+    code, answer = send(client, "POST", url, authorized, body)
+    assert code == 503, answer
