@@ -14,6 +14,7 @@ from typing import Any
 import koji
 import pytest
 import pytest_twisted
+import treq
 
 from tests.integration.support import (
     GitWorld,
@@ -22,7 +23,11 @@ from tests.integration.support import (
     modulemd_text,
     start_daemon,
 )
-from tests.integration.test_cli import rida_in_process
+from tests.integration.test_cli import (  # noqa: F401 - fixture
+    koji_daemon,
+    rida_in_process,
+    rida_process,
+)
 from tests.integration.test_kojisim_process import (  # noqa: F401 - fixture
     Certificates,
     RunningHub,
@@ -131,6 +136,39 @@ async def test_scratch_and_rebuild_strategy_are_recorded(
 
 
 @pytest_twisted.ensureDeferred
+async def test_submit_scratch_watch_ends_at_done_with_0(
+    koji_daemon: RunningDaemon,  # noqa: F811
+    git_world: GitWorld,
+    tmp_path: Path,
+) -> None:
+    """A scratch build never leaves done: rida submit --scratch --watch (the
+    real command, piped) ends there with 0, and show says it is scratch."""
+    status, out, err = await rida_process(
+        tmp_path,
+        "--server",
+        koji_daemon.base_url,
+        "submit",
+        git_world.scmurl("demo"),
+        "--scratch",
+        "--watch",
+        "--interval",
+        "0.2",
+    )
+    assert status == 0, out + err
+    lines = out.splitlines()
+    assert lines[0].startswith("Submitted scratch module build ")
+    build_id = int(lines[0].split()[4].rstrip(":"))
+    assert lines[-1].startswith(f"build {build_id} demo:main:")
+    assert lines[-1].endswith(": done, 4/4 components done, batch 3")
+    status, out, err = await rida_in_process(
+        tmp_path, "--server", koji_daemon.base_url, "show", str(build_id)
+    )
+    assert status == 0, err
+    assert "  state:      done" in out
+    assert "  scratch:    yes (it ends at done, never ready)" in out
+
+
+@pytest_twisted.ensureDeferred
 async def test_file_is_a_scratch_build_and_refused_otherwise(
     strict_daemon: RunningDaemon, tmp_path: Path
 ) -> None:
@@ -223,7 +261,8 @@ async def test_srpm_is_uploaded_with_the_users_certificate_and_submitted(
     build_id = int(out.splitlines()[1].split()[4].rstrip(":"))
     shown = await _show(daemon, tmp_path, build_id)
     assert shown["scratch"] is True
-    assert shown["srpms"] == [path]
+    response = await treq.get(daemon.url(f"/rida/module-builds/{build_id}"))
+    assert (await response.json())["srpms"] == [path]
 
 
 @pytest_twisted.ensureDeferred
