@@ -105,7 +105,8 @@ async def _upload_srpms(run: Invocation) -> list[str]:
 
 
 async def watch(run: Invocation) -> int:
-    """``rida watch ID...``: 0 when every build is ready, 1 when one failed."""
+    """``rida watch ID...``: 0 when every build is ready (a scratch build:
+    done), 1 when one failed."""
     return await _watch(run, run.args.ids)
 
 
