@@ -96,8 +96,7 @@ def upload_srpms(
     :raises KojiUploadError: the login or an upload failed.
     """
     names = [(file, f"{srpm_name(file)}.src.rpm") for file in files]
-    import koji
-
+    koji = koji_library()
     options = koji_options(target)
     hub = options["server"]
     factory = session_factory or koji.ClientSession
@@ -121,10 +120,25 @@ def upload_srpms(
     return uploads
 
 
+def koji_library() -> Any:
+    """The koji module (imported on use: ``rida --help`` need not load it).
+
+    :raises UsageError: it is not installed.
+    """
+    try:
+        import koji
+    except ImportError:
+        raise UsageError(
+            "uploading SRPMs needs the koji Python library: pip install koji"
+            " (or dnf install python3-koji), or upload them yourself and build"
+            " from git"
+        ) from None
+    return koji
+
+
 def session_options(options: dict[str, Any]) -> dict[str, Any]:
     """``koji.ClientSession``'s options from the profile's, retries capped."""
-    import koji
-
+    koji = koji_library()
     opts: dict[str, Any] = koji.grab_session_options(options)
     opts["max_retries"] = min(int(opts.get("max_retries", MAX_RETRIES)), MAX_RETRIES)
     opts["retry_interval"] = min(
@@ -140,7 +154,7 @@ def koji_options(target: KojiTarget) -> dict[str, Any]:
 
     :raises UsageError: no such profile (and no hub), or a bad config file.
     """
-    import koji
+    koji = koji_library()
 
     if target.config and not os.path.isfile(os.path.expanduser(target.config)):
         raise UsageError(f"no Koji configuration file {target.config} (--koji-config)")

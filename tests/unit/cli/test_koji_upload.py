@@ -5,6 +5,7 @@ the koji profile, the login its authtype names, and the uploads into
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -261,3 +262,13 @@ def test_a_failed_upload_says_so_and_still_logs_out(tmp_path: Path) -> None:
         " uploadWrapper went wrong;"
     )
     assert session.calls[-1] == ("logout", None)
+
+
+def test_without_the_koji_library_rida_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """koji not importable: a usage error naming the packages to install."""
+    srpm = write_rpm(tmp_path / "a.src.rpm", "alpha")
+    monkeypatch.setitem(sys.modules, "koji", None)
+    with pytest.raises(UsageError, match="pip install koji"):
+        upload_srpms([str(srpm)], KojiTarget())
