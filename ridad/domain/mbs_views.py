@@ -152,6 +152,8 @@ def mbs_module_build(
             "time_completed": format_time(build.time_completed),
             "component_builds": sorted(c.id for c in components),
             "tasks": tasks_view(components),
+            "rebuild_strategy": build.rebuild_strategy,
+            "srpms": list(build.srpms),
         }
     )
     if detail is Detail.VERBOSE:
@@ -172,6 +174,7 @@ def _verbose(
         "build_context": build.build_context,
         "runtime_context": build.runtime_context,
         "buildrequires": buildrequires_view(build),
+        "reused_module_id": build.reused_module_id,
         "state_trace": module_trace_items(trace),
         "state_url": module_build_url(api_version, build.id),
     }
@@ -201,6 +204,7 @@ def mbs_component_build(
         "state_reason": component.state_reason,
         "module_build": component.module_build_id,
         "nvr": component.nvr,
+        "reused_component_id": component.reused_component_id,
     }
     if detail is Detail.VERBOSE:
         view.update(
