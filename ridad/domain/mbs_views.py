@@ -190,7 +190,8 @@ def mbs_component_build(
     api_version: int,
     trace: Iterable[TraceEntry] = (),
 ) -> dict[str, Any]:
-    """A component build as MBS shows it; verbose adds batch and the trace.
+    """A component build as MBS shows it; verbose adds batch, the trace and
+    ``reused_component_id`` (ridad's: the component build whose NVR it took).
 
     ``package`` is the component's name in the modulemd, as in MBS.
     """
@@ -204,12 +205,12 @@ def mbs_component_build(
         "state_reason": component.state_reason,
         "module_build": component.module_build_id,
         "nvr": component.nvr,
-        "reused_component_id": component.reused_component_id,
     }
     if detail is Detail.VERBOSE:
         view.update(
             {
                 "batch": component.batch,
+                "reused_component_id": component.reused_component_id,
                 "state_trace": component_trace_items(trace),
                 "state_url": component_build_url(api_version, component.id),
             }

@@ -153,7 +153,7 @@ async def test_nothing_changed_reuses_every_component_and_the_macros(
     assert verbose["srpms"] == []
     component_id = verbose["component_builds"][0]
     url = reuse_daemon.url(f"/module-build-service/1/component-builds/{component_id}")
-    component = await json_of(await treq.get(url))
+    component = await json_of(await treq.get(url + "?verbose=true"))
     assert component["reused_component_id"] is not None
 
 
