@@ -15,7 +15,8 @@ qualify.
 
 A component is reused (``reusable``) when the strategy is not ``all`` and
 the previous build has a ``complete`` component of that name with an NVR,
-the same commit and the same arches; under ``changed-and-after`` also the
+the same commit and the same arches, and the new one is not built from an
+uploaded SRPM (a scratch build's ``srpms``); under ``changed-and-after`` also the
 same batch, the same ``buildopts.rpms.macros`` and the same (package,
 commit, arches) in every earlier batch but module-build-macros'.
 module-build-macros is reused only when every other component is, and the
@@ -138,6 +139,7 @@ def _reusable_one(
     previous = next((p for p in source.components if p.name == component.name), None)
     if (
         previous is None
+        or (component.source is not None and component.source in build.srpms)
         or previous.state is not ComponentState.COMPLETE
         or previous.nvr is None
         or previous.scm_commit != component.scm_commit

@@ -247,3 +247,12 @@ def test_strategies_view_is_sorted_with_default_allowed(
     assert {i["name"] for i in items if i["allowed"]} == expected
     assert [i["name"] for i in items if i["default"]] == [default]
     assert items[0]["description"] == "All components will be rebuilt"
+
+
+def test_a_component_built_from_an_uploaded_srpm_is_built() -> None:
+    srpm = "cli-build/1/d-1.0-1.src.rpm"
+    components = [
+        replace(c, source=srpm) if c.name == "d" else c for c in layout(20, 200)
+    ]
+    build = new_build(rebuild_strategy=ONLY_CHANGED, srpms=(srpm,))
+    assert reused_names(build, components, source()) == {"a", "b", "c", "e", "f"}
