@@ -230,6 +230,7 @@ def make_api_site(
         public_url=public_url,
         importer=importer,
         cg_tag=lambda: live.current.koji.cg_tag if live.current.koji else None,
+        builds_config=lambda: live.current.builds,
     )
     return make_site(
         api_resource=api.app.resource(),

@@ -62,6 +62,7 @@ LOG_KEYS: dict[str, str] = {
     "principal": "an authenticated Kerberos or certificate principal",
     "realm": "a Kerberos realm",
     "reason": "why something happened, for a person",
+    "reused_module_id": "the module build whose components a build reuses",
     "receipt": "a STOMP receipt id",
     "repository": "a git repository URL",
     "state": "a module or component state",

@@ -1,5 +1,6 @@
-"""The only writer of state (``transitions_life``, ``transitions_cg`` and
-``transitions_import`` mixed in): each named intent is ONE transaction that checks the lease epoch (when
+"""The only writer of state (``transitions_life``, ``transitions_cg``,
+``transitions_import``, ``transitions_submit`` and ``transitions_reuse``
+mixed in): each named intent is ONE transaction that checks the lease epoch (when
 given), locks the build's row, writes state, trace rows and outbox messages,
 and answers what it wrote."""
 
@@ -32,6 +33,7 @@ from ridad.outbox.announce import announce_component, announce_module
 from ridad.transitions_cg import CgIntents
 from ridad.transitions_import import ImportIntents
 from ridad.transitions_life import LifeIntents
+from ridad.transitions_reuse import ReuseIntents
 from ridad.transitions_submit import SubmitIntents
 
 Step = Callable[[Any, BuildSnapshot, datetime], Awaitable[BuildSnapshot]]
@@ -39,7 +41,7 @@ Move = tuple[int, ComponentState, str | None, dict[str, Any]]
 Write = Callable[..., Awaitable[ModuleBuild | list[ComponentBuild]]]
 
 
-class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents):
+class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseIntents):
     """Applies state changes to module and component builds.
 
     Every intent given the scheduler's lease ``epoch`` raises NotLeader, and

@@ -46,6 +46,7 @@ from ridad.api.openapi import MBS_PATH, write_openapi
 from ridad.api.responses import write_json
 from ridad.api.state_change import change_state
 from ridad.api.submission import Submission, SubmissionVerifier
+from ridad.config.model import BuildsConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.domain.mbs_views import (
@@ -55,6 +56,7 @@ from ridad.domain.mbs_views import (
     mbs_module_build,
     module_build_url,
 )
+from ridad.domain.rebuild import strategies_view
 from ridad.errors import InvalidRequest, NotFound
 from ridad.transitions import Transitions
 
@@ -102,7 +104,9 @@ class MbsApi:
         public_url: Callable[[], str | None] = lambda: None,
         importer: ModuleImporter | None = None,
         cg_tag: Callable[[], str | None] = lambda: None,
+        builds_config: Callable[[], BuildsConfig] = BuildsConfig,
     ) -> None:
+        self._builds_config = builds_config
         self._builds = builds
         self._cg_tag = cg_tag
         self._importer = importer
@@ -130,6 +134,18 @@ class MbsApi:
             "auth_method": self._authenticator.method,
         }
         return write_json(request, body)
+
+    @app.route(ROOT + "/rebuild-strategies/", methods=["GET"], strict_slashes=False)
+    @app.route(ROOT + "/rebuild-strategies", methods=["GET"], strict_slashes=False)
+    def rebuild_strategies(self, request: IRequest, api_version: int) -> bytes:
+        """``GET rebuild-strategies/``: the strategies, which a submission may
+        name and which is the default (``builds.*``, read now: SIGHUP)."""
+        checked_version(api_version)
+        config = self._builds_config()
+        view = strategies_view(
+            config.rebuild_strategy_default, config.rebuild_strategies_allowed
+        )
+        return write_json(request, view)
 
     @app.route(ROOT + "/module-builds/", methods=["GET"], strict_slashes=False)
     @app.route(ROOT + "/module-builds", methods=["GET"], strict_slashes=False)

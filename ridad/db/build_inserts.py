@@ -134,7 +134,9 @@ async def update_for_resubmit(
         "UPDATE module_builds SET state = 'init', state_reason = NULL,"
         " owner = %s, scmurl = %s, scm_commit = %s, branch = %s,"
         " modulemd = %s, buildrequires = %s, requires = %s, rpm_macros = %s,"
-        " arches = %s,"
+        " arches = %s, rebuild_strategy = %s, reused_module_id = CASE"
+        " WHEN %s = 'all' THEN NULL"
+        " ELSE COALESCE(%s, reused_module_id) END,"
         " time_submitted = %s, time_modified = %s, time_completed = NULL,"
         " repo_task_id = NULL, repo_requested_at = NULL, repo_attempts = 0,"
         " target_deleted_at = NULL WHERE id = %s",
@@ -148,6 +150,9 @@ async def update_for_resubmit(
             Json(new.requires),
             new.rpm_macros,
             _array(new.arches),
+            new.rebuild_strategy,
+            new.rebuild_strategy,
+            new.reused_module_id,
             now,
             now,
             module_build_id,

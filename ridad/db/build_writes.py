@@ -232,8 +232,10 @@ async def set_component_state(
     task_state: str = KEEP,
     nvr: str = KEEP,
     koji_build_id: int = KEEP,
+    reused_component_id: int = KEEP,
 ) -> ComponentBuild:
-    """Write a component's new state, what Koji said with it, and its trace row."""
+    """Write a component's new state, what Koji said with it (or the
+    reused component it took it from), and its trace row."""
     await insert_trace(
         cursor,
         module_build_id=component.module_build_id,
@@ -248,6 +250,7 @@ async def set_component_state(
         "task_state": task_state,
         "nvr": nvr,
         "koji_build_id": koji_build_id,
+        "reused_component_id": reused_component_id,
     }
     assignments = {k: v for k, v in given.items() if v is not KEEP}
     assignments.update(state=state.label, state_reason=reason, time_modified=now)

@@ -19,6 +19,7 @@ from ridad.db.build_rows import (
 )
 from ridad.db.document_reads import read_documents
 from ridad.db.pool import Pool
+from ridad.db.reuse import ReuseStore
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.module_documents import ModuleDocuments, document_filename
 from ridad.domain.states import ModuleState
@@ -155,11 +156,8 @@ def _where(build_filter: BuildFilter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-class SchedulingStore:
-    """Reads the scheduler needs each cycle."""
-
-    def __init__(self, *, pool: Pool) -> None:
-        self._pool = pool
+class SchedulingStore(ReuseStore):
+    """Reads the scheduler needs each cycle (and those of component reuse)."""
 
     async def active_builds(
         self,

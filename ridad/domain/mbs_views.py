@@ -152,6 +152,8 @@ def mbs_module_build(
             "time_completed": format_time(build.time_completed),
             "component_builds": sorted(c.id for c in components),
             "tasks": tasks_view(components),
+            "rebuild_strategy": build.rebuild_strategy,
+            "srpms": list(build.srpms),
         }
     )
     if detail is Detail.VERBOSE:
@@ -172,6 +174,7 @@ def _verbose(
         "build_context": build.build_context,
         "runtime_context": build.runtime_context,
         "buildrequires": buildrequires_view(build),
+        "reused_module_id": build.reused_module_id,
         "state_trace": module_trace_items(trace),
         "state_url": module_build_url(api_version, build.id),
     }
@@ -187,7 +190,8 @@ def mbs_component_build(
     api_version: int,
     trace: Iterable[TraceEntry] = (),
 ) -> dict[str, Any]:
-    """A component build as MBS shows it; verbose adds batch and the trace.
+    """A component build as MBS shows it; verbose adds batch, the trace and
+    ``reused_component_id`` (ridad's: the component build whose NVR it took).
 
     ``package`` is the component's name in the modulemd, as in MBS.
     """
@@ -206,6 +210,7 @@ def mbs_component_build(
         view.update(
             {
                 "batch": component.batch,
+                "reused_component_id": component.reused_component_id,
                 "state_trace": component_trace_items(trace),
                 "state_url": component_build_url(api_version, component.id),
             }

@@ -23,3 +23,20 @@ REBUILD_STRATEGIES = MappingProxyType(
 )
 #: The reason recorded on a component that was not built but reused.
 REUSED_REASON = "Reused component from previous module build"
+
+
+def strategies_view(default: str, allowed: tuple[str, ...]) -> dict[str, object]:
+    """MBS's ``GET rebuild-strategies/``: each strategy, sorted by name, with
+    its description, whether a submission may name it (the default always,
+    and those ``allowed``) and whether it is the default."""
+    return {
+        "items": [
+            {
+                "name": name,
+                "description": REBUILD_STRATEGIES[name],
+                "allowed": name == default or name in allowed,
+                "default": name == default,
+            }
+            for name in sorted(REBUILD_STRATEGIES)
+        ]
+    }

@@ -38,6 +38,7 @@ def component_view(component: ComponentBuild) -> dict[str, Any]:
         "nvr": component.nvr,
         "state": component.state.label,
         "state_reason": component.state_reason,
+        "reused_component_id": component.reused_component_id,
     }
 
 
@@ -48,7 +49,9 @@ def module_build_view(
 
     Components are ordered by batch, then name. ``artifact_count`` (the RPMs
     of the final modulemd) and ``koji_build_id`` (the imported module in
-    Koji) are null until the build has them.
+    Koji) are null until the build has them; ``reused_module_id`` (the
+    build components are reused from) until one is named or chosen, and a
+    component's ``reused_component_id`` unless it took that build's NVR.
     """
     ordered = sorted(components, key=lambda c: (c.batch, c.name))
     return {
@@ -69,6 +72,8 @@ def module_build_view(
         "time_modified": format_time(build.time_modified),
         "time_completed": format_time(build.time_completed),
         "artifact_count": build.artifact_count,
+        "rebuild_strategy": build.rebuild_strategy,
+        "reused_module_id": build.reused_module_id,
         "tasks": {f"{c.type}/{c.name}": task_label(c) for c in ordered},
         "components": [component_view(c) for c in ordered],
     }

@@ -4,7 +4,6 @@ importing the module into Koji, cancelling)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from twisted.logger import Logger
 from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
 from ridad.domain.buildroot import arch_override
-from ridad.domain.builds import MACROS_BATCH, ComponentBuild, ModuleBuild, NewComponent
+from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.scheduling import (
     MACROS_PACKAGE,
     metadata_only,
@@ -35,6 +34,7 @@ from ridad.scheduler.environment import (
 from ridad.scheduler.gating import GreenwaveGate
 from ridad.scheduler.macros import MacrosSrpm
 from ridad.scheduler.repos import RepoRequests
+from ridad.scheduler.reuse import ComponentReuse, macros_component
 from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
@@ -81,6 +81,7 @@ class BuildDriver:
         self._environment = BuildEnvironment(koji=koji, config=config)
         self._tracker = TaskTracker(koji=koji, transitions=transitions)
         self._repos = RepoRequests(koji=koji, transitions=transitions, clock=clock)
+        self._reuse = ComponentReuse(store=store, transitions=transitions)
         self.last_cycle_seconds: float | None = None
         self.last_polled_tasks = 0
         self.tracked_tasks: frozenset[int] = frozenset()
@@ -204,21 +205,13 @@ class BuildDriver:
                 module_build_id=build.id,
             )
         elif not any(c.name == MACROS_PACKAGE for c in components):
-            recorded = replace(build, buildrequires=buildrequires)
-            srpm = await self._build_macros(recorded, dist)
-            path = f"ridad/{build.id}-{uuid.uuid4().hex[:8]}"
-            uploaded = await self._koji.upload(
-                srpm.content, path=path, name=srpm.filename
-            )
-            macros = NewComponent(
-                name=MACROS_PACKAGE,
-                package=MACROS_PACKAGE,
-                repository=uploaded,
-                ref="srpm",
-                scm_commit="",
-                batch=MACROS_BATCH,
-                buildonly=True,
-                source=uploaded,
+            macros = await macros_component(
+                koji=self._koji,
+                build_macros=self._build_macros,
+                build=replace(build, buildrequires=buildrequires),
+                dist=dist,
+                components=components,
+                source=await self._reuse.choose(build, epoch),
             )
         await self._transitions.record_environment(
             build.id,
@@ -292,7 +285,10 @@ class BuildDriver:
     ) -> int:
         building = sum(1 for c in components if c.state is ComponentState.BUILDING)
         room = min(budget, self._config.max_concurrent_builds_per_module - building)
-        chosen = submittable(build, components)[: max(room, 0)]
+        waiting = submittable(build, components)
+        chosen = (await self._reuse.apply(build, components, waiting, epoch))[
+            : max(room, 0)
+        ]
         if not chosen:
             return 0
         await self._transitions.record_submission_intent(

@@ -97,6 +97,8 @@ async def test_default_and_short_build_shapes(
             "time_completed",
             "component_builds",
             "tasks",
+            "rebuild_strategy",
+            "srpms",
         }
     short = await get_json(daemon, f"{MBS}/2/module-builds/{build_id}?short=1")
     assert set(short) == {

@@ -164,3 +164,21 @@ def test_reload_keeps_stuck_build_days_until_restart() -> None:
     ignored = live.reload(parse_config(MINIMAL + "\nstuck_build_days: 1"))
     assert "stuck_build_days" in ignored[0]
     assert live.current.stuck_build_days == 7.0
+
+
+def test_sample_builds_block_parses_once_uncommented() -> None:
+    """The commented builds block of etc/ridad.yaml is a valid section with
+    the defaults."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "etc" / "ridad.yaml").read_text()
+    block = text[text.index("# builds:") :].split("\n\n", 1)[0]
+    lines = [line[2:] for line in block.splitlines() if not line.startswith("#   #")]
+    config = parse_config(text + "\n" + "\n".join(lines) + "\n")
+    assert config.builds.rebuild_strategy_default == "changed-and-after"
+    assert config.builds.rebuild_strategies_allowed == (
+        "all",
+        "changed-and-after",
+        "only-changed",
+    )
+    assert config.builds.allow_scratch is True

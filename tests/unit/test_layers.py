@@ -26,6 +26,7 @@ transitions    domain, modulemd, errors, db, bus, outbox, transitions_life,
                transitions_cg
 transitions_life  domain, modulemd, errors, db, bus
 transitions_cg    domain, modulemd, errors, db
+transitions_reuse domain, modulemd, errors, db
 leader         domain, errors, db
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
@@ -85,6 +86,7 @@ ALLOWED: dict[str, set[str]] = {
         "transitions_cg",
         "transitions_import",
         "transitions_submit",
+        "transitions_reuse",
     },
     # The intents of a build's life after it was built, mixed into
     # Transitions; nothing else may import them.
@@ -93,6 +95,8 @@ ALLOWED: dict[str, set[str]] = {
     "transitions_cg": _CORE | {"db"},
     "transitions_import": _CORE | {"db"},
     "transitions_submit": _CORE | {"db"},
+    # The intents of component reuse, mixed in the same way.
+    "transitions_reuse": _CORE | {"db"},
     "leader": {"domain", "errors", "db"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE
