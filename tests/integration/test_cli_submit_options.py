@@ -304,3 +304,47 @@ async def test_srpm_upload_without_a_usable_login_says_what_to_do(
         tmp_path, "--server", daemon.base_url, "list", "--json"
     )
     assert [b["name"] for b in json.loads(out)] == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_show_marks_the_components_a_rebuild_reused(
+    koji_daemon: RunningDaemon,  # noqa: F811
+    git_world: GitWorld,
+    tmp_path: Path,
+) -> None:
+    """The demo built to ready, then again (a new module commit, no component
+    changed) with --rebuild-strategy only-changed --reuse-from the first:
+    rida show names the strategy and the source build, and marks every
+    component reused from that build's component."""
+    server = ("--server", koji_daemon.base_url)
+    git_world.module("demo", modulemd_text(), date="2030-01-01T00:00:00+0000")
+    watch = ("--watch", "--interval", "0.2")
+    status, out, err = await rida_in_process(
+        tmp_path, *server, "submit", git_world.scmurl("demo"), *watch
+    )
+    assert status == 0, out + err
+    first = int(out.splitlines()[0].split()[3].rstrip(":"))
+    git_world.module("demo", modulemd_text(), date="2031-01-01T00:00:00+0000")
+    reuse = ("--rebuild-strategy", "only-changed", "--reuse-from", str(first))
+    status, out, err = await rida_in_process(
+        tmp_path, *server, "submit", git_world.scmurl("demo"), *reuse, *watch
+    )
+    assert status == 0, out + err
+    second = int(out.splitlines()[0].split()[3].rstrip(":"))
+
+    status, out, err = await rida_in_process(tmp_path, *server, "show", str(second))
+    assert status == 0, err
+    lines = out.splitlines()
+    assert "  rebuild:    only-changed" in lines
+    assert f"  reuses:     components of build {first}" in lines
+    assert "  components: 4/4 components done, batch 3, 4 reused" in lines
+    url = koji_daemon.url(
+        f"/module-build-service/2/component-builds/?module_build={first}&per_page=100"
+    )
+    items = (await (await treq.get(url)).json())["items"]
+    old_ids = {item["package"]: item["id"] for item in items}
+    for name in ("module-build-macros", "alpha", "beta", "gamma"):
+        [row] = [line for line in lines if f" {name} " in line]
+        assert row.endswith(
+            f" (reused from component {old_ids[name]} of build {first})"
+        ), row
