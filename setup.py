@@ -35,6 +35,15 @@ setup(
             # the fuzz test against a live ridad (tests/integration/).
             "openapi-spec-validator>=0.7",
             "schemathesis>=4.0,<5",
+            # fedpkg's own client code (pyrpkg) submitting to a live ridad
+            # (tests/integration/test_fedpkg_client.py), and what its MBS
+            # path imports: GitPython at its top, requests-gssapi for its
+            # "kerberos" auth_method. Its rpm and cccolutils dependencies
+            # install (rpm is only a shim of the system bindings), but rpm
+            # does not import: the test puts stand-ins in their place.
+            "rpkg>=1.68",
+            "GitPython>=3.1",
+            "requests-gssapi>=1.2",
             "mypy",
             "ruff",
         ],

@@ -62,16 +62,14 @@ class MbsClient:
         """``GET about/``: what the server is."""
         return _mapping(await self.request("GET", "about/"), "about/")
 
-    async def submit(self, scmurl: str, branch: str) -> list[dict[str, Any]]:
-        """``POST module-builds/``: the builds created (v2 answers a list).
+    async def submit(self, body: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """``POST module-builds/`` with MBS's fields (``scmurl``, ``branch``,
+        ``scratch``, ``modulemd``, ``srpms``...): the builds created (v2
+        answers a list; v1 one build).
 
         :raises ServerError: the server refused the submission.
         """
-        answer = await self.request(
-            "POST",
-            "module-builds/",
-            body={"scmurl": scmurl, "branch": branch, "scratch": False},
-        )
+        answer = await self.request("POST", "module-builds/", body=dict(body))
         builds = answer if isinstance(answer, list) else [answer]
         return [_build(b, "module-builds/") for b in builds]
 

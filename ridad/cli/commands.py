@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +14,10 @@ from twisted.internet.interfaces import IReactorTime
 from ridad.cli.auth import default_user
 from ridad.cli.client import MbsClient
 from ridad.cli.exits import OK, UsageError
+from ridad.cli.koji_upload import KojiTarget, SrpmUploader
 from ridad.cli.render import list_text, mapping_text, nsvc, show_text
 from ridad.cli.settings import Settings
+from ridad.cli.submit_body import check_srpm_files, submission_body, warnings
 from ridad.cli.watch import (
     JsonReporter,
     LineReporter,
@@ -25,8 +26,6 @@ from ridad.cli.watch import (
     component_rows,
     watch_builds,
 )
-
-_COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +41,8 @@ class Invocation:
     err: IO[str]
     tty: bool
     width: int
+    #: Uploads ``--srpm`` files to Koji (off the reactor thread).
+    uploader: SrpmUploader
 
     def print(self, *lines: str) -> None:
         """Write ``lines`` to stdout."""
@@ -62,43 +63,50 @@ class Invocation:
         return LineReporter(self.out, self.err)
 
 
-def branch_of(scmurl: str) -> str:
-    """The branch an SCM URL names in its ref (``...?#main``).
-
-    :raises UsageError: the URL has no ref, or its ref is a commit hash.
-    """
-    ref = scmurl.partition("#")[2]
-    if not ref:
-        raise UsageError(
-            f"{scmurl} names no ref: add ?#BRANCH (or ?#COMMIT and pass --branch)"
-        )
-    if _COMMIT.fullmatch(ref):
-        raise UsageError(
-            f"the ref of {scmurl} is a commit hash, not a branch: pass --branch"
-            " BRANCH (the module's stream branch)"
-        )
-    return ref
-
-
 async def submit(run: Invocation) -> int:
-    """``rida submit SCMURL [--branch B] [--watch]``."""
-    branch = run.args.branch or branch_of(run.args.scmurl)
-    builds = await run.client.submit(run.args.scmurl, branch)
-    if run.args.json:
+    """``rida submit [SCMURL] [--file F] [--scratch] [--srpm S]... [--watch]``."""
+    args = run.args
+    for warning in warnings(args):
+        run.err.write(f"rida: warning: {warning}\n")
+    submission_body(args, [])  # usage errors before any upload
+    check_srpm_files(args.srpms or ())
+    srpms = await _upload_srpms(run)
+    builds = await run.client.submit(submission_body(args, srpms))
+    if args.json:
         run.out.write(json.dumps(builds) + "\n")
     else:
         for build in builds:
-            run.print(f"Submitted module build {build['id']}: {nsvc(build)}")
+            kind = "scratch module build" if build.get("scratch") else "module build"
+            run.print(f"Submitted {kind} {build['id']}: {nsvc(build)}")
     ids = [build["id"] for build in builds]
-    if not run.args.watch:
-        if not run.args.json:
+    if not args.watch:
+        if not args.json:
             run.print(f"Watch it with: rida watch {' '.join(map(str, ids))}")
         return OK
     return await _watch(run, ids)
 
 
+async def _upload_srpms(run: Invocation) -> list[str]:
+    """Upload ``--srpm`` files to Koji; their upload paths."""
+    files = run.args.srpms or []
+    if not files:
+        return []
+    target = KojiTarget(
+        profile=run.args.koji_profile,
+        config=run.args.koji_config,
+        hub=run.args.koji_hub,
+    )
+    uploads = await run.uploader(files, target)
+    report = run.err if run.args.json else run.out
+    for upload in uploads:
+        report.write(f"Uploaded {upload.file} to Koji: {upload.path}\n")
+    report.flush()
+    return [upload.path for upload in uploads]
+
+
 async def watch(run: Invocation) -> int:
-    """``rida watch ID...``: 0 when every build is ready, 1 when one failed."""
+    """``rida watch ID...``: 0 when every build is ready (a scratch build:
+    done), 1 when one failed."""
     return await _watch(run, run.args.ids)
 
 

@@ -20,7 +20,8 @@ SERVER = 3
 INTERRUPTED = 130
 
 EXIT_STATUS_HELP = f"""exit statuses:
-  {OK}  success (watch and submit --watch: every build is ready)
+  {OK}  success (watch and submit --watch: every build is ready, or done
+     for a scratch build)
   {BUILD_FAILED}  a watched build failed
   {USAGE}  usage error: bad arguments, settings or configuration file
   {SERVER}  the server refused the request or failed, or cannot be reached

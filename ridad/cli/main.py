@@ -24,6 +24,7 @@ from ridad.cli.auth import TokenMaker, gssapi_tokens, https_policy
 from ridad.cli.client import MbsClient
 from ridad.cli.commands import COMMANDS, Invocation
 from ridad.cli.exits import INTERRUPTED, OK, SERVER, CommandError
+from ridad.cli.koji_upload import SrpmUploader, koji_uploads
 from ridad.cli.options import parse_arguments
 from ridad.cli.settings import Settings, resolve_settings
 
@@ -42,12 +43,15 @@ async def rida(
     token_maker: TokenMaker,
     tty: bool | None = None,
     width: int = 80,
+    srpm_uploader: SrpmUploader | None = None,
 ) -> int:
     """Run the ``rida`` command line ``argv``; return its exit status.
 
     Errors are written to ``err`` as one message saying what to do, never
     as a traceback. ``tty`` (default: ``out.isatty()``) chooses between
     redrawing progress in place and printing one line per change.
+    ``srpm_uploader`` (default: the koji library in ``clock``'s thread
+    pool) uploads the SRPMs of ``submit --srpm``.
     """
     try:
         args = parse_arguments(argv, out)
@@ -70,6 +74,7 @@ async def rida(
             err=err,
             tty=out.isatty() if tty is None else tty,
             width=width,
+            uploader=srpm_uploader or koji_uploads(clock),  # type: ignore[arg-type]
         )
         return await COMMANDS[args.command](invocation)
     except CommandError as exc:

@@ -8,6 +8,8 @@ from collections.abc import Callable, Sequence
 from typing import IO, NoReturn
 
 from ridad.cli.exits import EXIT_STATUS_HELP, UsageError
+from ridad.cli.koji_upload import DEFAULT_PROFILE
+from ridad.domain.rebuild import REBUILD_STRATEGIES
 from ridad.domain.states import ModuleState
 
 DEFAULT_INTERVAL_SECONDS = 5.0
@@ -57,6 +59,18 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a positive number: {text!r}")
     return value
+
+
+def _build_reference(text: str) -> int | str:
+    """A module build id, or an NSVC ``name:stream:version:context``."""
+    if text.isascii() and text.isdigit():
+        return _positive_int(text)
+    parts = text.split(":")
+    if len(parts) != 4 or not all(parts):
+        raise argparse.ArgumentTypeError(
+            f"neither a build id nor an NSVC (name:stream:version:context): {text!r}"
+        )
+    return text
 
 
 def _state(text: str) -> str:
@@ -132,19 +146,7 @@ def _add_build_commands(
     interval: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     """Add the commands that submit, watch, show, list, cancel and retire builds."""
-    submit = command("submit", "submit a module build")
-    submit.add_argument(
-        "scmurl", metavar="SCMURL", help="git://host/path/name.git?#ref"
-    )
-    submit.add_argument(
-        "--branch",
-        help="the module's branch (stream); default: the SCMURL's ref when "
-        "it is a branch, not a commit hash",
-    )
-    submit.add_argument(
-        "--watch", action="store_true", help="watch the build until it ends"
-    )
-    interval(submit)
+    _add_submit_command(command, interval)
 
     watch = command("watch", "show the progress of builds until they end")
     watch.add_argument("ids", metavar="ID", nargs="+", type=_positive_int)
@@ -180,6 +182,77 @@ def _add_build_commands(
         "retire", "retire a ready or failed module build (garbage; administrators)"
     )
     retire.add_argument("id", metavar="ID", type=_positive_int)
+
+
+def _add_submit_command(
+    command: Callable[[str, str], argparse.ArgumentParser],
+    interval: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    """Add ``submit``: an SCM URL, or a modulemd file, and MBS's options."""
+    submit = command("submit", "submit a module build")
+    submit.add_argument(
+        "scmurl",
+        metavar="SCMURL",
+        nargs="?",
+        help="git://host/path/name.git?#ref (optional with --file)",
+    )
+    submit.add_argument(
+        "--branch",
+        help="the module's branch (stream); default: the SCMURL's ref when "
+        "it is a branch, not a commit hash",
+    )
+    submit.add_argument(
+        "--scratch", action="store_true", help="a scratch build (never ready)"
+    )
+    submit.add_argument(
+        "--file",
+        metavar="FILE",
+        dest="modulemd_file",
+        help="send this modulemd instead of the SCMURL's; the module's name "
+        "defaults to the file's name without .yaml (scratch builds, unless "
+        "the server allows YAML submissions)",
+    )
+    submit.add_argument(
+        "--stream",
+        metavar="STREAM",
+        help="with --file: the stream of a modulemd that names none",
+    )
+    submit.add_argument(
+        "--srpm",
+        metavar="FILE",
+        dest="srpms",
+        action="append",
+        help="build this SRPM instead of the component's git (scratch builds; "
+        "repeatable): uploaded to Koji with your Koji login first",
+    )
+    submit.add_argument(
+        "--rebuild-strategy",
+        choices=list(REBUILD_STRATEGIES),
+        help="which components to rebuild rather than reuse (default: the server's)",
+    )
+    submit.add_argument(
+        "--reuse-from",
+        metavar="ID|NSVC",
+        type=_build_reference,
+        help="reuse components from this ready build of the module",
+    )
+    koji = submit.add_argument_group("Koji, for --srpm (koji's own configuration)")
+    koji.add_argument(
+        "--koji-profile",
+        metavar="NAME",
+        default=DEFAULT_PROFILE,
+        help=f"the koji profile (koji -p; default {DEFAULT_PROFILE})",
+    )
+    koji.add_argument(
+        "--koji-config", metavar="FILE", help="a koji config file (koji -c)"
+    )
+    koji.add_argument(
+        "--koji-hub", metavar="URL", help="the hub, instead of the profile's server"
+    )
+    submit.add_argument(
+        "--watch", action="store_true", help="watch the build until it ends"
+    )
+    interval(submit)
 
 
 def _add_import_command(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,8 @@ class ComponentRow:
     #: When the server says it started building / ended (epoch seconds).
     started: float | None = None
     ended: float | None = None
+    #: The component build this one reused (its NVR), when reused.
+    reused_from: int | None = None
 
     @property
     def summary(self) -> str | None:
@@ -113,9 +115,50 @@ def rows_from_components(components: Iterable[dict[str, Any]]) -> list[Component
                 reason=item.get("state_reason"),
                 started=_trace_time(trace, lambda s: s == 0, min),
                 ended=_trace_time(trace, lambda s: s in (1, 2, 3, 4), max),
+                reused_from=_whole(item.get("reused_component_id")),
             )
         )
     return sorted(rows, key=lambda r: (r.batch or 0, r.name))
+
+
+def with_reuse(
+    rows: Sequence[ComponentRow], seed: dict[str, Any]
+) -> list[ComponentRow]:
+    """``rows`` with the component each reused, from ridad's own view of
+    the build (``components[].reused_component_id``) where the MBS answer
+    did not say."""
+    reused = {}
+    for component in seed.get("components") or ():
+        if isinstance(component, dict):
+            number = _whole(component.get("reused_component_id"))
+            if number is not None:
+                reused[component.get("name")] = number
+    return [
+        row
+        if row.reused_from is not None or row.name not in reused
+        else replace(row, reused_from=reused[row.name])
+        for row in rows
+    ]
+
+
+def build_field(build: dict[str, Any], seed: dict[str, Any], key: str) -> Any:
+    """A field of the build as MBS answered it, else as ridad's view has it."""
+    value = build.get(key)
+    return seed.get(key) if value is None else value
+
+
+def reuse_lines(build: dict[str, Any], seed: dict[str, Any]) -> list[str]:
+    """Scratch or not, the rebuild strategy, and the build reused from."""
+    lines = []
+    if build_field(build, seed, "scratch") is True:
+        lines.append("  scratch:    yes (it ends at done, never ready)")
+    strategy = build_field(build, seed, "rebuild_strategy")
+    if isinstance(strategy, str) and strategy:
+        lines.append(f"  rebuild:    {strategy}")
+    source = _whole(build_field(build, seed, "reused_module_id"))
+    if source is not None:
+        lines.append(f"  reuses:     components of build {source}")
+    return lines
 
 
 def batch_in_progress(rows: Sequence[ComponentRow]) -> int | None:
@@ -175,10 +218,16 @@ def show_text(
     ):
         if build.get(key) is not None:
             lines.append(f"  {label + ':':<11} {build[key]}")
-    lines.extend(outcome_lines(build, seed or {}))
+    seed = seed or {}
+    lines.extend(reuse_lines(build, seed))
+    lines.extend(outcome_lines(build, seed))
+    rows = with_reuse(rows, seed)
     if rows:
-        lines.append(f"  components: {progress_line(rows)}")
-        lines.extend(_table(_component_cells(rows), indent="    "))
+        reused = sum(1 for row in rows if row.reused_from is not None)
+        progress = progress_line(rows) + (f", {reused} reused" if reused else "")
+        lines.append(f"  components: {progress}")
+        source = _whole(build_field(build, seed, "reused_module_id"))
+        lines.extend(_table(_component_cells(rows, source), indent="    "))
     for row in rows:
         if row.state in ("failed", "canceled") and row.log_lines:
             lines.append(f"  {row.name}: {row.summary}")
@@ -211,13 +260,20 @@ def module_build_nvr(build: dict[str, Any]) -> str:
     )
 
 
-def _component_cells(rows: Sequence[ComponentRow]) -> list[list[str]]:
+def _component_cells(
+    rows: Sequence[ComponentRow], source: int | None
+) -> list[list[str]]:
     with_batch = any(r.batch is not None for r in rows)
     cells = [["BATCH"] * with_batch + ["NAME", "STATE", "TASK", "NVR"]]
     for row in rows:
         nvr = row.nvr or ""
         if row.reason and row.state in ("failed", "canceled"):
             nvr = row.summary or ""
+        if row.reused_from is not None:
+            mark = f"reused from component {row.reused_from}"
+            if source is not None:
+                mark += f" of build {source}"
+            nvr = f"{nvr} ({mark})" if nvr else f"({mark})"
         cells.append(
             [str(row.batch or "")] * with_batch
             + [row.name, row.state, str(row.task_id or ""), nvr]
@@ -257,6 +313,11 @@ def _table(cells: Sequence[Sequence[str]], indent: str = "") -> list[str]:
         ).rstrip()
         for row in cells
     ]
+
+
+def _whole(value: Any) -> int | None:
+    """An int that is not a bool; None otherwise."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _trace_time(

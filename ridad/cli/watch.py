@@ -66,14 +66,30 @@ class WatchedBuild:
     @property
     def gating_reason(self) -> str | None:
         """Why a done build is not ready yet (Greenwave's reason), if given."""
-        if self.state != "done" or self.build is None:
+        if self.state != "done" or self.build is None or self.scratch_done:
             return None
         return self.build.get("state_reason") or None
 
     @property
+    def scratch_done(self) -> bool:
+        """A scratch build that is done: it stays there (MBS never makes
+        scratch builds ready), so it has ended well."""
+        return (
+            self.state == "done"
+            and self.build is not None
+            and self.build.get("scratch") is True
+        )
+
+    @property
+    def succeeded(self) -> bool:
+        """True when the build is ready, or a scratch build is done."""
+        return self.state == "ready" or self.scratch_done
+
+    @property
     def finished(self) -> bool:
-        """True once the build is ready, failed or garbage."""
-        return self.state in MODULE_ENDS
+        """True once the build is ready, failed or garbage (or a done
+        scratch build)."""
+        return self.state in MODULE_ENDS or self.scratch_done
 
     def update(
         self, build: dict[str, Any], rows: list[ComponentRow], now: float
@@ -276,12 +292,14 @@ async def watch_builds(
     reporter: Reporter,
     interval_seconds: float,
 ) -> int:
-    """Poll the builds every ``interval_seconds`` until each is ready or failed.
+    """Poll the builds every ``interval_seconds`` until each is ready or
+    failed (a scratch build: done or failed).
 
     Transient trouble (the server unreachable, or 5xx) after a first
     successful poll is reported and retried for up to ``GIVE_UP_AFTER_SECONDS``.
 
-    :returns: ``OK`` when every build is ready, ``BUILD_FAILED`` otherwise.
+    :returns: ``OK`` when every build is ready (or, a scratch build, done),
+        ``BUILD_FAILED`` otherwise.
     :raises ServerError: a 4xx answer, or trouble that lasted too long.
     """
     builds = [WatchedBuild(id=build_id) for build_id in dict.fromkeys(build_ids)]
@@ -308,5 +326,5 @@ async def watch_builds(
         if all(watched.finished for watched in builds):
             break
         await deferLater(clock, interval_seconds, lambda: None)
-    failed = any(watched.state != "ready" for watched in builds)
+    failed = any(not watched.succeeded for watched in builds)
     return BUILD_FAILED if failed else OK

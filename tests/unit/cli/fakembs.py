@@ -18,6 +18,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from ridad.cli.auth import TokenMaker
+from ridad.cli.koji_upload import KojiTarget, Upload
 from ridad.cli.main import rida
 from ridad.cli.settings import Settings
 from tests.helpers import result_of
@@ -254,9 +255,26 @@ class _MbsResource(Resource):
         return 200, build
 
     def _submit(self, body: dict[str, Any]) -> tuple[int, Any]:
-        scmurl = body["scmurl"]
-        name = scmurl.split("?")[0].rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-        build = self._fake.add_build(name=name, stream=body["branch"], scmurl=scmurl)
+        """Submit as MBS does: a modulemd in the body (its name from
+        ``module_name``), scratch builds, SRPMs only for them."""
+        if body.get("srpms") and not body.get("scratch"):
+            return _error(
+                403, "Forbidden", "srpms may only be specified for scratch builds"
+            )
+        scmurl = body.get("scmurl")
+        if body.get("modulemd"):
+            name = body.get("module_name") or "unnamed"
+        else:
+            name = scmurl.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+            name = name.removesuffix(".git")
+        build = self._fake.add_build(
+            name=name,
+            stream=body.get("module_stream") or body.get("branch") or "master",
+            scmurl=scmurl,
+            scratch=bool(body.get("scratch")),
+            rebuild_strategy=body.get("rebuild_strategy", "changed-and-after"),
+            srpms=body.get("srpms") or [],
+        )
         return 201, [build]
 
     def _import(self, body: dict[str, Any]) -> tuple[int, Any]:
@@ -322,6 +340,25 @@ async def refuse_kerberos(host: str) -> bytes:
 
 
 @dataclass
+class FakeUploads:
+    """An SRPM uploader that records what it was asked and answers paths
+    as koji's ``cli-build/<time>.<letters>/<name>`` (numbered here)."""
+
+    calls: list[tuple[list[str], KojiTarget]] = field(default_factory=list)
+    #: Raised instead of uploading, when set.
+    error: Exception | None = None
+
+    async def __call__(self, files: Any, target: KojiTarget) -> list[Upload]:
+        self.calls.append((list(files), target))
+        if self.error is not None:
+            raise self.error
+        return [
+            Upload(file=f, path=f"cli-build/{n}.abcdefgh/{Path(f).name}")
+            for n, f in enumerate(files, 1)
+        ]
+
+
+@dataclass
 class Cli:
     """Runs ``rida`` against a FakeMbs on a clock, capturing its output."""
 
@@ -330,6 +367,7 @@ class Cli:
     clock: Clock = field(default_factory=Clock)
     environ: dict[str, str] = field(default_factory=dict)
     token_maker: TokenMaker = refuse_kerberos
+    uploads: FakeUploads = field(default_factory=FakeUploads)
     http: Any = None
     out: StringIO = field(default_factory=StringIO)
     err: StringIO = field(default_factory=StringIO)
@@ -358,6 +396,7 @@ class Cli:
                 http_factory=http_factory,
                 token_maker=self.token_maker,
                 width=100,
+                srpm_uploader=self.uploads,
             )
         )
 

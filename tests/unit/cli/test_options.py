@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ridad.cli.commands import branch_of
 from ridad.cli.exits import UsageError
 from ridad.cli.options import parse_arguments
+from ridad.cli.submit_body import branch_of
 from tests.unit.cli.fakembs import Cli, FakeMbs
 
 
