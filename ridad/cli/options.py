@@ -236,6 +236,15 @@ def _add_submit_command(
         type=_build_reference,
         help="reuse components from this ready build of the module",
     )
+    _add_koji_options(submit)
+    submit.add_argument(
+        "--watch", action="store_true", help="watch the build until it ends"
+    )
+    interval(submit)
+
+
+def _add_koji_options(submit: argparse.ArgumentParser) -> None:
+    """The Koji login ``--srpm`` uploads with (koji's own configuration)."""
     koji = submit.add_argument_group("Koji, for --srpm (koji's own configuration)")
     koji.add_argument(
         "--koji-profile",
@@ -249,10 +258,6 @@ def _add_submit_command(
     koji.add_argument(
         "--koji-hub", metavar="URL", help="the hub, instead of the profile's server"
     )
-    submit.add_argument(
-        "--watch", action="store_true", help="watch the build until it ends"
-    )
-    interval(submit)
 
 
 def _add_import_command(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
+from cryptography.x509.oid import NameOID
 from twisted.internet.interfaces import IDelayedCall, IReactorTime, ISSLTransport
 from twisted.python.failure import Failure
 from twisted.web.resource import IResource, NoResource, Resource
@@ -141,8 +142,10 @@ def _client_cn(transport: object) -> str | None:
     certificate = transport.getPeerCertificate()  # type: ignore[attr-defined]
     if certificate is None:
         return None
-    cn = certificate.get_subject().commonName
-    return str(cn) if cn else None
+    names = certificate.to_cryptography().subject.get_attributes_for_oid(
+        NameOID.COMMON_NAME
+    )
+    return str(names[0].value) if names else None
 
 
 def _deliver(request: Request, reply: Reply) -> None:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import pytest_twisted
 from twisted.web.server import Site
 
@@ -82,7 +81,6 @@ def _module_task_sources(koji_world: KojiWorld) -> list[Any]:
 # kojisim reads the client certificate's CN with pyOpenSSL's deprecated
 # X509.get_subject (ridad/kojisim/resource.py:_client_cn), an error under
 # this suite's warning filters when kojisim runs in the test's process.
-@pytest.mark.filterwarnings("ignore:X509.get_subject is deprecated:DeprecationWarning")
 @pytest_twisted.ensureDeferred
 async def test_scratch_build_of_an_uploaded_srpm_ends_done(
     srpm_daemon: RunningDaemon,
