@@ -5,7 +5,7 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
 benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
 processes of their own when every benchmark runs.
@@ -62,12 +62,22 @@ def migrated_database(server: str, name: str, *, migrate: bool = True) -> Iterat
         admin.close()
 
 
+def reuse_calls() -> None:
+    """The Koji calls reuse saves (a pytest measurement with the
+    integration fixtures: kojisim, a git server, a daemon), printed."""
+    test = os.path.join(os.path.dirname(__file__), "..", "integration",
+                        "test_reuse_calls.py")  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-m", "bench", "-s", test], check=True
+    )
+
+
 def main() -> None:
     """Run each benchmark on a database of its own."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness", "mse"),
+        choices=("plans", "builds", "health", "fairness", "mse", "reuse"),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -88,8 +98,10 @@ def main() -> None:
     if args.only == "fairness":
         with migrated_database(server, f"{name}_fairness", migrate=False) as dsn:
             git_fairness.main(dsn)
+    if args.only == "reuse":
+        reuse_calls()
     if args.only is None:
-        for child in ("health", "fairness"):
+        for child in ("health", "fairness", "reuse"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 

@@ -280,6 +280,8 @@ async def test_srpm_upload_without_a_usable_login_says_what_to_do(
     config.write_text(
         f"[sim]\nserver = {tls_hub.url}\nauthtype = ssl\n"
         f"cert = {certificates.server_key}\nserverca = {certificates.ca}\n"
+        # rida caps the retries; a profile may ask for fewer, sooner.
+        "max_retries = 1\nretry_interval = 0\n"
     )
     status, out, err = await rida_in_process(
         tmp_path,

@@ -7,7 +7,9 @@ requests kojisim answered, every multicall one) and calls (each call in a
 multicall counted) and its Koji builds are printed and written to
 ``reuse_calls.json`` under the test's tmp directory. Idle polls while
 kojisim builds count too, so the figures move a little from run to run.
-Run with ``-s`` to see them."""
+It is a benchmark: ``make test`` leaves it out (marker ``bench``);
+``python -m tests.bench.run --only reuse`` (part of ``make bench``) runs it
+with ``-m bench -s``."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from tests.integration.support import (
     start_daemon,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.bench]
 
 COMPONENTS = {
     f"pkg{index:02d}": {"rationale": "measured", "buildorder": index // 10}
