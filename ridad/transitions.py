@@ -181,8 +181,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
 
         async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
             if added:
-                new = await writes.insert_components(cursor, old.build.id, added, now)
-                old = BuildSnapshot(old.build, tuple(new) + old.components)
+                old = await _add_components(cursor, old, added, now)
             check_module_move(old.build, state, allowed_from)
             completed = state in (ModuleState.FAILED, ModuleState.READY) or (
                 state is ModuleState.DONE and old.build.scratch
@@ -364,3 +363,20 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
     ) -> None:
         msg_id = self._new_msg_id()
         await announce_module(cursor, written, old_state=old, msg_id=msg_id, now=now)
+
+
+async def _add_components(
+    cursor: Any, old: BuildSnapshot, added: Sequence[NewComponent], now: datetime
+) -> BuildSnapshot:
+    """Insert ``added``; one the build has already (module-build-macros reset
+    by a resubmission) is pointed at its new source instead."""
+    existing = {c.name: c for c in old.components}
+    for component in added:
+        if component.name in existing:
+            await writes.update_component_source(
+                cursor, existing[component.name].id, component
+            )
+    fresh = [c for c in added if c.name not in existing]
+    await writes.insert_components(cursor, old.build.id, fresh, now)
+    reread = await load_build(cursor, old.build.id)
+    return BuildSnapshot(old.build, reread.components)

@@ -204,7 +204,8 @@ class BuildDriver:
                 " build, its modulemd goes straight to the import",
                 module_build_id=build.id,
             )
-        elif not any(c.name == MACROS_PACKAGE for c in components):
+        elif not any(c.name == MACROS_PACKAGE and c.source for c in components):
+            # None yet, or reset by a resubmission: made (or reused) now.
             macros = await macros_component(
                 koji=self._koji,
                 build_macros=self._build_macros,

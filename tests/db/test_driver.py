@@ -309,3 +309,28 @@ async def test_filtered_rpms_of_a_buildrequired_module_are_recorded(
     assert recorded["python"]["filtered_rpms"] == ["alpha-0:1.0-1"]
     assert recorded["platform"]["filtered_rpms"] == []
     assert rig.macros_built[0].buildrequires == recorded
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_resubmitted_build_whose_macros_failed_makes_them_again(
+    rig: Rig,
+) -> None:
+    """module-build-macros failed, so the build failed; submitted again, the
+    resubmission resets the macros component and the wait step makes and
+    uploads its SRPM again (it was once submitted with no source at all)."""
+    macros_package = "module"  # the name kojisim reads from this rig's SRPM
+    rig.world.sim.fail_packages.add(macros_package)
+    module_build_id, _ = await rig.transitions.create_module_build(platform_build())
+    failed = await rig.cycle_until(
+        module_build_id, ModuleState.READY, ModuleState.FAILED
+    )
+    assert failed.build.state is ModuleState.FAILED
+    assert "module-build-macros" in (failed.build.state_reason or "")
+    rig.world.sim.fail_packages.discard(macros_package)
+    _, new = await rig.transitions.create_module_build(platform_build())
+    assert new is False
+    done = await rig.cycle_until(module_build_id, ModuleState.READY, ModuleState.FAILED)
+    assert done.build.state is ModuleState.READY, done.build.state_reason
+    assert len(rig.macros_built) == 2
+    [macros] = [c for c in done.components if c.name == "module-build-macros"]
+    assert macros.source and macros.state is ComponentState.COMPLETE
