@@ -33,7 +33,7 @@ class KojiWorld:
         await self.port.stopListening()
 
 
-async def start_koji_world(reactor: Any, build_seconds: float = 0.3) -> KojiWorld:
+async def start_koji_world(reactor: Any, build_seconds: float = 0.1) -> KojiWorld:
     """Serve a fresh kojisim on a free port and create ``f40-build``."""
     hub = KojiHub(
         clock=reactor, reactor=reactor, users=USERS, build_seconds=build_seconds

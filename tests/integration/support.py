@@ -180,7 +180,7 @@ def koji_config(hub_url: str, **overrides: Any) -> dict[str, Any]:
         "base_module_tags": {"platform:f40": "f40-build"},
         "arches": ["x86_64"],
         "build_groups": {"build": ["bash", "rpm-build"], "srpm-build": ["bash"]},
-        "poll_interval_seconds": 0.2,
+        "poll_interval_seconds": 0.1,
         "give_up_after_seconds": 120,
     }
     section.update(overrides)
@@ -205,4 +205,4 @@ async def wait_for_state(
             return body
         if reactor.seconds() > deadline:
             raise AssertionError(f"build stayed {body.get('state')}: {body}")
-        await deferLater(reactor, 0.2, lambda: None)
+        await deferLater(reactor, 0.1, lambda: None)
