@@ -18,10 +18,10 @@ from twisted.web.resource import Resource
 from twisted.web.server import Request
 
 from ridad.cli.auth import TokenMaker
-from ridad.cli.koji_upload import KojiTarget, Upload
 from ridad.cli.main import rida
 from ridad.cli.settings import Settings
 from tests.helpers import result_of
+from tests.unit.cli.fakeuploads import FakeUploads
 
 SERVER = "http://mbs.example.org"
 API = "/module-build-service/2/"
@@ -337,25 +337,6 @@ class Terminal(StringIO):
 async def refuse_kerberos(host: str) -> bytes:
     """A token maker for tests that must not reach Kerberos."""
     raise AssertionError(f"asked for a Kerberos token for {host}")
-
-
-@dataclass
-class FakeUploads:
-    """An SRPM uploader that records what it was asked and answers paths
-    as koji's ``cli-build/<time>.<letters>/<name>`` (numbered here)."""
-
-    calls: list[tuple[list[str], KojiTarget]] = field(default_factory=list)
-    #: Raised instead of uploading, when set.
-    error: Exception | None = None
-
-    async def __call__(self, files: Any, target: KojiTarget) -> list[Upload]:
-        self.calls.append((list(files), target))
-        if self.error is not None:
-            raise self.error
-        return [
-            Upload(file=f, path=f"cli-build/{n}.abcdefgh/{Path(f).name}")
-            for n, f in enumerate(files, 1)
-        ]
 
 
 @dataclass
