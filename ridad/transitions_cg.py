@@ -42,42 +42,30 @@ class CgIntents:
         artifact_count: int,
         *,
         epoch: int,
+        importing: bool = True,
     ) -> BuildSnapshot:
         """Store the final modulemd documents and the intent to reserve the
         module's Koji build (``pending``), before ``CGInitBuild`` is sent.
+        Without ``importing`` (a scratch build, never imported into Koji)
+        only the documents: ``cg_state`` stays NULL.
 
         A build no longer in ``build`` (canceled meanwhile) or already past
-        this step is left as it is; the caller sees it in the answer.
+        this step (documents written) is left as it is; the caller sees it
+        in the answer.
         """
 
         async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
-            if old.build.state is not ModuleState.BUILD or old.build.cg_state:
-                return old
-            await cg_rows.insert_final_documents(cursor, module_build_id, documents)
-            assignments = {"cg_state": PENDING, "artifact_count": artifact_count}
-            written = await cg_rows.set_cg_columns(cursor, module_build_id, assignments)
-            return BuildSnapshot(written, old.components)
-
-        return await self._apply(module_build_id, epoch, step, changes=False)
-
-    async def record_scratch_documents(
-        self,
-        module_build_id: int,
-        documents: Sequence[FinalDocument],
-        artifact_count: int,
-        *,
-        epoch: int,
-    ) -> BuildSnapshot:
-        """Store a scratch build's final modulemd documents, which are not
-        imported into Koji (``cg_state`` stays NULL). Once written (its
-        ``artifact_count`` is set), a replay leaves them as they are."""
-
-        async def step(cursor: Any, old: BuildSnapshot, now: datetime) -> Any:
             build = old.build
-            if build.state is not ModuleState.BUILD or build.artifact_count is not None:
+            if (
+                build.state is not ModuleState.BUILD
+                or build.cg_state
+                or build.artifact_count is not None
+            ):
                 return old
             await cg_rows.insert_final_documents(cursor, module_build_id, documents)
-            assignments = {"artifact_count": artifact_count}
+            assignments: dict[str, Any] = {"artifact_count": artifact_count}
+            if importing:
+                assignments["cg_state"] = PENDING
             written = await cg_rows.set_cg_columns(cursor, module_build_id, assignments)
             return BuildSnapshot(written, old.components)
 

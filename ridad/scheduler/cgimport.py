@@ -159,8 +159,8 @@ class ModuleImporter:
             documents, count = await self._documents(
                 build, components, await self.module_content(build, components)
             )
-            await self._transitions.record_scratch_documents(
-                build.id, documents, count, epoch=epoch
+            await self._transitions.record_cg_intent(
+                build.id, documents, count, epoch=epoch, importing=False
             )
         self.log.info(
             "Scratch module build {module_build_id} is built; scratch builds"
