@@ -3,6 +3,7 @@ the base module's tag, and a Koji client to look at what ridad made."""
 
 from __future__ import annotations
 
+import xmlrpc.client
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +50,22 @@ async def start_koji_world(reactor: Any, build_seconds: float = 0.1) -> KojiWorl
     )
     await client.call("createTag", "f40-build", arches="x86_64")
     return KojiWorld(hub=hub, url=url, client=client, port=port, pool=pool)
+
+
+def xmlrpc_calls(body: bytes) -> list[tuple[str, list[Any]]]:
+    """The ``(method, params)`` of each call in an XML-RPC request, the calls
+    of a ``multiCall`` flattened; none when the body is no XML-RPC call."""
+    try:
+        params, method = xmlrpc.client.loads(body)
+    except Exception:  # noqa: BLE001 - not a request we care about
+        return []
+    if method == "multiCall" and params:
+        return [
+            (str(call.get("methodName")), list(call.get("params", ())))
+            for call in params[0]
+            if isinstance(call, dict)
+        ]
+    return [(str(method), list(params))]
 
 
 def as_deferred(coroutine: Any) -> Deferred[Any]:

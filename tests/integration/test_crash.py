@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import xmlrpc.client
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,7 +21,7 @@ from twisted.web.server import Site
 
 from ridad.kojisim.hub import KojiHub
 from ridad.kojisim.resource import hub_root
-from tests.integration.kojiworld import KojiWorld
+from tests.integration.kojiworld import KojiWorld, xmlrpc_calls
 from tests.integration.processes import Processes, RidadProcess, sleep
 from tests.integration.support import (
     GitWorld,
@@ -79,18 +78,8 @@ def package_of(source: str) -> str:
 
 def _build_sources(body: bytes) -> list[str]:
     """The sources of the ``build`` calls in an XML-RPC request (multiCall too)."""
-    try:
-        params, method = xmlrpc.client.loads(body)
-    except Exception:  # noqa: BLE001 - not a request we care about
-        return []
-    if method == "multiCall" and params:
-        calls = list(params[0])
-    else:
-        calls = [{"methodName": method, "params": params}]
     return [
-        str(call["params"][0])
-        for call in calls
-        if isinstance(call, dict) and call.get("methodName") == "build"
+        str(params[0]) for method, params in xmlrpc_calls(body) if method == "build"
     ]
 
 

@@ -23,7 +23,7 @@ from twisted.web.server import Site
 
 from ridad.kojisim.hub import KojiHub
 from ridad.kojisim.resource import hub_root
-from tests.integration.kojiworld import KojiWorld
+from tests.integration.kojiworld import KojiWorld, xmlrpc_calls
 from tests.integration.processes import Processes, RidadProcess
 from tests.integration.reuse_world import (
     CHANGED,
@@ -80,15 +80,10 @@ class KillOnTagging:
 
 def _taggings(body: bytes) -> set[tuple[str, str]]:
     """The ``(tag, nvr)`` of the ``tagBuildBypass`` calls of a request."""
-    try:
-        params, method = xmlrpc.client.loads(body)
-    except Exception:  # noqa: BLE001 - not a request we care about
-        return set()
-    calls = list(params[0]) if method == "multiCall" and params else []
     return {
-        (str(call["params"][0]), str(call["params"][1]))
-        for call in calls
-        if isinstance(call, dict) and call.get("methodName") == "tagBuildBypass"
+        (str(params[0]), str(params[1]))
+        for method, params in xmlrpc_calls(body)
+        if method == "tagBuildBypass"
     }
 
 
