@@ -87,13 +87,6 @@ async def measure(reactor: Any, dsn: str, commits: int, streams: int) -> dict[st
             await readers[-1].until(lambda b=build_id: b in readers[-1].arrived)
         for reader in readers:
             await reader.until(lambda r=reader: len(r.arrived) == commits)
-        slow = {
-            b: round((readers[0].arrived[b] - t) * 1000)
-            for b, t in committed.items()
-            if readers[0].arrived[b] - t > 0.5
-        }
-        if slow:
-            print("slow:", slow, "of", min(committed), "..", max(committed))
         latencies = sorted(
             (reader.arrived[b] - t) * 1000
             for reader in readers

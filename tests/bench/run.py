@@ -5,7 +5,7 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|events]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
 benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
 processes of their own when every benchmark runs.
@@ -77,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness", "mse", "reuse"),
+        choices=("plans", "builds", "health", "fairness", "mse", "reuse", "events"),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -100,8 +100,12 @@ def main() -> None:
             git_fairness.main(dsn)
     if args.only == "reuse":
         reuse_calls()
+    if args.only == "events":
+        for streams in ("1", "50"):
+            command = [sys.executable, "-m", "tests.bench.event_latency"]
+            subprocess.run([*command, "--streams", streams], check=True)
     if args.only is None:
-        for child in ("health", "fairness", "reuse"):
+        for child in ("health", "fairness", "reuse", "events"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 
