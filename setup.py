@@ -25,6 +25,8 @@ setup(
         # ridad's own gssapi login to Koji.
         "gssapi>=1.8",
         "cryptography>=39",
+        # GET /metrics (ridad/metrics/, ridad/api/metrics.py).
+        "prometheus_client>=0.17",
     ],
     extras_require={
         "test": [

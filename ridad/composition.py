@@ -21,43 +21,39 @@ from typing import Any
 
 from twisted.application.service import IService
 from twisted.internet.defer import Deferred
-from twisted.internet.endpoints import clientFromString
+from twisted.internet.endpoints import clientFromString, serverFromString
 from twisted.internet.threads import deferToThreadPool
 from twisted.web.server import Site
 
 from ridad.api.app import RidadApi
-from ridad.api.auth_setup import (
-    Authentication,
-    api_endpoint,
-    auth_problems,
-    make_authentication,
-)
+from ridad.api.auth_setup import Authentication, api_endpoint, make_authentication
 from ridad.api.change_feed import ChangeFeed, change_feed
+from ridad.api.config_file import read_config
 from ridad.api.imports import (
     ModuleImporter,
-    configured_base_modules,
     import_configured_base_modules,
 )
 from ridad.api.mbs import MbsApi
+from ridad.api.metrics import METRICS_PATH, MetricsResource
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
 from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import StompPublisher
 from ridad.bus.subscriptions import Subscription
 from ridad.config.model import Config, LiveConfig, MessagingConfig
-from ridad.config.parse import parse_config
 from ridad.db.builds import ModuleBuildStore, SchedulingStore
 from ridad.db.cluster_access import make_state_dir
 from ridad.db.embedded import EmbeddedPostgres
 from ridad.db.mbs_queries import MbsQueryStore
+from ridad.db.metrics_reads import MetricsStore
 from ridad.db.outbox import OutboxRelayStore
 from ridad.db.pool import Pool
 from ridad.domain.buildroot import conflicts_text
 from ridad.domain.builds import ModuleBuild
-from ridad.errors import ConfigError, Unprocessable
 from ridad.koji.hub import KojiHub
 from ridad.leader.lock import SchedulerLock
 from ridad.leader.service import LeaderJob, LeaderService
+from ridad.metrics.instruments import Metrics
 from ridad.outbox.relay import OutboxRelay
 from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
@@ -67,8 +63,6 @@ from ridad.scheduler.koji_client import make_koji_client, tag_arches_reader
 from ridad.scheduler.macros import MacrosSrpm, build_macros_srpm
 from ridad.scheduler.sweeps import make_sweeps
 from ridad.scm.git import GitClient
-from ridad.scm.url import parse_repository
-from ridad.scm.whitelist import Whitelist
 from ridad.service import ApiListener, RidadService, fatal_stopper
 from ridad.transitions import Transitions
 
@@ -81,45 +75,16 @@ def thread_runner(reactor: Any) -> Callable[[Callable[[], Any]], Deferred[Any]]:
     return lambda f: deferToThreadPool(reactor, reactor.getThreadPool(), f)
 
 
-def read_config(path: str) -> Config:
-    """Read and validate a configuration file, URLs included.
-
-    :returns: the configuration.
-    :raises ConfigError: every problem found.
-    :raises OSError: the file cannot be read.
-    """
-    config = parse_config(Path(path).read_text(encoding="utf-8"))
-    problems = []
-    for key, entries in (
-        ("scm.allowed", config.scm.allowed),
-        ("scm.rpms_allowed", config.scm.rpms_allowed),
-    ):
-        try:
-            Whitelist(entries)
-        except ValueError as e:
-            problems.append(f"{key}: {e}")
-    try:
-        parse_repository(config.scm.rpms_default_repository)
-    except Exception as e:  # noqa: BLE001 - reported as a config problem
-        problems.append(f"scm.rpms_default_repository: {getattr(e, 'message', e)}")
-    problems.extend(auth_problems(config))
-    try:
-        configured_base_modules(config)
-    except Unprocessable as e:
-        problems.append(f"koji.base_module_tags: {e.message}")
-    if problems:
-        raise ConfigError(problems)
-    return config
-
-
 @dataclass(frozen=True)
 class Stores:
-    """What the API and the leader share: the pool, its stores, transitions."""
+    """What the API and the leader share: the pool, its stores, transitions,
+    and the metrics they all report to."""
 
     pool: Pool
     builds: ModuleBuildStore
     transitions: Transitions
     embedded: EmbeddedPostgres | None
+    metrics: Metrics
 
 
 def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
@@ -134,7 +99,7 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
     live = LiveConfig(config)
     on_fatal = fatal_stopper(reactor)
     stores = make_stores(reactor, config)
-    leader = compose_leader(reactor, config, stores.pool, stores.transitions)
+    leader = compose_leader(reactor, config, stores)
     authentication = make_authentication(reactor, config)
     root = RidadService(
         pool=stores.pool,
@@ -162,12 +127,27 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
         description=config.listen,
     )
     http.setServiceParent(root)
+    if config.metrics.listen is not None:  # GET /metrics on a port of its own
+        scrape = metrics_resource(reactor, stores)
+        ApiListener(
+            endpoint=serverFromString(reactor, config.metrics.listen),
+            factory=make_site(api_resource=scrape, config=live, reactor=reactor),
+            on_fatal=on_fatal,
+            description=config.metrics.listen,
+            name="metrics",
+        ).setServiceParent(root)
     return root
+
+
+def metrics_resource(reactor: Any, stores: Stores) -> MetricsResource:
+    """What answers ``GET /metrics``."""
+    store = MetricsStore(pool=stores.pool)
+    return MetricsResource(metrics=stores.metrics, store=store, clock=reactor)
 
 
 def make_stores(reactor: Any, config: Config) -> Stores:
     """The pool (on the embedded cluster if configured), stores, transitions."""
-    embedded = None
+    embedded, metrics = None, Metrics()
     if config.database.embedded:
         embedded = EmbeddedPostgres(state_dir=config.state_dir, reactor=reactor)
     pool = Pool(
@@ -175,10 +155,11 @@ def make_stores(reactor: Any, config: Config) -> Stores:
         reactor=reactor,
         size=config.database.pool_size,
         statement_timeout_seconds=config.database.statement_timeout_seconds,
+        metrics=metrics,
     )
     builds = ModuleBuildStore(pool=pool)
-    transitions = Transitions(pool=pool, clock=reactor)
-    return Stores(pool=pool, builds=builds, transitions=transitions, embedded=embedded)
+    transitions = Transitions(pool=pool, clock=reactor, metrics=metrics)
+    return Stores(pool, builds, transitions, embedded, metrics)
 
 
 def make_api_site(
@@ -199,11 +180,13 @@ def make_api_site(
         first_byte_timeout_seconds=config.scm.git_first_byte_timeout_seconds,
         max_fetch_bytes=config.scm.max_fetch_bytes,
         run_blocking=run_blocking,
+        metrics=stores.metrics,
     )
     submissions = SubmissionVerifier(
         config=live, git=git, builds=stores.builds, pool=stores.pool,
         transitions=stores.transitions, run_blocking=run_blocking,
-        clock=reactor, tag_arches=tag_arches_reader(reactor, config.koji),
+        clock=reactor,
+        tag_arches=tag_arches_reader(reactor, config.koji, stores.metrics),
     )  # fmt: skip
     importer = ModuleImporter(
         config=live, git=git, transitions=stores.transitions, run_blocking=run_blocking
@@ -237,11 +220,15 @@ def make_api_site(
         cg_tag=lambda: live.current.koji.cg_tag if live.current.koji else None,
         builds_config=lambda: live.current.builds,
     )
+    by_prefix = {b"/module-build-service": mbs.app.resource()}
+    if config.metrics.listen is None:
+        by_prefix[METRICS_PATH] = metrics_resource(reactor, stores)
     return make_site(
         api_resource=api.app.resource(),
         config=live,
         reactor=reactor,
-        by_prefix={b"/module-build-service": mbs.app.resource()},
+        by_prefix=by_prefix,
+        metrics=stores.metrics,
     )
 
 
@@ -260,13 +247,14 @@ def make_driver(
     pool: Pool,
     transitions: Transitions,
     gate: GreenwaveGate | None = None,
+    metrics: Metrics | None = None,
 ) -> BuildDriver:
     """The build driver: Koji client, environment, macros, tracking, the
     module's import into Koji, sweeps, and the gate a done build passes
     (None: ``ready`` at once)."""
     koji_config = config.koji
     assert koji_config is not None
-    koji = KojiHub(client=make_koji_client(reactor, koji_config))
+    koji = KojiHub(client=make_koji_client(reactor, koji_config, metrics=metrics))
     work_dir = str(Path(config.state_dir) / "tmp")
 
     async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
@@ -303,6 +291,7 @@ def make_driver(
         ),
         gate=gate,
         sweeps=make_sweeps(config, pool, transitions, koji=koji, clock=reactor),
+        metrics=metrics,
     )
 
 
@@ -322,10 +311,9 @@ def make_bus(
     )
 
 
-def compose_leader(
-    reactor: Any, config: Config, pool: Pool, transitions: Transitions
-) -> Leader:
+def compose_leader(reactor: Any, config: Config, stores: Stores) -> Leader:
     """The broker connection and the leader service with its jobs."""
+    pool, transitions, metrics = stores.pool, stores.transitions, stores.metrics
     leader = Leader()
     jobs: list[LeaderJob] = []
     subscriptions: list[Subscription] = []
@@ -333,13 +321,14 @@ def compose_leader(
         gate = None
         if config.greenwave is not None:
             gate = greenwave_gate(reactor, config.greenwave, transitions)
-        driver = make_driver(reactor, config, pool, transitions, gate)
+        driver = make_driver(reactor, config, pool, transitions, gate, metrics)
         builds = LeaderJob(
             name="builds",
             interval_seconds=config.koji.poll_interval_seconds,
             run=driver.cycle,
             clock=reactor,
             on_stop=driver.close,
+            metrics=metrics,
         )
         jobs.append(builds)
         # A state change (a submission, a cancel, or the driver's own step)
@@ -356,7 +345,7 @@ def compose_leader(
     if config.messaging is not None:
         bus = make_bus(reactor, config.messaging, subscriptions)
         leader.services.append(bus)
-        outbox = outbox_job(reactor, config.messaging, pool, bus)
+        outbox = outbox_job(reactor, config.messaging, stores, bus)
         jobs.append(outbox)
         transitions.add_commit_listener(outbox.poke)
     else:
@@ -371,17 +360,18 @@ def compose_leader(
             lock_factory=lambda **callbacks: SchedulerLock(
                 pool=pool, clock=reactor, holder=holder, **callbacks
             ),
+            metrics=metrics,
         )
         leader.services.append(leader.service)
     return leader
 
 
 def outbox_job(
-    reactor: Any, messaging: MessagingConfig, pool: Pool, bus: BusConnection
+    reactor: Any, messaging: MessagingConfig, stores: Stores, bus: BusConnection
 ) -> LeaderJob:
     """The leader job that relays the outbox to the broker."""
     relay = OutboxRelay(
-        store=OutboxRelayStore(pool=pool),
+        store=OutboxRelayStore(pool=stores.pool),
         publisher=StompPublisher(connection=bus),
         clock=reactor,
         destination_prefix=messaging.destination_prefix,
@@ -392,4 +382,5 @@ def outbox_job(
         interval_seconds=OUTBOX_INTERVAL_SECONDS,
         run=lambda epoch: relay.drain(),
         clock=reactor,
+        metrics=stores.metrics,
     )

@@ -275,7 +275,9 @@ class ApiListener(Service):
         factory: IProtocolFactory,
         on_fatal: Callable[[], None],
         description: str,
+        name: str = "http",
     ) -> None:
+        self.name = name
         self._endpoint = endpoint
         self._factory = factory
         self._on_fatal = on_fatal
@@ -297,7 +299,10 @@ class ApiListener(Service):
             )
             self._on_fatal()
             return None
-        self.log.info("API listening on {listen}", listen=self._description)
+        what = "API" if self.name == "http" else self.name
+        self.log.info(
+            "{name} listening on {listen}", name=what, listen=self._description
+        )
         return self._port
 
     def stopService(self) -> Deferred[None]:

@@ -29,6 +29,7 @@ from ridad.domain.builds import (
 )
 from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.metrics.instruments import Metrics
 from ridad.outbox.announce import announce_component, announce_module
 from ridad.transitions_cg import CgIntents
 from ridad.transitions_import import ImportIntents
@@ -56,7 +57,9 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         pool: Pool,
         clock: IReactorTime,
         new_msg_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+        metrics: Metrics | None = None,
     ) -> None:
+        self._changes = (metrics or Metrics()).changes
         self._pool = pool
         self._clock = clock
         self._new_msg_id = new_msg_id
@@ -65,6 +68,11 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
     def add_commit_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` after each committed state change (to poll now)."""
         self._listeners.append(listener)
+
+    async def _transaction(self, fn: Any, *args: Any) -> Any:
+        """``fn(cursor, *args)`` in one transaction; the state changes it
+        announced are counted once it committed."""
+        return await self._changes.run(self._pool.run_interaction, fn, *args)
 
     def _committed(self) -> None:
         for listener in self._listeners:
@@ -90,7 +98,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
             return await step(cursor, loaded, now)
 
         now = self._now()
-        written: BuildSnapshot = await self._pool.run_interaction(interaction)
+        written: BuildSnapshot = await self._transaction(interaction)
         if changes:
             self._committed()
         return written
@@ -356,12 +364,14 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         self, cursor: Any, before: ComponentBuild, after: ComponentBuild, now: datetime
     ) -> None:
         msg_id = self._new_msg_id()
+        self._changes.note(cursor, "component", before.state.label, after.state.label)
         await announce_component(cursor, before, after, msg_id=msg_id, now=now)
 
     async def _announce(
         self, cursor: Any, written: BuildSnapshot, now: datetime, old: str | None
     ) -> None:
         msg_id = self._new_msg_id()
+        self._changes.note(cursor, "module", old, written.build.state.label)
         await announce_module(cursor, written, old_state=old, msg_id=msg_id, now=now)
 
 

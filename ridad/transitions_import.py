@@ -33,6 +33,7 @@ class ImportIntents:
     _now: Callable[[], datetime]
     _announce: Callable[..., Awaitable[None]]
     _committed: Callable[[], None]
+    _transaction: Callable[..., Awaitable[Any]]
     _moved: Callable[[int, ModuleState], None]
 
     async def import_module_build(self, imported: ImportedBuild) -> ImportOutcome:
@@ -44,7 +45,7 @@ class ImportIntents:
         :raises Conflict: ridad built a module of that NSVC (it is no
             import), or a concurrent request recorded it first.
         """
-        outcome: ImportOutcome = await self._pool.run_interaction(
+        outcome: ImportOutcome = await self._transaction(
             self._import, imported, self._now()
         )
         if outcome.changed:

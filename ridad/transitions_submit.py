@@ -30,6 +30,7 @@ class SubmitIntents:
     _announce: Callable[..., Awaitable[None]]
     _announce_component: Callable[..., Awaitable[None]]
     _committed: Callable[[], None]
+    _transaction: Callable[..., Awaitable[Any]]
     _moved: Callable[[int, ModuleState], None]
 
     async def create_module_build(self, new: NewModuleBuild) -> tuple[int, bool]:
@@ -39,7 +40,7 @@ class SubmitIntents:
 
         :raises Conflict: when that NSVC exists and has not failed.
         """
-        result: tuple[int, bool] = await self._pool.run_interaction(
+        result: tuple[int, bool] = await self._transaction(
             self._create, new, self._now()
         )
         self._committed()
@@ -59,7 +60,7 @@ class SubmitIntents:
         :raises Conflict: every sibling exists and none has failed.
         """
         now = self._now()
-        results: list[tuple[int, bool]] = await self._pool.run_interaction(
+        results: list[tuple[int, bool]] = await self._transaction(
             self._create_siblings, news, now
         )
         self._committed()

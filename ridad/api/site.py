@@ -23,12 +23,18 @@ from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ridad.api.channel import ApiChannel
 from ridad.api.errors import status_of, unexpected_error
+from ridad.api.metrics import METRICS_PATH, route_template
 from ridad.api.responses import raw_error_response, write_error
 from ridad.api.writeguard import check_write
 from ridad.config.model import ApiConfig, LiveConfig
 from ridad.errors import ClientError, MaintenanceMode
+from ridad.metrics.instruments import Metrics
 
 HEALTH_PATH = b"/health"
+#: The methods counted by name in ``ridad_api_request_seconds`` (others: ``other``).
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+#: What maintenance mode lets through.
+OPEN_IN_MAINTENANCE = (HEALTH_PATH, METRICS_PATH)
 OVERLOADED_RETRY_AFTER_SECONDS = 5
 
 log = Logger(namespace="ridad.api.site")
@@ -39,6 +45,7 @@ class ApiRequest(Request):
     (Twisted's, not a route's) are answered in JSON."""
 
     _body_bytes = 0
+    _started: float | None = None
 
     def handleContentChunk(self, data: bytes) -> None:
         """Store a body chunk; past the limit, answer 413 and close."""
@@ -51,6 +58,7 @@ class ApiRequest(Request):
 
     def process(self) -> None:
         """Answer ``<method> *`` in JSON (405) but for ``OPTIONS *``."""
+        self._started = self.channel.site.reactor.seconds()
         if self.path == b"*" and self.method != b"OPTIONS":
             self.site = self.channel.site
             method = self.method.decode("ascii", "replace")
@@ -63,6 +71,13 @@ class ApiRequest(Request):
             self._finish_with(body)
             return
         super().process()
+
+    def finish(self) -> None:
+        """Finish, and observe the request's latency."""
+        site = self.channel.site if self.channel is not None else None
+        super().finish()
+        if isinstance(site, ApiSite) and self._started is not None:
+            site.observe(self, site.reactor.seconds() - self._started)
 
     def processingFailed(self, reason: Failure) -> Failure:
         """An exception escaping the resources: a JSON 500 with an error id."""
@@ -116,7 +131,7 @@ class GuardResource(Resource):
             check_write(request, api.allowed_origins)
         except ClientError as e:
             return write_error(request, status_of(e), e.message, e.details)
-        if api.maintenance and request.path != HEALTH_PATH:
+        if api.maintenance and request.path not in OPEN_IN_MAINTENANCE:
             error = MaintenanceMode("ridad is in maintenance mode; retry later")
             return write_error(
                 request,
@@ -138,10 +153,16 @@ class ApiSite(Site):
     requestFactory = ApiRequest
 
     def __init__(
-        self, resource: IResource, *, config: LiveConfig, reactor: Any = None
+        self,
+        resource: IResource,
+        *,
+        config: LiveConfig,
+        reactor: Any = None,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__(resource, reactor=reactor)
         self._config = config
+        self._metrics = metrics or Metrics()
         self.open_connections = 0
         self._refusing = False
 
@@ -165,6 +186,14 @@ class ApiSite(Site):
             overloaded.factory = self  # type: ignore[assignment]
             return overloaded
         return super().buildProtocol(addr)
+
+    def observe(self, request: Request, seconds: float) -> None:
+        """Count a finished request by method, route template and status."""
+        method = request.method.decode("ascii", "replace")
+        method = method if method in METHODS else "other"
+        status = str(request.code)
+        route = route_template(request)
+        self._metrics.api_seconds.labels(method, route, status).observe(seconds)
 
     def connection_opened(self) -> None:
         """A channel's connection opened."""
@@ -207,13 +236,18 @@ def make_site(
     config: LiveConfig,
     by_prefix: Mapping[bytes, IResource] | None = None,
     reactor: Any = None,
+    metrics: Metrics | None = None,
 ) -> ApiSite:
     """The site serving the API; paths under a ``by_prefix`` key (such as
     ``/module-build-service``) go to that resource instead. ``reactor``
-    (the global one if None) runs the connections' timers."""
+    (the global one if None) runs the connections' timers; each request's
+    latency goes to ``metrics``."""
     wrapped = api_resource
     if by_prefix:
         wrapped = PrefixDispatch(default=api_resource, by_prefix=by_prefix)
     return ApiSite(
-        GuardResource(wrapped=wrapped, config=config), config=config, reactor=reactor
+        GuardResource(wrapped=wrapped, config=config),
+        config=config,
+        reactor=reactor,
+        metrics=metrics,
     )

@@ -294,6 +294,14 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """``metrics``: where ``GET /metrics`` is served."""
+
+    #: A Twisted endpoint of its own (None: on the API's ``listen``).
+    listen: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration."""
 
@@ -310,6 +318,7 @@ class Config:
     greenwave: GreenwaveConfig | None = None
     #: A build without progress this long fails (init, wait, build).
     stuck_build_days: float = 7.0
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
 
     def restart_part(self) -> tuple[Any, ...]:
         """The settings that only take effect at start-up."""
@@ -326,6 +335,7 @@ class Config:
             self.auth,
             self.greenwave,
             self.stuck_build_days,
+            self.metrics,
         )
 
 
@@ -349,7 +359,7 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, greenwave, stuck_build_days, scm.rpms_default_repository,"
+                " auth, greenwave, stuck_build_days, metrics, scm.rpms_default_repository,"
                 " scm.max_concurrent_git or scm.git_first_byte_timeout_seconds"
             )
             new = Config(
@@ -371,6 +381,7 @@ class LiveConfig:
                 auth=self.current.auth,
                 greenwave=self.current.greenwave,
                 stuck_build_days=self.current.stuck_build_days,
+                metrics=self.current.metrics,
             )
         self.current = new
         return ignored

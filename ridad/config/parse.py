@@ -15,7 +15,13 @@ import yaml
 
 from ridad.config.builds import parse_builds
 from ridad.config.greenwave import check_greenwave_subscriptions, parse_greenwave
-from ridad.config.model import ApiConfig, Config, DatabaseConfig, ScmConfig
+from ridad.config.model import (
+    ApiConfig,
+    Config,
+    DatabaseConfig,
+    MetricsConfig,
+    ScmConfig,
+)
 from ridad.config.origins import normalise_origin
 from ridad.config.reader import (
     Reader,
@@ -42,6 +48,7 @@ TOP_KEYS = {
     "auth",
     "greenwave",
     "stuck_build_days",
+    "metrics",
 }
 #: The ``scm`` switches that let a modulemd differ from its SCM location.
 OVERRIDES = ("allow_name_override", "allow_stream_override", "allow_version_override")
@@ -85,6 +92,9 @@ def parse_config(text: str) -> Config:
                 defaults.stuck_build_days,
                 check_positive_number,
             )
+        ),
+        metrics=_metrics(
+            reader, top.get("metrics"), str(top.get("listen", defaults.listen))
         ),
     )
     _check_listen_auth(reader, config)
@@ -231,6 +241,18 @@ def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, int]
         key: reader.value(section, "api.", key, getattr(d, key), check_positive_int)
         for key in ("max_event_streams", "event_stream_queue")
     }
+
+
+def _metrics(reader: Reader, data: Any, api_listen: str) -> MetricsConfig:
+    """The ``metrics`` section: ``listen``, an endpoint other than the API's."""
+    section = reader.section(data, "metrics", {"listen"})
+    listen = reader.value(section, "metrics.", "listen", None, check_string)
+    if listen is not None and listen.strip() == api_listen.strip():
+        reader.problems.append(
+            "metrics.listen: must differ from listen (leave it out to serve"
+            " /metrics on the API's port)"
+        )
+    return MetricsConfig(listen=listen)
 
 
 def _origins(reader: Reader, section: Any) -> tuple[str, ...]:

@@ -30,6 +30,7 @@ from ridad.db.connection import (
     time_limited,
 )
 from ridad.errors import ConfigError, DatabaseUnavailable
+from ridad.metrics.instruments import Metrics
 
 __all__ = ["Cursor", "Pool", "Row", "WatchedConnection", "backoff_seconds"]
 
@@ -75,6 +76,7 @@ class Pool:
         size: int = 4,
         connect_timeout_seconds: float = 5,
         statement_timeout_seconds: float = 30,
+        metrics: Metrics | None = None,
     ) -> None:
         if size < 1:
             raise ValueError("size must be at least 1")
@@ -93,6 +95,8 @@ class Pool:
         self._waiters: deque[_Waiter] = deque()
         self._reconnects: set[Deferred[None]] = set()
         self._random = random.Random()
+        self._metrics = metrics or Metrics()
+        self._metrics.pool_waiting.set_function(lambda: len(self._waiters))
 
     @property
     def dsn(self) -> str | None:
@@ -268,7 +272,11 @@ class Pool:
         self._waiters.append(waiter)
         if not self._busy:
             waiter.arm(self._reactor, self._connect_timeout_seconds)
-        return await waiter.deferred
+        started = self._reactor.seconds()
+        try:
+            return await waiter.deferred
+        finally:
+            self._metrics.pool_wait_seconds.observe(self._reactor.seconds() - started)
 
     def _release(self, conn: WatchedConnection) -> None:
         if not self._running or conn not in self._busy:

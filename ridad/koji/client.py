@@ -53,6 +53,7 @@ from ridad.koji.wire import (
     multicall_results,
     session_from_login,
 )
+from ridad.metrics.instruments import Metrics
 
 __all__ = [
     "GssapiAuth",
@@ -91,15 +92,18 @@ class KojiClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         random: Callable[[], float] = _random.random,
         timeout_seconds: float = 120.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._hub_url = hub_url.rstrip("/")
         self._auth = auth
+        self._metrics = metrics or Metrics()
         self._sender = HubSender(
             http=http,
             clock=clock,
             retry=retry,
             random=random,
             timeout_seconds=timeout_seconds,
+            metrics=self._metrics,
         )
         self._lock = DeferredLock()
         self._session: tuple[int, str] | None = None
@@ -158,8 +162,17 @@ class KojiClient:
                 repeatable=all(c.method in READ_METHODS for c in part),
                 once=once,
             )
-            results.extend(multicall_results(await self._send(request), len(part)))
+            answers = multicall_results(await self._send(request), len(part))
+            self._count_calls(part, answers)
+            results.extend(answers)
         return results
+
+    def _count_calls(self, calls: Sequence[KojiCall], answers: list[Any]) -> None:
+        """Count the calls of a multicall, and the faults among its answers."""
+        for call, answer in zip(calls, answers, strict=True):
+            self._metrics.koji_multicall_calls.labels(call.method).inc()
+            if isinstance(answer, KojiFault):
+                self._sender.count_fault(call.method, answer)
 
     async def upload(
         self, data: bytes, *, path: str, name: str, chunk_bytes: int = 1 << 20

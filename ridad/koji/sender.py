@@ -17,10 +17,11 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
-from ridad.errors import KojiAnswerLost, KojiFault, KojiUnavailable
+from ridad.errors import KojiAnswerLost, KojiError, KojiFault, KojiUnavailable
 from ridad.koji.retry import RetryPolicy, retry_delay_seconds
 from ridad.koji.transport import HubRequest, post
 from ridad.koji.wire import RETRY_ERROR, SERVER_OFFLINE, decode_response
+from ridad.metrics.instruments import Metrics
 
 __all__ = ["HubSender"]
 
@@ -38,8 +39,10 @@ class HubSender:
         retry: RetryPolicy,
         random: Callable[[], float],
         timeout_seconds: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self._http = http
+        self._metrics = metrics or Metrics()
         self._clock = clock
         self._retry = retry
         self._random = random
@@ -89,10 +92,41 @@ class HubSender:
         attempt: int,
         timeout_seconds: float | None = None,
     ) -> Any:
-        """One HTTP round trip; ServerOffline becomes KojiUnavailable, and
-        RetryError on a resend KojiAnswerLost."""
+        """One HTTP round trip, timed and its failure counted (by method);
+        ServerOffline becomes KojiUnavailable, and RetryError on a resend
+        KojiAnswerLost."""
         self.round_trips += 1
         started = self._clock.seconds()
+        try:
+            value = await self._attempt(request, session, attempt, timeout_seconds)
+        except KojiFault as fault:
+            self.count_fault(request.method, fault)
+            raise
+        except KojiError:
+            self._metrics.koji_transport_errors.labels(request.method).inc()
+            raise
+        finally:
+            seconds = self._clock.seconds() - started
+            self._metrics.koji_request_seconds.labels(request.method).observe(seconds)
+        self.log.debug(
+            "Koji call {method} took {duration_seconds:.3f} s",
+            method=request.method,
+            duration_seconds=seconds,
+        )
+        return value
+
+    def count_fault(self, method: str, fault: KojiFault) -> None:
+        """Count a Koji fault of ``method`` by its code (and name)."""
+        labels = (method, str(fault.fault_code), fault.fault_name)
+        self._metrics.koji_faults.labels(*labels).inc()
+
+    async def _attempt(
+        self,
+        request: HubRequest,
+        session: Mapping[str, str],
+        attempt: int,
+        timeout_seconds: float | None,
+    ) -> Any:
         body = await post(
             self._http,
             request,
@@ -120,9 +154,4 @@ class HubSender:
                     f" to run it again: {fault.message}"
                 ) from fault
             raise
-        self.log.debug(
-            "Koji call {method} took {duration_seconds:.3f} s",
-            method=request.method,
-            duration_seconds=self._clock.seconds() - started,
-        )
         return value

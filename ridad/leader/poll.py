@@ -21,6 +21,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from ridad.errors import KojiUnavailable, NotLeader, Unavailable
+from ridad.metrics.instruments import Metrics
 
 __all__ = ["MAX_BACKOFF_FACTOR", "CyclePoller", "backoff_interval"]
 
@@ -48,8 +49,12 @@ class CyclePoller:
         interval_seconds: float,
         run: Callable[[], Awaitable[None]],
         name: str,
+        metrics: Metrics | None = None,
     ) -> None:
         self._clock = clock
+        metrics = metrics or Metrics()
+        self._seconds = metrics.cycle_seconds.labels(name)
+        self._failed = metrics.cycle_failures.labels(name)
         self._interval = interval_seconds
         self._run = run
         self._name = name
@@ -122,11 +127,19 @@ class CyclePoller:
             self._waiting = None
 
     async def _once(self) -> bool:
-        """Run one cycle; log its failure instead of raising it.
+        """Run one cycle, timed; log its failure instead of raising it.
 
         :returns: whether the cycle succeeded.
         """
         self.cycles += 1
+        started = self._clock.seconds()
+        succeeded = await self._guarded()
+        self._seconds.observe(self._clock.seconds() - started)
+        if not succeeded:
+            self._failed.inc()
+        return succeeded
+
+    async def _guarded(self) -> bool:
         try:
             await self._run()
         except (KojiUnavailable, Unavailable, NotLeader) as e:

@@ -18,6 +18,7 @@ from twisted.logger import Logger
 
 from ridad.leader.lock import Role, SchedulerLock
 from ridad.leader.poll import CyclePoller
+from ridad.metrics.instruments import Metrics
 
 __all__ = ["LeaderJob", "LeaderService", "LockFactory"]
 
@@ -41,13 +42,18 @@ class LeaderJob:
         run: Callable[[int], Awaitable[object]],
         clock: IReactorTime,
         on_stop: Callable[[], Awaitable[object]] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.name = name
         self._run = run
         self._on_stop = on_stop
         self._epoch: int | None = None
         self.poller = CyclePoller(
-            clock=clock, interval_seconds=interval_seconds, run=self._cycle, name=name
+            clock=clock,
+            interval_seconds=interval_seconds,
+            run=self._cycle,
+            name=name,
+            metrics=metrics,
         )
 
     @property
@@ -90,8 +96,10 @@ class LeaderService(MultiService):
         *,
         jobs: Sequence[LeaderJob],
         lock_factory: LockFactory,
+        metrics: Metrics | None = None,
     ) -> None:
         super().__init__()
+        self._metrics = metrics or Metrics()
         self._active = False
         self.jobs: tuple[LeaderJob, ...] = tuple(jobs)
         self.lock: SchedulerLock = lock_factory(
@@ -107,6 +115,7 @@ class LeaderService(MultiService):
     def _acquired(self, epoch: int) -> None:
         self.log.info("Scheduler active (lease epoch {epoch})", epoch=epoch)
         self._active = True
+        self._metrics.set_leader(epoch)
         for job in self.jobs:
             job.start(epoch)
 
@@ -118,6 +127,7 @@ class LeaderService(MultiService):
         else:
             self.log.info("Scheduler stopped; lock released")
         self._active = False
+        self._metrics.set_leader(None)
         await self._stop_jobs()
 
     async def _stop_jobs(self) -> None:

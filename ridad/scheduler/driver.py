@@ -24,6 +24,7 @@ from ridad.domain.scheduling import (
 from ridad.domain.states import ComponentState, ModuleState
 from ridad.errors import KojiError, KojiUnavailable, NotLeader, Unprocessable
 from ridad.koji.hub import KojiHub
+from ridad.metrics.instruments import Metrics
 from ridad.scheduler.cgimport import ModuleImporter
 from ridad.scheduler.environment import (
     BuildEnvironment,
@@ -68,7 +69,9 @@ class BuildDriver:
         importer: ModuleImporter,
         gate: GreenwaveGate | None = None,
         sweeps: BuildSweeps | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._store = store
         self._importer = importer
         self._gate = gate
@@ -79,7 +82,9 @@ class BuildDriver:
         self._clock = clock
         self._build_macros = build_macros
         self._environment = BuildEnvironment(koji=koji, config=config)
-        self._tracker = TaskTracker(koji=koji, transitions=transitions)
+        self._tracker = TaskTracker(
+            koji=koji, transitions=transitions, clock=clock, events=self._metrics.events
+        )
         self._repos = RepoRequests(koji=koji, transitions=transitions, clock=clock)
         self._reuse = ComponentReuse(store=store, transitions=transitions)
         self.last_cycle_seconds: float | None = None
@@ -89,6 +94,11 @@ class BuildDriver:
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
+
+    def note_event(self, task_id: int) -> None:
+        """A bus event about tracked task ``task_id`` arrived now (for the
+        latency to the change it causes)."""
+        self._metrics.events.arrived(task_id, self._clock.seconds())
 
     async def close(self) -> None:
         """Log out of Koji, when the scheduler stops (the next cycle logs in
@@ -113,6 +123,7 @@ class BuildDriver:
             now=self._now(),
             task_timeout=timedelta(hours=self._config.task_timeout_hours),
         )
+        self._metrics.cycle_tasks.observe(self.last_polled_tasks)
         active = await self._store.active_builds()
         self._remember_tracked(active)
         budget = self._config.max_concurrent_builds - sum(

@@ -19,7 +19,8 @@ from ridad.scheduler.gating import GreenwaveGate
 
 
 class KojiEventListener:
-    """Turns bus messages of one subscription into polls."""
+    """Turns bus messages of one subscription into polls; ``noted`` is told
+    the task of each event about a tracked task (the driver's latency)."""
 
     log = Logger()
 
@@ -30,8 +31,10 @@ class KojiEventListener:
         tracked_tasks: Callable[[], frozenset[int]],
         tracked_tags: Callable[[], frozenset[str]],
         poke: Callable[[], None],
+        noted: Callable[[int], None] = lambda task_id: None,
     ) -> None:
         self._format = format
+        self._noted = noted
         self._tracked_tasks = tracked_tasks
         self._tracked_tags = tracked_tags
         self._poke = poke
@@ -59,6 +62,8 @@ class KojiEventListener:
             return
         if self.concerns_us(event):
             self.matched += 1
+            if event.task_id is not None and event.task_id in self._tracked_tasks():
+                self._noted(event.task_id)
             self.log.debug(
                 "Koji {kind} event for task {koji_task_id}: polling now",
                 kind=event.kind,
@@ -141,6 +146,7 @@ def event_subscriptions(
                 tracked_tasks=lambda: driver.tracked_tasks,
                 tracked_tags=lambda: driver.tracked_tags,
                 poke=poke,
+                noted=driver.note_event,
             )
         subscriptions.append(Subscription(subscription.destination, listener))
     return subscriptions

@@ -19,6 +19,7 @@ from ridad.koji.client import (
 )
 from ridad.koji.hub import KojiHub
 from ridad.koji.tls import make_http_client
+from ridad.metrics.instruments import Metrics
 
 #: How long a submission waits for Koji to tell a base module tag's arches
 #: before it is accepted without them (the wait step reads them again).
@@ -48,11 +49,13 @@ def make_koji_client(
     *,
     anonymous: bool = False,
     within_seconds: float | None = None,
+    metrics: Metrics | None = None,
 ) -> KojiClient:
     """The Koji client of the configuration (reads a koji profile if named);
     ``anonymous``: one that never logs in (reads only); ``within_seconds``:
     no request waits longer and no call retries later than that (default:
-    the client's request timeout and ``koji.give_up_after_seconds``)."""
+    the client's request timeout and ``koji.give_up_after_seconds``); its
+    calls are timed in ``metrics``."""
     hub = koji.hub
     ca = koji.auth.ca
     if koji.profile is not None:
@@ -74,11 +77,14 @@ def make_koji_client(
         hub_url=hub,
         clock=reactor,
         auth=auth,
+        metrics=metrics,
         **bounds,
     )
 
 
-def tag_arches_reader(reactor: Any, koji: KojiConfig | None) -> Any:
+def tag_arches_reader(
+    reactor: Any, koji: KojiConfig | None, metrics: Metrics | None = None
+) -> Any:
     """What submissions read base module tag arches with: ``tag_arches`` of
     an anonymous Koji client of their own, so a submission never waits
     behind the scheduler's session (None without Koji)."""
@@ -89,5 +95,6 @@ def tag_arches_reader(reactor: Any, koji: KojiConfig | None) -> Any:
         koji,
         anonymous=True,
         within_seconds=min(SUBMISSION_KOJI_SECONDS, koji.give_up_after_seconds),
+        metrics=metrics,
     )
     return KojiHub(client=client).tag_arches

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ridad.domain.builds import ComponentBuild, ModuleBuild
@@ -15,6 +16,7 @@ from ridad.domain.states import ComponentState, ModuleState
 from ridad.domain.task_logs import TaskLogTail, reason_with_log
 from ridad.errors import KojiError
 from ridad.koji.hub import KojiHub
+from ridad.metrics.events import EventLatency
 from ridad.scheduler.environment import environment_of
 from ridad.transitions import Transitions
 
@@ -62,9 +64,18 @@ class TaskTracker:
 
     log = Logger()
 
-    def __init__(self, *, koji: KojiHub, transitions: Transitions) -> None:
+    def __init__(
+        self,
+        *,
+        koji: KojiHub,
+        transitions: Transitions,
+        clock: IReactorTime,
+        events: EventLatency,
+    ) -> None:
         self._koji = koji
         self._transitions = transitions
+        self._clock = clock
+        self._events = events
 
     async def poll(
         self,
@@ -83,6 +94,7 @@ class TaskTracker:
         plan = plan_poll(active)
         if not plan.tasks and not plan.repos:
             return 0
+        asked = self._clock.seconds()
         report = await self._koji.poll(plan.task_ids, plan.repo_checks)
         failed = []
         for build, component in plan.tasks:
@@ -97,6 +109,7 @@ class TaskTracker:
             await self._repo_answer(build, report.repos[build.repo_task_id], epoch)
         if failed:
             await self._record_failures(failed, epoch=epoch)
+        self._events.answered_before(asked)
         return len(plan.tasks)
 
     async def _task_answer(
@@ -133,11 +146,18 @@ class TaskTracker:
                 koji_build=answer.build if state is ComponentState.COMPLETE else None,
                 epoch=epoch,
             )
+            self._changed(component)
         elif task.state != component.task_state:
             await self._transitions.record_task_state(
                 component, task.state, epoch=epoch
             )
+            self._changed(component)
         return False
+
+    def _changed(self, component: ComponentBuild) -> None:
+        """A change of ``component`` committed: the latency from the bus
+        event about its task (if one came; newRepo tasks likewise)."""
+        self._events.changed(component.task_id, self._clock.seconds())
 
     async def _record_failures(
         self, components: Sequence[ComponentBuild], *, epoch: int
@@ -158,6 +178,7 @@ class TaskTracker:
                 task_state="failed",
                 epoch=epoch,
             )
+            self._changed(component)
 
     async def _failure_logs(self, reasons: dict[int, str]) -> dict[int, TaskLogTail]:
         """The tails of the failed tasks' logs; none when Koji fails to give
@@ -200,6 +221,7 @@ class TaskTracker:
                 task_failed=failed,
                 epoch=epoch,
             )
+            self._events.changed(build.repo_task_id, self._clock.seconds())
 
 
 def _ending(

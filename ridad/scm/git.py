@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from twisted.internet.interfaces import IReactorProcess
 
+from ridad.metrics.instruments import Metrics
 from ridad.scm.failures import git_failure
 from ridad.scm.gitcommands import (
     DEFAULT_MAX_FETCH_BYTES,
@@ -102,6 +103,7 @@ class GitClient:
         first_byte_timeout_seconds: float | None = DEFAULT_FIRST_BYTE_SECONDS,
         max_fetch_bytes: int = DEFAULT_MAX_FETCH_BYTES,
         run_blocking: RunBlocking,
+        metrics: Metrics | None = None,
     ) -> None:
         """
         Keep the collaborators; C{reactor} must provide both
@@ -123,6 +125,7 @@ class GitClient:
             max_concurrent=max_concurrent,
             temp_dir=temp_dir,
             run_blocking=run_blocking,
+            metrics=metrics,
         )
         self._git = GitCommands(
             runner=self._runner,

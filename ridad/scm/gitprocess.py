@@ -24,6 +24,7 @@ from twisted.internet.interfaces import IReactorProcess, IReactorTime
 from twisted.logger import Logger, LogLevel
 
 from ridad.errors import InvalidRequest
+from ridad.metrics.instruments import Metrics
 from ridad.process import ProcessResult, run_process
 from ridad.scm.slots import FairSlots
 from ridad.scm.watch import GitWatch, watch_environment
@@ -91,10 +92,13 @@ class GitRunner:
         max_concurrent: int,
         temp_dir: str | None,
         run_blocking: RunBlocking,
+        metrics: Metrics | None = None,
     ) -> None:
         """
-        Keep the collaborators; C{git} is the absolute path of the binary.
+        Keep the collaborators; C{git} is the absolute path of the binary;
+        each command's time goes to C{metrics}.
         """
+        self._metrics = metrics or Metrics()
         self._reactor = reactor
         self._clock = IReactorTime(reactor)
         self._git = git
@@ -141,7 +145,7 @@ class GitRunner:
             env.update(watch_environment(watch, protocol))
         await self._slots.acquire(submitter)
         try:
-            return await run_process(
+            result = await run_process(
                 reactor=self._reactor,
                 clock=self._clock,
                 executable=self._git,
@@ -154,6 +158,9 @@ class GitRunner:
             )
         finally:
             self._slots.release(submitter)
+        labels = (subcommand(args), outcome(result))
+        self._metrics.git_seconds.labels(*labels).observe(result.duration_seconds)
+        return result
 
     @asynccontextmanager
     async def workspace(self) -> AsyncIterator[Workspace]:
@@ -178,6 +185,25 @@ class GitRunner:
                     "Could not remove the temporary git directory {directory}",
                     directory=root,
                 )
+
+
+def subcommand(args: Sequence[str]) -> str:
+    """
+    @return: the git subcommand of C{args} (the first that is no option).
+    """
+    return next((a for a in args if not a.startswith("-")), "none")
+
+
+def outcome(result: ProcessResult) -> str:
+    """
+    @return: how a git command ended: C{ok}, C{failed}, C{timeout}, or why
+        it was stopped (its watch's reason, C{silent}, C{too-large}).
+    """
+    if result.timed_out:
+        return "timeout"
+    if result.stopped or result.silent or result.stdout_overflowed:
+        return result.stopped or ("silent" if result.silent else "too-large")
+    return "ok" if result.exit_code == 0 else "failed"
 
 
 def remove_tree(root: str) -> bool:

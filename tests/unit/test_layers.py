@@ -12,29 +12,30 @@ layer          may import
 =============  ================================================================
 errors         (nothing)
 logs           (nothing)
+metrics        (nothing)
 domain         errors
 process        errors
 tlspolicy      errors
 modulemd       domain, errors
 config         domain, errors
-db             domain, modulemd, errors, process
-scm            domain, modulemd, errors, process
-koji           domain, modulemd, errors, tlspolicy
+db             domain, modulemd, errors, process, metrics
+scm            domain, modulemd, errors, process, metrics
+koji           domain, modulemd, errors, tlspolicy, metrics
 bus            domain, modulemd, errors
 gating         domain, errors
-transitions    domain, modulemd, errors, db, bus, outbox, transitions_life,
-               transitions_cg
+transitions    domain, modulemd, errors, db, bus, outbox, metrics,
+               transitions_life, transitions_cg
 transitions_life  domain, modulemd, errors, db, bus
 transitions_cg    domain, modulemd, errors, db
 transitions_reuse domain, modulemd, errors, db
-leader         domain, errors, db
+leader         domain, errors, db, metrics
 outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
-               scm, koji, bus, gating
-api            domain, modulemd, errors, config, transitions, db, scm
+               scm, koji, bus, gating, metrics
+api            domain, modulemd, errors, config, transitions, db, scm, metrics
 service        domain, errors, config, db
 composition    domain, modulemd, errors, config, db, scm, koji, bus, gating,
-               transitions, leader, outbox, scheduler, api, service
+               transitions, leader, outbox, scheduler, api, service, metrics
 tap            errors, config, composition, service
 kojisim        errors, process, bus
 devenv         domain, errors, koji, bus
@@ -67,14 +68,16 @@ _CORE = {"domain", "modulemd", "errors"}
 ALLOWED: dict[str, set[str]] = {
     "errors": set(),
     "logs": set(),
+    # Instruments only (prometheus_client); the layers that measure import it.
+    "metrics": set(),
     "domain": {"errors"},
     "process": {"errors"},
     "tlspolicy": {"errors"},
     "modulemd": {"domain", "errors"},
     "config": {"domain", "errors"},
-    "db": _CORE | {"process"},
-    "scm": _CORE | {"process"},
-    "koji": _CORE | {"tlspolicy"},
+    "db": _CORE | {"process", "metrics"},
+    "scm": _CORE | {"process", "metrics"},
+    "koji": _CORE | {"tlspolicy", "metrics"},
     "bus": set(_CORE),
     "gating": {"domain", "errors"},
     "transitions": _CORE
@@ -82,6 +85,7 @@ ALLOWED: dict[str, set[str]] = {
         "db",
         "bus",
         "outbox",
+        "metrics",
         "transitions_life",
         "transitions_cg",
         "transitions_import",
@@ -97,11 +101,21 @@ ALLOWED: dict[str, set[str]] = {
     "transitions_submit": _CORE | {"db"},
     # The intents of component reuse, mixed in the same way.
     "transitions_reuse": _CORE | {"db"},
-    "leader": {"domain", "errors", "db"},
+    "leader": {"domain", "errors", "db", "metrics"},
     "outbox": {"domain", "errors", "db", "bus"},
     "scheduler": _CORE
-    | {"config", "process", "transitions", "db", "scm", "koji", "bus", "gating"},
-    "api": _CORE | {"config", "transitions", "db", "scm"},
+    | {
+        "config",
+        "process",
+        "transitions",
+        "db",
+        "scm",
+        "koji",
+        "bus",
+        "gating",
+        "metrics",
+    },
+    "api": _CORE | {"config", "transitions", "db", "scm", "metrics"},
     "service": {"domain", "errors", "config", "db"},
     "composition": _CORE
     | {
@@ -117,6 +131,7 @@ ALLOWED: dict[str, set[str]] = {
         "scheduler",
         "api",
         "service",
+        "metrics",
     },
     "tap": {"errors", "config", "composition", "service"},
     "kojisim": {"errors", "process", "bus"},
