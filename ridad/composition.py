@@ -142,7 +142,12 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
 def metrics_resource(reactor: Any, stores: Stores) -> MetricsResource:
     """What answers ``GET /metrics``."""
     store = MetricsStore(pool=stores.pool)
-    return MetricsResource(metrics=stores.metrics, store=store, clock=reactor)
+    return MetricsResource(
+        metrics=stores.metrics,
+        store=store,
+        clock=reactor,
+        run_blocking=thread_runner(reactor),
+    )
 
 
 def make_stores(reactor: Any, config: Config) -> Stores:

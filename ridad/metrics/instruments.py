@@ -53,11 +53,12 @@ class DatabaseReadings:
 
 
 class _DatabaseCollector:
-    """The gauges of the last database reading; none while there is none
-    (a failed read leaves them out rather than repeat stale values)."""
+    """The gauges of one scrape's database reading; only ``ridad_database_up
+    0`` without one (a failed read leaves them out rather than repeat stale
+    values)."""
 
-    def __init__(self) -> None:
-        self.readings: DatabaseReadings | None = None
+    def __init__(self, readings: DatabaseReadings | None) -> None:
+        self.readings = readings
 
     def describe(self) -> list[Metric]:
         return []
@@ -105,8 +106,6 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         r = self.registry
-        self._database = _DatabaseCollector()
-        r.register(self._database)
         Gauge("ridad_info", "ridad's version", ["version"], registry=r).labels(
             __version__
         ).set(1)
@@ -228,6 +227,7 @@ class Metrics:
 
     def exposition(self, readings: DatabaseReadings | None) -> bytes:
         """The text of ``GET /metrics``, with this scrape's database
-        ``readings`` (None: the read failed)."""
-        self._database.readings = readings
-        return generate_latest(self.registry)
+        ``readings`` (None: the read failed). Safe in any thread."""
+        database = CollectorRegistry(auto_describe=False)
+        database.register(_DatabaseCollector(readings))
+        return generate_latest(database) + generate_latest(self.registry)

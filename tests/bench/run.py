@@ -5,9 +5,9 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|events]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|events|metrics]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
-benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
+benchmark runs the reactor once, so ``health``, ``fairness`` and ``metrics`` run in child
 processes of their own when every benchmark runs.
 """
 
@@ -28,6 +28,7 @@ from tests.bench import (
     git_fairness,
     health_under_load,
     list_plans,
+    metrics_scrape,
     module_builds,
     stream_expansion,
 )
@@ -77,7 +78,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness", "mse", "reuse", "events"),
+        choices=(
+            "plans",
+            "builds",
+            "health",
+            "fairness",
+            "mse",
+            "reuse",
+            "events",
+            "metrics",
+        ),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -104,8 +114,11 @@ def main() -> None:
         for streams in ("1", "50"):
             command = [sys.executable, "-m", "tests.bench.event_latency"]
             subprocess.run([*command, "--streams", streams], check=True)
+    if args.only == "metrics":
+        with migrated_database(server, f"{name}_metrics", migrate=False) as dsn:
+            metrics_scrape.main(dsn)
     if args.only is None:
-        for child in ("health", "fairness", "reuse", "events"):
+        for child in ("health", "fairness", "reuse", "events", "metrics"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 

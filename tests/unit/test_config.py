@@ -253,3 +253,25 @@ def test_reload_adopts_the_fetch_and_component_bounds_not_the_first_byte_timeout
     assert live.current.scm.max_fetch_bytes == 4096
     assert live.current.api.max_components == 5
     assert live.current.scm.git_first_byte_timeout_seconds == 10.0
+
+
+def test_metrics_listen_is_read_and_must_differ_from_the_api() -> None:
+    """``metrics.listen`` is optional (None: the API's port); the API's own
+    endpoint, unknown keys and empty values are problems; SIGHUP keeps it."""
+    assert parse_config(MINIMAL).metrics.listen is None
+    config = parse_config(MINIMAL + "\nmetrics: {listen: 'tcp:9464'}")
+    assert config.metrics.listen == "tcp:9464"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "\nmetrics: {listen: 'tcp:8080:interface=127.0.0.1'}")
+    assert caught.value.messages[0].startswith(
+        "metrics.listen: must differ from listen"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(MINIMAL + "\nmetrics: {listen: '', port: 1}")
+    assert sorted(caught.value.messages) == [
+        "metrics.listen: must be a non-empty string",
+        "metrics.port: unknown setting",
+    ]
+    live = LiveConfig(config)
+    assert live.reload(parse_config(MINIMAL))
+    assert live.current.metrics.listen == "tcp:9464"

@@ -35,6 +35,7 @@ from zope.interface import implementer
 from ridad.koji.auth import KojiAuth
 from ridad.koji.client import KojiClient
 from ridad.koji.retry import RetryPolicy
+from ridad.metrics.instruments import Metrics
 
 HUB_URL = "http://koji.test/kojihub"
 SESSION_HEADERS = ("koji-session-id", "koji-session-key", "koji-session-callnum")
@@ -269,6 +270,7 @@ def make_world(
     retry: RetryPolicy | None = None,
     random: Callable[[], float] = lambda: 1.0,
     timeout_seconds: float = 120.0,
+    metrics: Metrics | None = None,
 ) -> World:
     """A KojiClient on a fresh FakeHub; jitter fixed at the top by default."""
     clock = Clock()
@@ -283,5 +285,6 @@ def make_world(
         retry=retry or RetryPolicy(),
         random=random,
         timeout_seconds=timeout_seconds,
+        metrics=metrics,
     )
     return World(clock, hub, agent, traversal, client)
