@@ -189,20 +189,24 @@ class GitRunner:
 
 def subcommand(args: Sequence[str]) -> str:
     """
-    @return: the git subcommand of C{args} (the first that is no option).
+    @return: the git subcommand of C{args}: the first that is no option
+        (nor the value of C{-c} or C{-C}).
     """
-    return next((a for a in args if not a.startswith("-")), "none")
+    values = {i + 1 for i, a in enumerate(args) if a in ("-c", "-C")}
+    found = (a for i, a in enumerate(args) if i not in values and a[:1] != "-")
+    return next(found, "none")
 
 
 def outcome(result: ProcessResult) -> str:
     """
     @return: how a git command ended: C{ok}, C{failed}, C{timeout}, or why
-        it was stopped (its watch's reason, C{silent}, C{too-large}).
+        it was stopped (as L{ridad.scm.failures} names it: C{too-large},
+        C{slow} for a server silent past the first-byte time).
     """
     if result.timed_out:
         return "timeout"
     if result.stopped or result.silent or result.stdout_overflowed:
-        return result.stopped or ("silent" if result.silent else "too-large")
+        return result.stopped or ("slow" if result.silent else "too-large")
     return "ok" if result.exit_code == 0 else "failed"
 
 

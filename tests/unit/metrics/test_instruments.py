@@ -217,7 +217,7 @@ def _result(**fields: Any) -> ProcessResult:
         ({"exit_code": 128}, "failed"),
         ({"timed_out": True, "exit_code": None}, "timeout"),
         ({"stopped": "too-large", "exit_code": None}, "too-large"),
-        ({"silent": True, "exit_code": None}, "silent"),
+        ({"silent": True, "exit_code": None}, "slow"),
         ({"stdout_overflowed": True}, "too-large"),
     ],
 )
@@ -233,4 +233,5 @@ def test_git_subcommand_is_the_first_argument_that_is_no_option() -> None:
         == "ls-tree"
     )
     assert subcommand(["fetch", "--", "git://h/r.git"]) == "fetch"
+    assert subcommand(["-c", "core.x=y", "-C", "/tmp", "cat-file", "-e"]) == "cat-file"
     assert subcommand(["--version"]) == "none"
