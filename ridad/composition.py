@@ -178,15 +178,7 @@ def make_api_site(
 ) -> Site:
     """The HTTP site: ridad's own API and the MBS-compatible one."""
     run_blocking = thread_runner(reactor)
-    git = GitClient(
-        reactor=reactor,
-        timeout_seconds=config.scm.git_timeout_seconds,
-        max_concurrent=config.scm.max_concurrent_git,
-        first_byte_timeout_seconds=config.scm.git_first_byte_timeout_seconds,
-        max_fetch_bytes=config.scm.max_fetch_bytes,
-        run_blocking=run_blocking,
-        metrics=stores.metrics,
-    )
+    git = make_git(reactor, config, stores.metrics)
     submissions = SubmissionVerifier(
         config=live, git=git, builds=stores.builds, pool=stores.pool,
         transitions=stores.transitions, run_blocking=run_blocking,
@@ -234,6 +226,19 @@ def make_api_site(
         reactor=reactor,
         by_prefix=by_prefix,
         metrics=stores.metrics,
+    )
+
+
+def make_git(reactor: Any, config: Config, metrics: Metrics) -> GitClient:
+    """The git client of submissions and imports."""
+    return GitClient(
+        reactor=reactor,
+        timeout_seconds=config.scm.git_timeout_seconds,
+        max_concurrent=config.scm.max_concurrent_git,
+        first_byte_timeout_seconds=config.scm.git_first_byte_timeout_seconds,
+        max_fetch_bytes=config.scm.max_fetch_bytes,
+        run_blocking=thread_runner(reactor),
+        metrics=metrics,
     )
 
 

@@ -26,6 +26,7 @@ from ridad.domain.builds import (
     NewModuleBuild,
 )
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.metrics.instruments import Metrics
 from ridad.scheduler.cgimport import make_importer
 from ridad.scheduler.driver import BuildDriver
 from ridad.scheduler.macros import MacrosSrpm
@@ -122,7 +123,11 @@ class Rig:
 
 
 def _driver(
-    pool: Pool, world: SimWorld, transitions: Transitions, built: list[ModuleBuild]
+    pool: Pool,
+    world: SimWorld,
+    transitions: Transitions,
+    built: list[ModuleBuild],
+    metrics: Metrics | None = None,
 ) -> BuildDriver:
     async def build_macros(build: ModuleBuild, dist: str) -> MacrosSrpm:
         built.append(build)
@@ -144,6 +149,7 @@ def _driver(
             clock=world.clock,
             run_blocking=run_inline,
         ),
+        metrics=metrics,
     )
 
 
