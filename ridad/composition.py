@@ -70,6 +70,7 @@ from ridad.scm.url import parse_repository
 from ridad.scm.whitelist import Whitelist
 from ridad.service import ApiListener, RidadService, fatal_stopper
 from ridad.transitions import Transitions
+from ridad.web.app import status_page_routes
 
 OUTBOX_INTERVAL_SECONDS = 1.0
 
@@ -186,7 +187,8 @@ def make_api_site(
     leader: Leader,
     authentication: Authentication,
 ) -> Site:
-    """The HTTP site: ridad's own API and the MBS-compatible one."""
+    """The HTTP site: ridad's own API, the MBS-compatible one and the
+    status page."""
     run_blocking = thread_runner(reactor)
     git = GitClient(
         reactor=reactor,
@@ -236,7 +238,12 @@ def make_api_site(
         api_resource=api.app.resource(),
         config=live,
         reactor=reactor,
-        by_prefix={b"/module-build-service": mbs.app.resource()},
+        by_prefix={
+            b"/module-build-service": mbs.app.resource(),
+            **status_page_routes(
+                pool=stores.pool, builds=stores.builds, config=live, clock=reactor
+            ),
+        },
     )
 
 
