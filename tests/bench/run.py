@@ -5,10 +5,10 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|page]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
-benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
-processes of their own when every benchmark runs.
+benchmark runs the reactor once, so ``health``, ``fairness`` and ``page`` run
+in child processes of their own when every benchmark runs.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.bench import (
     health_under_load,
     list_plans,
     module_builds,
+    status_page,
     stream_expansion,
 )
 
@@ -77,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness", "mse", "reuse"),
+        choices=("plans", "builds", "health", "fairness", "mse", "reuse", "page"),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -100,8 +101,11 @@ def main() -> None:
             git_fairness.main(dsn)
     if args.only == "reuse":
         reuse_calls()
+    if args.only == "page":
+        with migrated_database(server, f"{name}_page") as dsn:
+            status_page.main(dsn)
     if args.only is None:
-        for child in ("health", "fairness", "reuse"):
+        for child in ("health", "fairness", "reuse", "page"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 
