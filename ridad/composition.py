@@ -32,6 +32,7 @@ from ridad.api.auth_setup import (
     auth_problems,
     make_authentication,
 )
+from ridad.api.change_feed import ChangeFeed, change_feed
 from ridad.api.imports import (
     ModuleImporter,
     configured_base_modules,
@@ -152,7 +153,9 @@ def compose(reactor: Any, config: Config, config_path: str) -> RidadService:
         service.setServiceParent(root)
     for warning in leader.warnings + list(authentication.warnings):
         root.log.warn(warning)
-    site = make_api_site(reactor, config, live, stores, leader, authentication)
+    feed = change_feed(reactor, lambda: live.current.api, stores.pool)
+    feed.setServiceParent(root)
+    site = make_api_site(reactor, config, live, stores, leader, authentication, feed)
     http = ApiListener(
         endpoint=api_endpoint(reactor, config),
         factory=site,
@@ -186,6 +189,7 @@ def make_api_site(
     stores: Stores,
     leader: Leader,
     authentication: Authentication,
+    feed: ChangeFeed | None = None,
 ) -> Site:
     """The HTTP site: ridad's own API, the MBS-compatible one and the
     status page."""
@@ -221,6 +225,7 @@ def make_api_site(
         authorizer=authentication.authorizer,
         public_url=public_url,
         importer=importer,
+        feed=feed,
     )
     mbs = MbsApi(
         builds=stores.builds,

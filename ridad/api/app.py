@@ -17,8 +17,10 @@ from ridad.api.auth import (
     NoAuthentication,
     require_identity,
 )
+from ridad.api.change_feed import ChangeFeed, serve_events
 from ridad.api.documents import missing_document, parse_document_query
 from ridad.api.errors import install_error_handlers
+from ridad.api.event_stream import last_event_id
 from ridad.api.imports import ModuleImporter, parse_import
 from ridad.api.inputs import (
     INT_MAX,
@@ -26,6 +28,7 @@ from ridad.api.inputs import (
     field_problem,
     install_converters,
     json_object_body,
+    known_args,
     shown,
     whole_number,
 )
@@ -42,7 +45,7 @@ from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
 from ridad.domain.views import module_build_view, module_list_item
-from ridad.errors import InvalidRequest
+from ridad.errors import InvalidRequest, NotFound
 from ridad.transitions import Transitions
 
 DEFAULT_PER_PAGE = 100
@@ -57,6 +60,7 @@ SUBMIT_FIELDS = {
 }
 LIST_PATH = "/rida/module-builds/"
 DOCUMENT_PATH = "/rida/module-builds/<number:module_build_id>/modulemd"
+EVENTS_PATH = "/rida/module-builds/<number:module_build_id>/events"
 
 
 class RidadApi:
@@ -78,8 +82,10 @@ class RidadApi:
         authorizer: Authorizer | None = None,
         public_url: Callable[[], str | None] = lambda: None,
         importer: ModuleImporter | None = None,
+        feed: ChangeFeed | None = None,
     ) -> None:
         self._builds = builds
+        self._feed = feed
         self._importer = importer
         self._public_url = public_url
         self._submissions = submissions
@@ -167,6 +173,36 @@ class RidadApi:
         """``GET /rida/module-builds/N``: one build with its components."""
         build, components = await self._builds.get_with_components(module_build_id)
         return write_json(request, module_build_view(build, components))
+
+    @app.route(EVENTS_PATH, methods=["GET"])
+    async def build_events(self, request: IRequest, module_build_id: int) -> bytes:
+        """``GET /rida/module-builds/N/events``: the build's changes as
+        Server-Sent Events."""
+        args = decode_args(request)
+        after = last_event_id(request, known_args(args, {"last_event_id"}))
+        await self._builds.get(module_build_id)
+        return await serve_events(
+            request, self._event_feed(), after=after, module_build_id=module_build_id
+        )
+
+    @app.route("/rida/events", methods=["GET"])
+    async def events(self, request: IRequest) -> bytes:
+        """``GET /rida/events[?name=N]``: every build's changes (of builds
+        named N) as Server-Sent Events."""
+        args = known_args(decode_args(request), {"last_event_id", "name"})
+        after = last_event_id(request, args)
+        names = args.get("name", [])
+        if len(names) > 1:
+            raise InvalidRequest(
+                "give name once", details={"parameters": {"name": "give it once"}}
+            )
+        name = names[0] if names else None
+        return await serve_events(request, self._event_feed(), after=after, name=name)
+
+    def _event_feed(self) -> ChangeFeed:
+        if self._feed is None:
+            raise NotFound("this ridad serves no event streams")
+        return self._feed
 
     @app.route(DOCUMENT_PATH, methods=["GET"])
     @app.route(DOCUMENT_PATH + "/", methods=["GET"])

@@ -186,3 +186,17 @@ class NumberConverter(BaseConverter):
 def install_converters(app: Klein) -> None:
     """Register ``<number:...>`` on ``app``, before any route names it."""
     app.url_map.converters["number"] = NumberConverter
+
+
+def known_args(args: dict[str, list[str]], known: set[str]) -> dict[str, list[str]]:
+    """``args`` when every parameter is in ``known``.
+
+    :raises InvalidRequest: naming the unknown ones.
+    """
+    unknown = {shown(k): "unknown parameter" for k in args if k not in known}
+    if unknown:
+        listing = ", ".join(sorted(unknown))
+        raise InvalidRequest(
+            f"unknown parameters: {listing}", details={"parameters": unknown}
+        )
+    return args

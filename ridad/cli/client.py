@@ -212,6 +212,28 @@ class MbsClient:
         self._decode("GET", url, code, headers, content, negotiated)
         raise _unexpected(url, f"status {code}")
 
+    async def event_stream(self, path: str, last_event_id: str | None) -> Any:
+        """Open ``GET <server><path>`` as an event stream (unbuffered,
+        ``Last-Event-ID`` when resuming): treq's response, body unread.
+
+        :raises NetworkError: the server could not be reached.
+        """
+        headers = Headers(
+            {b"Accept": [b"text/event-stream"], b"User-Agent": [USER_AGENT]}
+        )
+        if last_event_id is not None:
+            headers.setRawHeaders(b"Last-Event-ID", [last_event_id.encode()])
+        try:
+            return await self._http.get(
+                self.server + path,
+                headers=headers,
+                reactor=self._clock,
+                timeout=self._timeout_seconds,
+                unbuffered=True,
+            )
+        except NETWORK_FAILURES as exc:
+            raise network_error(exc, self.server, self._timeout_seconds) from None
+
     async def _exchange(
         self,
         method: str,

@@ -18,6 +18,7 @@ from ridad.cli.koji_upload import KojiTarget, SrpmUploader
 from ridad.cli.render import list_text, mapping_text, nsvc, show_text
 from ridad.cli.settings import Settings
 from ridad.cli.submit_body import check_srpm_files, submission_body, warnings
+from ridad.cli.wakeups import EventWakeups
 from ridad.cli.watch import (
     JsonReporter,
     LineReporter,
@@ -111,13 +112,18 @@ async def watch(run: Invocation) -> int:
 
 
 async def _watch(run: Invocation, ids: list[int]) -> int:
-    return await watch_builds(
-        run.client,
-        ids,
-        clock=run.clock,
-        reporter=run.reporter(),
-        interval_seconds=run.args.interval,
-    )
+    wakeups = EventWakeups(client=run.client, clock=run.clock, build_ids=ids)
+    try:
+        return await watch_builds(
+            run.client,
+            ids,
+            clock=run.clock,
+            reporter=run.reporter(),
+            interval_seconds=run.args.interval,
+            wakeups=wakeups,
+        )
+    finally:
+        wakeups.stop()
 
 
 async def show(run: Invocation) -> int:

@@ -30,6 +30,7 @@ from ridad.cli.render import (
     rows_from_tasks,
     title,
 )
+from ridad.cli.wakeups import EventWakeups
 
 #: How long the server may stay unreachable (or answer 5xx) before giving up.
 GIVE_UP_AFTER_SECONDS = 120.0
@@ -291,9 +292,13 @@ async def watch_builds(
     clock: IReactorTime,
     reporter: Reporter,
     interval_seconds: float,
+    wakeups: EventWakeups | None = None,
 ) -> int:
     """Poll the builds every ``interval_seconds`` until each is ready or
     failed (a scratch build: done or failed).
+
+    With ``wakeups`` (the server's event streams), a change wakes the loop
+    at once and it polls at a long interval otherwise.
 
     Transient trouble (the server unreachable, or 5xx) after a first
     successful poll is reported and retried for up to ``GIVE_UP_AFTER_SECONDS``.
@@ -313,6 +318,8 @@ async def watch_builds(
                     rows = await component_rows(client, build)
                     watched.update(build, rows, clock.seconds())
             trouble_since = None
+            if wakeups is not None and not wakeups.started:
+                wakeups.start()  # once the server answered
         except ServerError as exc:
             now = clock.seconds()
             trouble_since = now if trouble_since is None else trouble_since
@@ -325,6 +332,9 @@ async def watch_builds(
         reporter.show(builds, clock.seconds(), problem)
         if all(watched.finished for watched in builds):
             break
-        await deferLater(clock, interval_seconds, lambda: None)
+        if wakeups is None:
+            await deferLater(clock, interval_seconds, lambda: None)
+        else:
+            await wakeups.wait(wakeups.poll_seconds(interval_seconds))
     failed = any(not watched.succeeded for watched in builds)
     return BUILD_FAILED if failed else OK

@@ -70,6 +70,10 @@ class ApiConfig:
     max_components: int = 1000
     #: The most module builds one submission may expand into (MSE siblings).
     max_expansions: int = 64
+    #: Event streams (``.../events``) open at once; more get 503.
+    max_event_streams: int = 256
+    #: Events that may wait for a slow stream reader; past it, dropped.
+    event_stream_queue: int = 1000
 
 
 @dataclass(frozen=True)

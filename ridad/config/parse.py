@@ -186,6 +186,8 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         "allowed_origins",
         "max_components",
         "max_expansions",
+        "max_event_streams",
+        "event_stream_queue",
     }
     section = reader.section(data, "api", known)
     d = ApiConfig()
@@ -219,7 +221,16 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         max_components=reader.value(
             section, "api.", "max_components", d.max_components, check_positive_int
         ),
+        **_stream_limits(reader, section, d),
     )
+
+
+def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, int]:
+    """``api.max_event_streams`` and ``api.event_stream_queue``."""
+    return {
+        key: reader.value(section, "api.", key, getattr(d, key), check_positive_int)
+        for key in ("max_event_streams", "event_stream_queue")
+    }
 
 
 def _origins(reader: Reader, section: Any) -> tuple[str, ...]:

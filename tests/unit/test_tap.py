@@ -27,7 +27,7 @@ def test_make_service_builds_the_tree_and_starts_nothing(tmp_path: Path) -> None
     before_calls = list(reactor.getDelayedCalls())
     root = makeService(options)
     assert root.name == "ridad" and not root.running
-    assert [child.name for child in root] == ["http"]
+    assert [child.name for child in root] == ["events", "http"]
     assert not any(child.running for child in root)
     assert signal.getsignal(signal.SIGHUP) is before_handler
     assert list(reactor.getDelayedCalls()) == before_calls
