@@ -191,8 +191,7 @@ def make_api_site(
     authentication: Authentication,
     feed: ChangeFeed | None = None,
 ) -> Site:
-    """The HTTP site: ridad's own API, the MBS-compatible one and the
-    status page."""
+    """The HTTP site: ridad's API, the MBS-compatible one, the status page."""
     run_blocking = thread_runner(reactor)
     git = GitClient(
         reactor=reactor,
@@ -245,9 +244,7 @@ def make_api_site(
         reactor=reactor,
         by_prefix={
             b"/module-build-service": mbs.app.resource(),
-            **status_page_routes(
-                pool=stores.pool, builds=stores.builds, config=live, clock=reactor
-            ),
+            **status_page_routes(stores.pool, stores.builds, live, reactor),
         },
     )
 

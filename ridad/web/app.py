@@ -231,7 +231,7 @@ class StatusPages:
 
 
 def status_page_routes(
-    *, pool: Pool, builds: ModuleBuildStore, config: LiveConfig, clock: Any
+    pool: Pool, builds: ModuleBuildStore, config: LiveConfig, clock: Any
 ) -> dict[bytes, IResource]:
     """The status page's resource under each of its path prefixes, for the
     API site's ``by_prefix``; ``koji.weburl`` and ``api.public_url`` are read
