@@ -235,7 +235,7 @@ def status_page_routes(
 ) -> dict[bytes, IResource]:
     """The status page's resource under each of its path prefixes, for the
     API site's ``by_prefix``; ``koji.weburl`` and ``api.public_url`` are read
-    as they stand (SIGHUP changes them)."""
+    from the configuration in force at each request."""
 
     def weburl() -> str | None:
         koji = config.current.koji
