@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,7 +24,7 @@ from twisted.internet.threads import deferToThreadPool
 
 from tests.helpers import missing, require_program
 from tests.integration.kojiworld import KojiWorld
-from tests.integration.processes import Processes
+from tests.integration.processes import Processes, RidadProcess
 from tests.integration.support import GitWorld, modulemd_text
 from tests.integration.test_crash import (
     crash_config,
@@ -136,18 +137,70 @@ def wait_until(
         raise AssertionError(f"the page never showed {what}: {seen}") from e
 
 
-def full_page_screenshot(browser: Any, path: Path) -> None:
-    """The whole page at the phone's width, as a PNG."""
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    shot = browser.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": PHONE[0], "height": height, "scale": 1},
-        },
-    )
-    path.write_bytes(base64.b64decode(shot["data"]))
+@dataclass
+class Phone:
+    """The browser at phone width, with the test's blocking steps (each run
+    through ``in_thread``)."""
+
+    driver: Any
+    artifacts: Path
+
+    def load(self, url: str) -> dict[str, Any]:
+        """Open ``url``, mark the window, wait until the page is live."""
+        self.driver.get(url)
+        self.driver.execute_script("window.ridadTestMarker = 'loaded once'")
+        return wait_until(self.driver, lambda r: r["live"] == "Live", "the stream open")
+
+    def until_ready(self) -> dict[str, Any]:
+        """Wait until the module is ready and every component complete."""
+        return wait_until(
+            self.driver,
+            lambda r: (
+                r["module"] == "ready" and set(r["components"].values()) == {"complete"}
+            ),
+            "the module ready",
+        )
+
+    def problems(self) -> list[str]:
+        """What a phone-width reader would stumble on (ACCESS_PROBLEMS)."""
+        return list(self.driver.execute_script(ACCESS_PROBLEMS, PHONE[0]))
+
+    def screenshot(self, name: str) -> Path:
+        """The window, as a PNG in the artifacts."""
+        path = self.artifacts / name
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def full_page_screenshot(self, name: str) -> Path:
+        """The whole page at the phone's width, as a PNG in the artifacts."""
+        path = self.artifacts / name
+        height = self.driver.execute_script(
+            "return document.documentElement.scrollHeight"
+        )
+        clip = {"x": 0, "y": 0, "width": PHONE[0], "height": height, "scale": 1}
+        shot = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot",
+            {"format": "png", "captureBeyondViewport": True, "clip": clip},
+        )
+        path.write_bytes(base64.b64decode(shot["data"]))
+        return path
+
+
+async def building_module(
+    database_dsn: str, git_world: GitWorld, koji_world: KojiWorld,
+    processes: Processes, tmp_path: Path,
+) -> tuple[RidadProcess, int]:  # fmt: skip
+    """``twistd ridad`` on kojisim with ``koji.weburl``, and the id of a
+    three-batch module whose macros task waits (the builder paused)."""
+    koji_world.hub.pause_builder()  # tasks wait FREE until resumed
+    for name in THREE_BATCHES:
+        git_world.rpm(name)
+    config = crash_config(database_dsn, git_world, tmp_path, koji_world.url)
+    config["koji"]["weburl"] = "https://koji.example.org/koji"
+    ridad = await processes.start("ridad", config)
+    build_id = await submit(ridad, git_world, modulemd_text(THREE_BATCHES))
+    await wait_for_build(ridad, build_id, is_building, "a submitted macros task")
+    return ridad, build_id
 
 
 @pytest_twisted.ensureDeferred
@@ -165,65 +218,31 @@ async def test_the_build_page_follows_a_build_live_at_phone_width(
     complete; no horizontal scroll and every control labelled at 390 px."""
     require_browser()
     monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager: never download
-    artifacts = artifacts_dir()
-    browser = await in_thread(start_browser)
+    phone = Phone(driver=await in_thread(start_browser), artifacts=artifacts_dir())
     try:
-        koji_world.hub.pause_builder()  # tasks wait FREE until resumed
-        for name in THREE_BATCHES:
-            git_world.rpm(name)
-        config = crash_config(database_dsn, git_world, tmp_path, koji_world.url)
-        config["koji"]["weburl"] = "https://koji.example.org/koji"
-        ridad = await processes.start("ridad", config)
-        build_id = await submit(ridad, git_world, modulemd_text(THREE_BATCHES))
-        await wait_for_build(ridad, build_id, is_building, "a submitted macros task")
-        page = ridad.url(f"/builds/{build_id}")
-
-        def load() -> dict[str, Any]:
-            browser.get(page)
-            browser.execute_script("window.ridadTestMarker = 'loaded once'")
-            return wait_until(browser, lambda r: r["live"] == "Live", "the stream open")
-
-        at_load = await in_thread(load)
+        ridad, build_id = await building_module(
+            database_dsn, git_world, koji_world, processes, tmp_path
+        )
+        at_load = await in_thread(lambda: phone.load(ridad.url(f"/builds/{build_id}")))
         assert at_load["module"] == "build", at_load
         assert at_load["components"] == {
             "module-build-macros": "building", "alpha": "waiting",
             "beta": "waiting", "gamma": "waiting",
         }  # fmt: skip
-        assert (
-            await in_thread(lambda: browser.execute_script(ACCESS_PROBLEMS, PHONE[0]))
-            == []
-        )
-        await in_thread(
-            lambda: browser.save_screenshot(str(artifacts / "build-page-at-load.png"))
-        )
+        assert await in_thread(phone.problems) == []
+        shots = [await in_thread(lambda: phone.screenshot("build-page-at-load.png"))]
 
         koji_world.hub.resume_builder()
-        ready = await in_thread(
-            lambda: wait_until(
-                browser,
-                lambda r: (
-                    r["module"] == "ready"
-                    and set(r["components"].values()) == {"complete"}
-                ),
-                "the module ready",
-            )
-        )
+        ready = await in_thread(phone.until_ready)
         assert ready["marker"] == "loaded once", "the page reloaded"
-        final = artifacts / "build-page-ready.png"
-        await in_thread(lambda: full_page_screenshot(browser, final))
-        problems = await in_thread(
-            lambda: browser.execute_script(ACCESS_PROBLEMS, PHONE[0])
+        shots.append(
+            await in_thread(lambda: phone.full_page_screenshot("build-page-ready.png"))
         )
-        assert problems == []
+        assert await in_thread(phone.problems) == []
 
-        def listing() -> list[str]:
-            browser.get(ridad.url("/?name=demo"))
-            browser.save_screenshot(str(artifacts / "build-list.png"))
-            return list(browser.execute_script(ACCESS_PROBLEMS, PHONE[0]))
-
-        assert await in_thread(listing) == []
-        print(
-            f"screenshots: {artifacts}/build-page-at-load.png, {final}, {artifacts}/build-list.png"
-        )
+        await in_thread(lambda: phone.driver.get(ridad.url("/?name=demo")))
+        assert await in_thread(phone.problems) == []
+        shots.append(await in_thread(lambda: phone.screenshot("build-list.png")))
+        print("screenshots:", *map(str, shots))
     finally:
-        await in_thread(browser.quit)
+        await in_thread(phone.driver.quit)
