@@ -71,6 +71,7 @@ from ridad.scm.url import parse_repository
 from ridad.scm.whitelist import Whitelist
 from ridad.service import ApiListener, RidadService, fatal_stopper
 from ridad.transitions import Transitions
+from ridad.web.app import status_page_routes
 
 OUTBOX_INTERVAL_SECONDS = 1.0
 
@@ -190,7 +191,7 @@ def make_api_site(
     authentication: Authentication,
     feed: ChangeFeed | None = None,
 ) -> Site:
-    """The HTTP site: ridad's own API and the MBS-compatible one."""
+    """The HTTP site: ridad's API, the MBS-compatible one, the status page."""
     run_blocking = thread_runner(reactor)
     git = GitClient(
         reactor=reactor,
@@ -241,7 +242,10 @@ def make_api_site(
         api_resource=api.app.resource(),
         config=live,
         reactor=reactor,
-        by_prefix={b"/module-build-service": mbs.app.resource()},
+        by_prefix={
+            b"/module-build-service": mbs.app.resource(),
+            **status_page_routes(stores.pool, stores.builds, live, reactor),
+        },
     )
 
 

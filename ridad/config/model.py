@@ -183,6 +183,9 @@ class KojiConfig:
     content_generator: str = "module-build-service"
     #: The tag the module's Koji build is tagged into once imported (None: none).
     cg_tag: str | None = None
+    #: Koji's web UI (``https://koji.fedoraproject.org/koji``): the status
+    #: page links tasks and builds there (None: ids as text).
+    weburl: str | None = None
 
     def base_module_tag(self, name: str, stream: str) -> str | None:
         """The Koji tag configured for base module ``name:stream``."""

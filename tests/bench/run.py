@@ -5,10 +5,10 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|events]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|page|events]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
-benchmark runs the reactor once, so ``health`` and ``fairness`` run in child
-processes of their own when every benchmark runs.
+benchmark runs the reactor once, so ``health``, ``fairness`` and ``page`` run
+in child processes of their own when every benchmark runs.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.bench import (
     health_under_load,
     list_plans,
     module_builds,
+    status_page,
     stream_expansion,
 )
 
@@ -77,7 +78,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--only",
-        choices=("plans", "builds", "health", "fairness", "mse", "reuse", "events"),
+        choices=(
+            "plans",
+            "builds",
+            "health",
+            "fairness",
+            "mse",
+            "reuse",
+            "page",
+            "events",
+        ),
         help="run only this benchmark",
     )
     module_builds.add_arguments(parser)
@@ -100,12 +110,15 @@ def main() -> None:
             git_fairness.main(dsn)
     if args.only == "reuse":
         reuse_calls()
+    if args.only == "page":
+        with migrated_database(server, f"{name}_page") as dsn:
+            status_page.main(dsn)
     if args.only == "events":
         for streams in ("1", "50"):
             command = [sys.executable, "-m", "tests.bench.event_latency"]
             subprocess.run([*command, "--streams", streams], check=True)
     if args.only is None:
-        for child in ("health", "fairness", "reuse", "events"):
+        for child in ("health", "fairness", "reuse", "page", "events"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 

@@ -32,9 +32,10 @@ outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
                scm, koji, bus, gating
 api            domain, modulemd, errors, config, transitions, db, scm
+web            domain, modulemd, errors, config, db, api
 service        domain, errors, config, db
 composition    domain, modulemd, errors, config, db, scm, koji, bus, gating,
-               transitions, leader, outbox, scheduler, api, service
+               transitions, leader, outbox, scheduler, api, web, service
 tap            errors, config, composition, service
 kojisim        errors, process, bus
 devenv         domain, errors, koji, bus
@@ -102,6 +103,9 @@ ALLOWED: dict[str, set[str]] = {
     "scheduler": _CORE
     | {"config", "process", "transitions", "db", "scm", "koji", "bus", "gating"},
     "api": _CORE | {"config", "transitions", "db", "scm"},
+    # The status page: HTML of what the stores read. It reuses the API's
+    # query parsing and error statuses.
+    "web": _CORE | {"config", "db", "api"},
     "service": {"domain", "errors", "config", "db"},
     "composition": _CORE
     | {
@@ -116,6 +120,7 @@ ALLOWED: dict[str, set[str]] = {
         "outbox",
         "scheduler",
         "api",
+        "web",
         "service",
     },
     "tap": {"errors", "config", "composition", "service"},
