@@ -8,7 +8,7 @@ describes a push.
   ``deleted``, ``repository.clone_url``, ``sender.login``.
 - GitLab: ``X-Gitlab-Token`` (the secret token itself), ``X-Gitlab-Event:
   Push Hook`` (``Tag Push Hook`` for tags), ``Idempotency-Key`` (kept by
-  retries; GitLab 17.4 and later), else ``X-Gitlab-Event-UUID``. The push:
+  retries and resends; recent GitLab), else ``X-Gitlab-Event-UUID``. The push:
   ``ref``, ``after`` (zeros when the branch is deleted),
   ``project.git_http_url``, ``user_username``.
 - Gitea: ``X-Gitea-Signature`` (hex HMAC-SHA256, no prefix), ``X-Gitea-Event:
