@@ -109,7 +109,7 @@ def verify(dialect: Dialect, secret: str, headers: Headers, body: bytes) -> None
     else:
         digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
         expected = (dialect.signature_prefix + digest).encode("ascii")
-    if not hmac.compare_digest(given.strip().encode("latin-1"), expected):
+    if not hmac.compare_digest(given.encode("latin-1"), expected):
         raise Unauthorized(
             f"the {name} of the delivery does not match the secret ridad has for"
             f" {dialect.title}; nothing was built"
