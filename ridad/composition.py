@@ -41,6 +41,7 @@ from ridad.api.imports import (
 from ridad.api.mbs import MbsApi
 from ridad.api.site import make_site
 from ridad.api.submission import SubmissionVerifier
+from ridad.api.webhooks import webhook_receiver
 from ridad.bus.connection import BusConnection
 from ridad.bus.publisher import StompPublisher
 from ridad.bus.subscriptions import Subscription
@@ -225,6 +226,7 @@ def make_api_site(
         public_url=public_url,
         importer=importer,
         feed=feed,
+        webhooks=webhook_receiver(live, submissions, stores.transitions, stores.pool),
     )
     mbs = MbsApi(
         builds=stores.builds,

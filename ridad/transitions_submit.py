@@ -1,6 +1,6 @@
 """The intents of a submission: its verified MSE siblings recorded in
 ``init`` (or a failed NSVC started over), each with its trace rows and
-messages, in one transaction.
+messages, in one transaction; for a forge's push, with its delivery.
 
 ``ridad.transitions.Transitions`` mixes it in. Nothing else imports this
 module.
@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 from ridad.db import build_inserts as inserts
+from ridad.db import webhooks
 from ridad.db.build_rows import load_build
 from ridad.db.pool import Pool
 from ridad.domain.builds import NewModuleBuild, check_component_move
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.domain.webhooks import Push, PushRecord
 from ridad.errors import Conflict
 
 
@@ -112,3 +114,37 @@ class SubmitIntents:
         written = await load_build(cursor, existing.id)
         await self._announce(cursor, written, now, "failed")
         return existing.id, False
+
+    async def create_pushed_builds(
+        self, news: Sequence[NewModuleBuild], push: Push
+    ) -> PushRecord:
+        """Record the builds of a forge's push as ``create_module_builds``
+        does, and its delivery, in one transaction; a delivery recorded
+        before records nothing and answers its builds (``duplicate``).
+
+        The delivery is claimed first: a concurrent transaction recording
+        the same delivery waits for this one, then finds it recorded.
+
+        :raises Conflict: every sibling exists and none has failed (nothing
+            is recorded, the delivery neither).
+        """
+        record: PushRecord = await self._pool.run_interaction(
+            self._create_pushed, news, push, self._now()
+        )
+        if record.duplicate:
+            return record
+        self._committed()
+        for module_build_id, started in record.builds:
+            if started:
+                self._moved(module_build_id, ModuleState.INIT)
+        return record
+
+    async def _create_pushed(
+        self, cursor: Any, news: Sequence[NewModuleBuild], push: Push, now: datetime
+    ) -> PushRecord:
+        if not await webhooks.claim_delivery(cursor, push, now):
+            ids = await webhooks.delivery_builds(cursor, push.forge, push.delivery_id)
+            return PushRecord(builds=tuple((i, False) for i in ids), duplicate=True)
+        results = await self._create_siblings(cursor, news, now)
+        await webhooks.set_delivery_builds(cursor, push, [i for i, _ in results])
+        return PushRecord(builds=tuple(results))

@@ -41,6 +41,7 @@ from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.api.submission_limits import submission_overrides
 from ridad.api.submit_options import OPTION_FIELDS, parse_options
+from ridad.api.webhooks import WebhookReceiver
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
@@ -83,9 +84,11 @@ class RidadApi:
         public_url: Callable[[], str | None] = lambda: None,
         importer: ModuleImporter | None = None,
         feed: ChangeFeed | None = None,
+        webhooks: WebhookReceiver | None = None,
     ) -> None:
         self._builds = builds
         self._feed = feed
+        self._webhooks = webhooks
         self._importer = importer
         self._public_url = public_url
         self._submissions = submissions
@@ -166,6 +169,14 @@ class RidadApi:
             status=201 if outcome.created else 200,
             headers={b"Location": f"/rida/module-builds/{build.id}".encode("ascii")},
         )
+
+    @app.route("/rida/webhooks/<forge>", methods=["POST"])
+    @app.route("/rida/webhooks/<forge>/", methods=["POST"])
+    async def webhook(self, request: IRequest, forge: str) -> bytes:
+        """``POST /rida/webhooks/<forge>``: a push delivery (build on push)."""
+        if self._webhooks is None:
+            raise NotFound("this ridad takes no webhook deliveries")
+        return await self._webhooks.respond(forge, request)
 
     @app.route("/rida/module-builds/<number:module_build_id>", methods=["GET"])
     @app.route("/rida/module-builds/<number:module_build_id>/", methods=["GET"])

@@ -51,6 +51,7 @@ from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
 from ridad.db.pool import Pool
+from ridad.domain.builds import NewModuleBuild
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, ExpansionRules, expand, first_names
 from ridad.errors import Conflict, Forbidden, Unprocessable
@@ -124,6 +125,16 @@ class SubmissionVerifier:
         """Verify a submission and record one build per expansion (the MSE
         siblings, ordered as expanded); return each id and whether it is new.
 
+        :raises: see ``verified``.
+        """
+        return await self._transitions.create_module_builds(
+            await self.verified(submission)
+        )
+
+    async def verified(self, submission: Submission) -> list[NewModuleBuild]:
+        """Verify a submission: the MSE siblings to record, ordered as
+        expanded.
+
         :raises InvalidRequest: unparseable scmurl or branch, a commit that
             is not on the branch, or an override naming no module.
         :raises Forbidden: scmurl or a component repository not allowed.
@@ -171,7 +182,7 @@ class SubmissionVerifier:
                 named, arches, strict=True
             )
         ]  # fmt: skip
-        return await self._transitions.create_module_builds(news)
+        return news
 
     async def _choices(
         self, config: Config, options: SubmitOptions, name: str, branch: str | None

@@ -9,9 +9,12 @@ and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ridad.domain.rebuild import CHANGED_AND_AFTER, REBUILD_STRATEGIES
+
+if TYPE_CHECKING:  # ridad.config.webhooks imports this module's neighbours
+    from ridad.config.webhooks import WebhooksConfig
 
 DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
 EMBEDDED = "embedded"
@@ -311,6 +314,8 @@ class Config:
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None
     greenwave: GreenwaveConfig | None = None
+    #: Build on push (SIGHUP): the forges whose deliveries may build.
+    webhooks: WebhooksConfig | None = None
     #: A build without progress this long fails (init, wait, build).
     stuck_build_days: float = 7.0
 
@@ -369,6 +374,8 @@ class LiveConfig:
                     max_concurrent_git=self.current.scm.max_concurrent_git,
                 ),
                 api=new.api,
+                builds=new.builds,
+                webhooks=new.webhooks,
                 koji=self.current.koji,
                 messaging=self.current.messaging,
                 auth=self.current.auth,

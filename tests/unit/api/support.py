@@ -24,10 +24,12 @@ from ridad.api.auth import Authenticator, Authorizer
 from ridad.api.imports import ModuleImporter
 from ridad.api.mbs import MbsApi
 from ridad.api.submission import SubmissionVerifier
+from ridad.api.webhooks import WebhookReceiver
 from ridad.config.model import ApiConfig, Config, LiveConfig, ScmConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.pool import Pool
+from ridad.db.webhooks import WebhookDeliveryStore
 from ridad.scm.failures import git_failure
 from ridad.scm.git import FetchedFile, ResolvedRef
 from ridad.scm.url import RepoLocation
@@ -144,6 +146,8 @@ class Apps:
     git: FakeGit
     rida_api: RidadApi
     mbs_api: MbsApi
+    submissions: SubmissionVerifier | None = None
+    transitions: Transitions | None = None
 
 
 def make_apps(
@@ -184,6 +188,13 @@ def make_apps(
         authenticator=authenticator,
         authorizer=authorizer,
         importer=importer,
+        webhooks=WebhookReceiver(
+            config=LiveConfig(config),
+            submissions=submissions,
+            transitions=transitions,
+            deliveries=WebhookDeliveryStore(pool=pool),
+            builds=builds,
+        ),
     )
     mbs = MbsApi(
         builds=builds,
@@ -201,4 +212,6 @@ def make_apps(
         git=git,
         rida_api=rida,
         mbs_api=mbs,
+        submissions=submissions,
+        transitions=transitions,
     )
