@@ -193,6 +193,17 @@ class MbsClient:
             raise
         return _build(answer, path)
 
+    async def description(self) -> dict[str, Any] | None:
+        """``GET <server>/rida/openapi.json``: what a ridad serves; None
+        from any other server (MBS answers 404, a proxy maybe HTML)."""
+        url = self.server + "/rida/openapi.json"
+        code, _, content, _ = await self._exchange("GET", url)
+        try:
+            answer = json.loads(content) if code == HTTPStatus.OK else None
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
+
     async def modulemd(self, build_id: int, arch: str | None = None) -> bytes:
         """``GET <server>/rida/module-builds/ID/modulemd[?arch=A]``: the final
         modulemd as ridad stores it, bytes as they came.
@@ -310,11 +321,13 @@ class MbsClient:
                 transient=code >= 500,
             )
         message = _message(answer) or f"{method} {url} failed"
+        details = answer.get("details") if isinstance(answer, dict) else None
         raise ServerError(
             f"{code} {_reason(code)}: {message}"
             + _advice(code, headers, negotiated, self._settings),
             status=code,
             transient=code >= 500,
+            details=details if isinstance(details, dict) else None,
         )
 
 
