@@ -1,6 +1,7 @@
-"""A dry run of a submission (``POST /rida/module-builds/?dry_run=true``, or
-``"dry_run": true`` in either API's body): how it is asked for, and the
-answer that says what a real submission would build.
+"""A dry run of a submission (``?dry_run=true``, or ``"dry_run": true`` in
+the body, on ``POST /rida/module-builds/`` and MBS's ``module-builds/``):
+how it is asked for, and the answer that says what a real submission would
+build.
 
 The checks are the submission's own (``SubmissionVerifier.dry_run``); only
 the answer differs: 200, no ``Location``, ``{"dry_run": true,
@@ -57,8 +58,7 @@ async def answer_dry_run(
     build; a refusal raises what the real one would (the same 4xx)."""
     planned = await submissions.dry_run(submission)
     log.info(
-        "A dry run by {principal} would record {count} module builds",
-        principal=submission.owner,
+        "A dry run answered: {count} module builds would be recorded",
         count=sum(1 for p in planned if p.starts),
     )
     return write_json(request, dry_run_view(planned))

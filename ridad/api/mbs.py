@@ -22,7 +22,7 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.documents import missing_document, parse_no_query
-from ridad.api.dry_run import answer_dry_run
+from ridad.api.dry_run import answer_dry_run, query_dry_run
 from ridad.api.errors import install_error_handlers
 from ridad.api.imports import (
     ModuleImporter,
@@ -199,12 +199,13 @@ class MbsApi:
         path sends none), or a multipart form with the modulemd as a ``yaml``
         file (only with an Authorization header: the site's write guard
         answers 415 to other forms). v1 answers the build, v2 a list;
-        ``"dry_run": true`` records nothing and answers 200 with what it
-        would build, in both versions.
+        ``"dry_run": true`` (or ``?dry_run=true``) records nothing and
+        answers 200 with what it would build, in both versions.
         """
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
+        dry_run = query_dry_run(request.args)
         raw = request.content.read()
         fields = (
             submission_fields(form_fields(request, raw))
@@ -218,7 +219,7 @@ class MbsApi:
             options=fields.options,
             **fields.overrides,
         )
-        if fields.options.dry_run:
+        if dry_run or fields.options.dry_run:
             return await answer_dry_run(request, self._submissions, submission)
         recorded = await self._submissions.submit(submission)
         views = [

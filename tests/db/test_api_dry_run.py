@@ -26,6 +26,7 @@ WAYS = (
     ("rida", RIDA, {"dry_run": True}),
     ("mbs", MBS1, {"dry_run": True}),
     ("mbs", MBS2, {"dry_run": True}),
+    ("mbs", MBS2 + "?dry_run=1", {}),
 )
 
 
