@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from ridad.cli.client import MbsClient
 from ridad.cli.exits import BUILD_FAILED, OK, CommandError, ServerError
 from ridad.cli.submit_body import submission_body
 
@@ -39,7 +40,7 @@ async def check(run: Invocation) -> int:
     """``rida check [SCMURL] [--file F] [--scratch] ...``: 0 when the server
     would accept the submission, 1 when it would refuse it."""
     body = {**submission_body(run.args, []), "dry_run": True}
-    why_not = dry_run_missing(await run.client.description())
+    why_not = dry_run_missing(await _description(run.client))
     if why_not:
         raise CommandError(
             f"{run.client.server} cannot check a submission: {why_not}; rida"
@@ -59,16 +60,28 @@ async def check(run: Invocation) -> int:
     return OK
 
 
-def dry_run_missing(description: Mapping[str, Any] | None) -> str | None:
+async def _description(client: MbsClient) -> Any:
+    """What ``<server>/rida/openapi.json`` answers; None when it is a 404."""
+    try:
+        return await client.request("GET", "/rida/openapi.json")
+    except ServerError as exc:
+        if exc.status == HTTPStatus.NOT_FOUND:
+            return None
+        raise
+
+
+def dry_run_missing(description: Any) -> str | None:
     """Why a server with this OpenAPI description (None: it has none) takes
     no dry run in the MBS submission body; None when it does."""
-    if description is None:
+    if not isinstance(description, Mapping):
         return "it serves no /rida/openapi.json, so it is no ridad (an MBS?)"
-    schemas = description.get("components", {}).get("schemas", {})
-    fields = schemas.get("MbsSubmission", {}).get("properties", {})
-    if "dry_run" not in fields:
-        version = description.get("info", {}).get("version", "an older version")
-        return f"this ridad ({version}) is older than dry runs"
+    fields: Any = description
+    for key in ("components", "schemas", "MbsSubmission", "properties"):
+        fields = fields.get(key) if isinstance(fields, Mapping) else None
+    if not isinstance(fields, Mapping) or "dry_run" not in fields:
+        info = description.get("info")
+        version = info.get("version") if isinstance(info, Mapping) else None
+        return f"this ridad ({version or 'an older version'}) is older than dry runs"
     return None
 
 

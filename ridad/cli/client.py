@@ -166,12 +166,14 @@ class MbsClient:
         params: Mapping[str, str | list[str]] | None = None,
         body: Any = None,
     ) -> Any:
-        """The decoded JSON answer of ``method path`` (relative to the API).
+        """The decoded JSON answer of ``method path`` (relative to the API;
+        from the server's root when it starts with ``/``).
 
         :raises ServerError: an error status or an answer that is not JSON.
         :raises NetworkError: the server could not be reached.
         """
-        url = _with_query(self._settings.api_url + path, params)
+        base = self.server if path.startswith("/") else self._settings.api_url
+        url = _with_query(base + path, params)
         data = None if body is None else json.dumps(body).encode("utf-8")
         answer = await self._exchange(method, url, data, JSON_TYPE)
         return self._decode(method, url, *answer)
@@ -192,17 +194,6 @@ class MbsClient:
                 return None
             raise
         return _build(answer, path)
-
-    async def description(self) -> dict[str, Any] | None:
-        """``GET <server>/rida/openapi.json``: what a ridad serves; None
-        from any other server (MBS answers 404, a proxy maybe HTML)."""
-        url = self.server + "/rida/openapi.json"
-        code, _, content, _ = await self._exchange("GET", url)
-        try:
-            answer = json.loads(content) if code == HTTPStatus.OK else None
-        except ValueError:
-            return None
-        return answer if isinstance(answer, dict) else None
 
     async def modulemd(self, build_id: int, arch: str | None = None) -> bytes:
         """``GET <server>/rida/module-builds/ID/modulemd[?arch=A]``: the final

@@ -162,3 +162,22 @@ def test_submit_sends_the_dependency_overrides_too(cli: Cli, fake: FakeRidad) ->
     assert fake.requests[0].body["buildrequire_overrides"] == {"platform": ["f40"]}
     assert fake.requests[0].body["require_overrides"] == {"platform": ["f40"]}
     assert "dry_run" not in fake.requests[0].body
+
+
+def test_a_description_of_another_shape_is_sent_nothing(
+    cli: Cli, fake: FakeRidad
+) -> None:
+    fake.description = {"openapi": "3.1.0", "components": ["?"]}
+    assert cli.run("check", SCMURL) == 3
+    assert fake.paths() == [DESCRIPTION]
+    assert "this ridad (an older version) is older than dry runs" in cli.err.getvalue()
+
+
+def test_an_html_page_for_the_description_is_sent_nothing(
+    cli: Cli, fake: FakeRidad
+) -> None:
+    """A proxy's page (200, not JSON): the usual "not JSON" error, exit 3."""
+    fake.canned.append((200, {b"Content-Type": b"text/html"}, b"<html></html>"))
+    assert cli.run("check", SCMURL) == 3
+    assert fake.paths() == [DESCRIPTION]
+    assert "not JSON: is http://mbs.example.org a ridad" in cli.err.getvalue()
