@@ -19,6 +19,7 @@ from ridad.api.auth import (
 )
 from ridad.api.change_feed import ChangeFeed, serve_events
 from ridad.api.documents import missing_document, parse_document_query
+from ridad.api.dry_run import answer_dry_run, query_dry_run
 from ridad.api.errors import install_error_handlers
 from ridad.api.event_stream import last_event_id
 from ridad.api.imports import ModuleImporter, parse_import
@@ -121,24 +122,27 @@ class RidadApi:
     @app.route("/rida/module-builds/", methods=["POST"], strict_slashes=False)
     @app.route("/rida/module-builds", methods=["POST"], strict_slashes=False)
     async def submit(self, request: IRequest) -> bytes:
-        """``POST /rida/module-builds/``: verify and record a submission."""
+        """``POST /rida/module-builds/``: verify and record a submission
+        (``?dry_run=true``: verify it, record nothing, answer 200)."""
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
+        dry_run = query_dry_run(request.args)
         raw = request.content.read()
         fields = parse_seed_submission(
             form_fields(request, raw)
             if is_multipart(request)
             else json_object_body(raw)
         )
-        recorded = await self._submissions.submit(
-            Submission(
-                scmurl=fields.scmurl,
-                branch=fields.branch,
-                owner=identity.user,
-                options=fields.options,
-                **fields.overrides,
-            )
+        submission = Submission(
+            scmurl=fields.scmurl,
+            branch=fields.branch,
+            owner=identity.user,
+            options=fields.options,
+            **fields.overrides,
         )
+        if dry_run or fields.options.dry_run:
+            return await answer_dry_run(request, self._submissions, submission)
+        recorded = await self._submissions.submit(submission)
         module_build_id = recorded[0][0]
         build, components = await self._builds.get_with_components(module_build_id)
         location = f"/rida/module-builds/{module_build_id}".encode("ascii")

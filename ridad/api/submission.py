@@ -2,7 +2,8 @@
 
 The modulemd is fetched at the submitted commit and validated, its
 dependencies are resolved, and every rpm component's repository, ref and
-SPEC file are checked, concurrently. Only then is the build recorded.
+SPEC file are checked, concurrently. Only then is the build recorded, or,
+for a dry run, what recording would do is read and nothing is written.
 Its bounds (component count, git fairness and fetch budget) are in
 ``ridad.api.submission_limits``.
 """
@@ -51,6 +52,7 @@ from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
 from ridad.db.pool import Pool
+from ridad.db.submission_plan import PlannedBuild
 from ridad.domain.builds import NewModuleBuild
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, ExpansionRules, expand, first_names
@@ -130,6 +132,18 @@ class SubmissionVerifier:
         return await self._transitions.create_module_builds(
             await self.verified(submission)
         )
+
+    async def dry_run(self, submission: Submission) -> list[PlannedBuild]:
+        """Every check of ``submit``, in its order, and what recording would
+        do to each sibling; nothing is recorded (docs/data-flow.md).
+
+        The recording's own checks (an NSVC that exists and has not failed,
+        a failed build's components, a scratch build's ``_N`` context) are
+        its reads, run in a read-only transaction.
+
+        :raises: what ``submit`` raises for the same submission now.
+        """
+        return await self._builds.plan_submission(await self.verified(submission))
 
     async def verified(self, submission: Submission) -> list[NewModuleBuild]:
         """Verify a submission: the MSE siblings to record, ordered as
