@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -37,7 +36,7 @@ from ridad.api.mbs_bodies import SubmitFields
 from ridad.api.mbs_params import Problems
 from ridad.api.multipart import form_fields, is_multipart
 from ridad.api.openapi import RIDA_PATH, write_openapi
-from ridad.api.responses import write_document, write_json
+from ridad.api.responses import link_header, write_document, write_json
 from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.api.submission_limits import submission_overrides
@@ -372,30 +371,3 @@ def _positive(
     except ValueError as e:
         problems[key] = str(e)
         return default
-
-
-def link_header(
-    base: str,
-    args: dict[str, list[str]],
-    page: int,
-    per_page: int,
-    total: int,
-) -> bytes:
-    """RFC 8288 ``Link`` header with first, prev, next and last pages of the
-    listing at ``base`` (a path, or an absolute URL under ``api.public_url``;
-    never the request's ``Host``)."""
-    last = max(1, -(-total // per_page))
-
-    def url(target: int) -> str:
-        query = {k: v for k, v in args.items() if k not in ("page", "per_page")}
-        query["page"] = [str(target)]
-        query["per_page"] = [str(per_page)]
-        return f"{base}?{urlencode(query, doseq=True)}"
-
-    links = [f'<{url(1)}>; rel="first"']
-    if page > 1:
-        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
-    if page < last:
-        links.append(f'<{url(page + 1)}>; rel="next"')
-    links.append(f'<{url(last)}>; rel="last"')
-    return ", ".join(links).encode("utf-8")

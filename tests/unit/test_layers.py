@@ -107,8 +107,22 @@ ALLOWED: dict[str, set[str]] = {
     # query parsing and error statuses.
     "web": _CORE | {"config", "db", "api"},
     "service": {"domain", "errors", "config", "db"},
+    # The leader's half of the composition root (only composition imports it).
+    "composition_leader": _CORE
+    | {
+        "config",
+        "db",
+        "koji",
+        "bus",
+        "gating",
+        "transitions",
+        "leader",
+        "outbox",
+        "scheduler",
+    },
     "composition": _CORE
     | {
+        "composition_leader",
         "config",
         "db",
         "scm",

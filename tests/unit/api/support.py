@@ -159,21 +159,17 @@ def make_apps(
     authenticator: Authenticator | None = None,
     authorizer: Authorizer | None = None,
 ) -> Apps:
-    """Build the verifier and both apps on ``pool`` with an in-memory git
+    """The verifier and both apps on ``pool`` with an in-memory git
     (anonymous users unless ``authenticator`` is given; everybody may do
     everything unless ``authorizer`` is given)."""
     git = FakeGit()
     builds = ModuleBuildStore(pool=pool)
     transitions = Transitions(pool=pool, clock=clock)
     submissions = SubmissionVerifier(
-        config=LiveConfig(config),
-        git=git,  # type: ignore[arg-type]
-        builds=builds,
-        pool=pool,
-        transitions=transitions,
-        run_blocking=run_blocking,
-        clock=clock,
-    )
+        config=LiveConfig(config), git=git,  # type: ignore[arg-type]
+        builds=builds, pool=pool, transitions=transitions,
+        run_blocking=run_blocking, clock=clock,
+    )  # fmt: skip
     importer = ModuleImporter(
         config=LiveConfig(config),
         git=git,  # type: ignore[arg-type]
@@ -192,20 +188,15 @@ def make_apps(
             config=LiveConfig(config),
             submissions=submissions,
             transitions=transitions,
-            deliveries=WebhookDeliveryStore(pool=pool),
             builds=builds,
-        ),
+            deliveries=WebhookDeliveryStore(pool=pool),
+        ),  # fmt: skip
     )
     mbs = MbsApi(
-        builds=builds,
-        queries=MbsQueryStore(pool=pool),
-        submissions=submissions,
-        transitions=transitions,
-        authenticator=authenticator,
-        authorizer=authorizer,
-        importer=importer,
-        cg_tag=lambda: config.koji.cg_tag if config.koji else None,
-    )
+        builds=builds, queries=MbsQueryStore(pool=pool), submissions=submissions,
+        transitions=transitions, authenticator=authenticator, authorizer=authorizer,
+        importer=importer, cg_tag=lambda: config.koji.cg_tag if config.koji else None,
+    )  # fmt: skip
     return Apps(
         rida=StubTreq(rida.app.resource()),
         mbs=StubTreq(mbs.app.resource()),
