@@ -23,6 +23,8 @@ system-packages:
 	{ test -e /usr/share/activemq/bin/activemq.jar && command -v java >/dev/null 2>&1; } || missing="$$missing activemq"; \
 	/usr/bin/python3 -c "import gi" >/dev/null 2>&1 || missing="$$missing python3-gi"; \
 	/usr/bin/python3 -c "import gi; gi.require_version('Modulemd', '2.0')" >/dev/null 2>&1 || missing="$$missing gir1.2-modulemd-2.0"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -x /usr/bin/chromedriver || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing system packages:$$missing"; \

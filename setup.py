@@ -9,7 +9,13 @@ setup(
     python_requires=">=3.11",
     packages=find_packages(include=["ridad", "ridad.*"]) + ["twisted.plugins"],
     package_data={
-        "ridad": ["db/migrations/*.sql", "bus/schemas/*.json", "api/openapi.yaml"]
+        "ridad": [
+            "db/migrations/*.sql",
+            "bus/schemas/*.json",
+            "api/openapi.yaml",
+            "web/templates/*",
+            "web/static/*",
+        ]
     },
     install_requires=[
         "twisted>=24.7",
@@ -25,6 +31,8 @@ setup(
         # ridad's own gssapi login to Koji.
         "gssapi>=1.8",
         "cryptography>=39",
+        # The status page's templates (ridad/web/).
+        "jinja2>=3.1",
         # GET /metrics (ridad/metrics/, ridad/api/metrics.py).
         "prometheus_client>=0.17",
     ],
@@ -46,6 +54,9 @@ setup(
             "rpkg>=1.68",
             "GitPython>=3.1",
             "requests-gssapi>=1.2",
+            # The status page's browser test drives Debian's chromium through
+            # chromium-driver (never a driver Selenium Manager downloads).
+            "selenium>=4.20",
             "mypy",
             "ruff",
         ],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
 
 from klein import Klein
 from twisted.web.iweb import IRequest
@@ -19,6 +18,7 @@ from ridad.api.auth import (
 )
 from ridad.api.change_feed import ChangeFeed, serve_events
 from ridad.api.documents import missing_document, parse_document_query
+from ridad.api.dry_run import answer_dry_run, query_dry_run
 from ridad.api.errors import install_error_handlers
 from ridad.api.event_stream import last_event_id
 from ridad.api.imports import ModuleImporter, parse_import
@@ -36,11 +36,12 @@ from ridad.api.mbs_bodies import SubmitFields
 from ridad.api.mbs_params import Problems
 from ridad.api.multipart import form_fields, is_multipart
 from ridad.api.openapi import RIDA_PATH, write_openapi
-from ridad.api.responses import write_document, write_json
+from ridad.api.responses import link_header, write_document, write_json
 from ridad.api.state_change import change_state, requested_state
 from ridad.api.submission import Submission, SubmissionVerifier
 from ridad.api.submission_limits import submission_overrides
 from ridad.api.submit_options import OPTION_FIELDS, parse_options
+from ridad.api.webhooks import WebhookReceiver
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
@@ -83,9 +84,11 @@ class RidadApi:
         public_url: Callable[[], str | None] = lambda: None,
         importer: ModuleImporter | None = None,
         feed: ChangeFeed | None = None,
+        webhooks: WebhookReceiver | None = None,
     ) -> None:
         self._builds = builds
         self._feed = feed
+        self._webhooks = webhooks
         self._importer = importer
         self._public_url = public_url
         self._submissions = submissions
@@ -118,24 +121,27 @@ class RidadApi:
     @app.route("/rida/module-builds/", methods=["POST"], strict_slashes=False)
     @app.route("/rida/module-builds", methods=["POST"], strict_slashes=False)
     async def submit(self, request: IRequest) -> bytes:
-        """``POST /rida/module-builds/``: verify and record a submission."""
+        """``POST /rida/module-builds/``: verify and record a submission
+        (``?dry_run=true``: verify it, record nothing, answer 200)."""
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
+        dry_run = query_dry_run(request.args)
         raw = request.content.read()
         fields = parse_seed_submission(
             form_fields(request, raw)
             if is_multipart(request)
             else json_object_body(raw)
         )
-        recorded = await self._submissions.submit(
-            Submission(
-                scmurl=fields.scmurl,
-                branch=fields.branch,
-                owner=identity.user,
-                options=fields.options,
-                **fields.overrides,
-            )
+        submission = Submission(
+            scmurl=fields.scmurl,
+            branch=fields.branch,
+            owner=identity.user,
+            options=fields.options,
+            **fields.overrides,
         )
+        if dry_run or fields.options.dry_run:
+            return await answer_dry_run(request, self._submissions, submission)
+        recorded = await self._submissions.submit(submission)
         module_build_id = recorded[0][0]
         build, components = await self._builds.get_with_components(module_build_id)
         location = f"/rida/module-builds/{module_build_id}".encode("ascii")
@@ -166,6 +172,14 @@ class RidadApi:
             status=201 if outcome.created else 200,
             headers={b"Location": f"/rida/module-builds/{build.id}".encode("ascii")},
         )
+
+    @app.route("/rida/webhooks/<forge>", methods=["POST"])
+    @app.route("/rida/webhooks/<forge>/", methods=["POST"])
+    async def webhook(self, request: IRequest, forge: str) -> bytes:
+        """``POST /rida/webhooks/<forge>``: a push delivery (build on push)."""
+        if self._webhooks is None:
+            raise NotFound("this ridad takes no webhook deliveries")
+        return await self._webhooks.respond(forge, request)
 
     @app.route("/rida/module-builds/<number:module_build_id>", methods=["GET"])
     @app.route("/rida/module-builds/<number:module_build_id>/", methods=["GET"])
@@ -357,30 +371,3 @@ def _positive(
     except ValueError as e:
         problems[key] = str(e)
         return default
-
-
-def link_header(
-    base: str,
-    args: dict[str, list[str]],
-    page: int,
-    per_page: int,
-    total: int,
-) -> bytes:
-    """RFC 8288 ``Link`` header with first, prev, next and last pages of the
-    listing at ``base`` (a path, or an absolute URL under ``api.public_url``;
-    never the request's ``Host``)."""
-    last = max(1, -(-total // per_page))
-
-    def url(target: int) -> str:
-        query = {k: v for k, v in args.items() if k not in ("page", "per_page")}
-        query["page"] = [str(target)]
-        query["per_page"] = [str(per_page)]
-        return f"{base}?{urlencode(query, doseq=True)}"
-
-    links = [f'<{url(1)}>; rel="first"']
-    if page > 1:
-        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
-    if page < last:
-        links.append(f'<{url(page + 1)}>; rel="next"')
-    links.append(f'<{url(last)}>; rel="last"')
-    return ", ".join(links).encode("utf-8")

@@ -22,6 +22,7 @@ from ridad.api.auth import (
     require_identity,
 )
 from ridad.api.documents import missing_document, parse_no_query
+from ridad.api.dry_run import answer_dry_run, query_dry_run
 from ridad.api.errors import install_error_handlers
 from ridad.api.imports import (
     ModuleImporter,
@@ -197,26 +198,30 @@ class MbsApi:
         The body is JSON whatever the Content-Type says (fedpkg's Kerberos
         path sends none), or a multipart form with the modulemd as a ``yaml``
         file (only with an Authorization header: the site's write guard
-        answers 415 to other forms). v1 answers the build, v2 a list.
+        answers 415 to other forms). v1 answers the build, v2 a list;
+        ``"dry_run": true`` (or ``?dry_run=true``) records nothing and
+        answers 200 with what it would build, in both versions.
         """
         version = checked_version(api_version)
         identity = await require_identity(request, self._authenticator)
         self._authorizer.check_submit(identity)
+        dry_run = query_dry_run(request.args)
         raw = request.content.read()
         fields = (
             submission_fields(form_fields(request, raw))
             if is_multipart(request)
             else parse_submission(raw)
         )
-        recorded = await self._submissions.submit(
-            Submission(
-                scmurl=fields.scmurl,
-                branch=fields.branch,
-                owner=identity.user,
-                options=fields.options,
-                **fields.overrides,
-            )
+        submission = Submission(
+            scmurl=fields.scmurl,
+            branch=fields.branch,
+            owner=identity.user,
+            options=fields.options,
+            **fields.overrides,
         )
+        if dry_run or fields.options.dry_run:
+            return await answer_dry_run(request, self._submissions, submission)
+        recorded = await self._submissions.submit(submission)
         views = [
             await self._module_view(i, Detail.VERBOSE, version) for i, _ in recorded
         ]

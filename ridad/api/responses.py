@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from twisted.web.http import RESPONSES
 from twisted.web.iweb import IRequest
@@ -100,3 +101,30 @@ def raw_error_response(
     ]
     lines.extend(name + b": " + value for name, value in (headers or {}).items())
     return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def link_header(
+    base: str,
+    args: dict[str, list[str]],
+    page: int,
+    per_page: int,
+    total: int,
+) -> bytes:
+    """RFC 8288 ``Link`` header with first, prev, next and last pages of the
+    listing at ``base`` (a path, or an absolute URL under ``api.public_url``;
+    never the request's ``Host``)."""
+    last = max(1, -(-total // per_page))
+
+    def url(target: int) -> str:
+        query = {k: v for k, v in args.items() if k not in ("page", "per_page")}
+        query["page"] = [str(target)]
+        query["per_page"] = [str(per_page)]
+        return f"{base}?{urlencode(query, doseq=True)}"
+
+    links = [f'<{url(1)}>; rel="first"']
+    if page > 1:
+        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
+    if page < last:
+        links.append(f'<{url(page + 1)}>; rel="next"')
+    links.append(f'<{url(last)}>; rel="last"')
+    return ", ".join(links).encode("utf-8")

@@ -2,7 +2,8 @@
 
 The modulemd is fetched at the submitted commit and validated, its
 dependencies are resolved, and every rpm component's repository, ref and
-SPEC file are checked, concurrently. Only then is the build recorded.
+SPEC file are checked, concurrently. Only then is the build recorded, or,
+for a dry run, what recording would do is read and nothing is written.
 Its bounds (component count, git fairness and fetch budget) are in
 ``ridad.api.submission_limits``.
 """
@@ -51,6 +52,8 @@ from ridad.config.model import Config, LiveConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.candidates import add_unrecorded_bases, load_candidates
 from ridad.db.pool import Pool
+from ridad.db.submission_plan import PlannedBuild
+from ridad.domain.builds import NewModuleBuild
 from ridad.domain.modulemd import ModuleStreamDocument
 from ridad.domain.mse import Expansion, ExpansionRules, expand, first_names
 from ridad.errors import Conflict, Forbidden, Unprocessable
@@ -124,6 +127,28 @@ class SubmissionVerifier:
         """Verify a submission and record one build per expansion (the MSE
         siblings, ordered as expanded); return each id and whether it is new.
 
+        :raises: see ``verified``.
+        """
+        return await self._transitions.create_module_builds(
+            await self.verified(submission)
+        )
+
+    async def dry_run(self, submission: Submission) -> list[PlannedBuild]:
+        """Every check of ``submit``, in its order, and what recording would
+        do to each sibling; nothing is recorded (docs/data-flow.md).
+
+        The recording's own checks (an NSVC that exists and has not failed,
+        a failed build's components, a scratch build's ``_N`` context) are
+        its reads, run in a read-only transaction.
+
+        :raises: what ``submit`` raises for the same submission now.
+        """
+        return await self._builds.plan_submission(await self.verified(submission))
+
+    async def verified(self, submission: Submission) -> list[NewModuleBuild]:
+        """Verify a submission: the MSE siblings to record, ordered as
+        expanded.
+
         :raises InvalidRequest: unparseable scmurl or branch, a commit that
             is not on the branch, or an override naming no module.
         :raises Forbidden: scmurl or a component repository not allowed.
@@ -171,7 +196,7 @@ class SubmissionVerifier:
                 named, arches, strict=True
             )
         ]  # fmt: skip
-        return await self._transitions.create_module_builds(news)
+        return news
 
     async def _choices(
         self, config: Config, options: SubmitOptions, name: str, branch: str | None

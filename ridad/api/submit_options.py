@@ -1,7 +1,8 @@
 """The fields of a submission beyond its SCM location, as both APIs accept
 them (MBS's names): ``scratch``, ``rebuild_strategy``,
 ``reuse_components_from``, a modulemd in the body (``modulemd`` with
-``module_name`` and ``module_stream``) and a scratch build's ``srpms``.
+``module_name`` and ``module_stream``) and a scratch build's ``srpms``; and
+ridad's ``dry_run`` (check everything, record nothing).
 
 Only their form is checked here; what the configuration allows, and what
 they name, the submission checks (``ridad.api.submission``).
@@ -25,6 +26,7 @@ OPTION_FIELDS = (
     "module_name",
     "module_stream",
     "srpms",
+    "dry_run",
 )
 #: The most SRPMs one scratch build may name.
 MAX_SRPMS = 1000
@@ -47,6 +49,8 @@ class SubmitOptions:
     module_stream: str | None = None
     #: Koji upload paths (``cli-build/.../<package>.src.rpm``).
     srpms: tuple[str, ...] = ()
+    #: Check everything a submission checks, record nothing.
+    dry_run: bool = False
 
 
 def parse_options(body: Mapping[str, Any], problems: Problems) -> SubmitOptions:
@@ -71,6 +75,7 @@ def parse_options(body: Mapping[str, Any], problems: Problems) -> SubmitOptions:
         module_name=texts["module_name"],
         module_stream=texts["module_stream"],
         srpms=_srpms(body, problems),
+        dry_run=_strict_flag(body, "dry_run", problems),
     )
 
 
@@ -97,6 +102,21 @@ def _flag(body: Mapping[str, Any], key: str, problems: Problems) -> bool:
     if value is None:
         return False
     problems.add(key, "must be a boolean")
+    return False
+
+
+def _strict_flag(body: Mapping[str, Any], key: str, problems: Problems) -> bool:
+    """A flag that is a boolean, or from a form one of the words of
+    ``_flag``; null or an empty string is refused, not read as false: a
+    client that means a dry run never gets a real build by mistake."""
+    if key not in body:
+        return False
+    value = body[key]
+    if isinstance(value, str) and value.strip():
+        return _flag(body, key, problems)
+    if isinstance(value, bool):
+        return value
+    problems.add(key, "must be a boolean (true or false)")
     return False
 
 

@@ -166,12 +166,14 @@ class MbsClient:
         params: Mapping[str, str | list[str]] | None = None,
         body: Any = None,
     ) -> Any:
-        """The decoded JSON answer of ``method path`` (relative to the API).
+        """The decoded JSON answer of ``method path`` (relative to the API;
+        from the server's root when it starts with ``/``).
 
         :raises ServerError: an error status or an answer that is not JSON.
         :raises NetworkError: the server could not be reached.
         """
-        url = _with_query(self._settings.api_url + path, params)
+        base = self.server if path.startswith("/") else self._settings.api_url
+        url = _with_query(base + path, params)
         data = None if body is None else json.dumps(body).encode("utf-8")
         answer = await self._exchange(method, url, data, JSON_TYPE)
         return self._decode(method, url, *answer)
@@ -310,11 +312,13 @@ class MbsClient:
                 transient=code >= 500,
             )
         message = _message(answer) or f"{method} {url} failed"
+        details = answer.get("details") if isinstance(answer, dict) else None
         raise ServerError(
             f"{code} {_reason(code)}: {message}"
             + _advice(code, headers, negotiated, self._settings),
             status=code,
             transient=code >= 500,
+            details=details if isinstance(details, dict) else None,
         )
 
 

@@ -12,6 +12,7 @@ from typing import IO, Any
 from twisted.internet.interfaces import IReactorTime
 
 from ridad.cli.auth import default_user
+from ridad.cli.check import check
 from ridad.cli.client import MbsClient
 from ridad.cli.exits import OK, UsageError
 from ridad.cli.koji_upload import KojiTarget, SrpmUploader
@@ -226,6 +227,7 @@ async def about(run: Invocation) -> int:
 
 COMMANDS = {
     "submit": submit,
+    "check": check,
     "watch": watch,
     "show": show,
     "modulemd": modulemd,

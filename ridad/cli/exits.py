@@ -6,6 +6,9 @@ its message (never a traceback) and exits with its ``exit_status``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ridad.errors import RidadError
 
 #: The command did what was asked (a watched build is ready).
@@ -22,7 +25,7 @@ INTERRUPTED = 130
 EXIT_STATUS_HELP = f"""exit statuses:
   {OK}  success (watch and submit --watch: every build is ready, or done
      for a scratch build)
-  {BUILD_FAILED}  a watched build failed
+  {BUILD_FAILED}  a watched build failed; check: the submission would be refused
   {USAGE}  usage error: bad arguments, settings or configuration file
   {SERVER}  the server refused the request or failed, or cannot be reached
   {INTERRUPTED}  interrupted (Ctrl-C)
@@ -44,12 +47,20 @@ class UsageError(CommandError):
 class ServerError(CommandError):
     """The server answered with an error, or answered nonsense.
 
-    ``status`` is the HTTP status (None when nothing usable came back) and
-    ``transient`` says whether asking again later may succeed (5xx).
+    ``status`` is the HTTP status (None when nothing usable came back),
+    ``transient`` says whether asking again later may succeed (5xx) and
+    ``details`` are the error body's (ridad's), which ``check`` lists.
     """
 
-    def __init__(self, message: str, *, status: int | None, transient: bool) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        transient: bool,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, details=details)
         self.status = status
         self.transient = transient
 

@@ -15,7 +15,7 @@ from ridad.domain.states import ModuleState
 DEFAULT_INTERVAL_SECONDS = 5.0
 
 DESCRIPTION = """\
-rida: submit, watch, show, list, cancel, retire and import module builds on ridad or on
+rida: submit, check, watch, show, list, cancel, retire and import module builds on ridad or on
 any Module Build Service (it speaks MBS's API v2: <server>/module-build-service/2/).
 """
 
@@ -188,35 +188,10 @@ def _add_submit_command(
     command: Callable[[str, str], argparse.ArgumentParser],
     interval: Callable[[argparse.ArgumentParser], None],
 ) -> None:
-    """Add ``submit``: an SCM URL, or a modulemd file, and MBS's options."""
+    """Add ``submit``: an SCM URL, or a modulemd file, and MBS's options;
+    and ``check``, its dry run (ridad servers)."""
     submit = command("submit", "submit a module build")
-    submit.add_argument(
-        "scmurl",
-        metavar="SCMURL",
-        nargs="?",
-        help="git://host/path/name.git?#ref (optional with --file)",
-    )
-    submit.add_argument(
-        "--branch",
-        help="the module's branch (stream); default: the SCMURL's ref when "
-        "it is a branch, not a commit hash",
-    )
-    submit.add_argument(
-        "--scratch", action="store_true", help="a scratch build (never ready)"
-    )
-    submit.add_argument(
-        "--file",
-        metavar="FILE",
-        dest="modulemd_file",
-        help="send this modulemd instead of the SCMURL's; the module's name "
-        "defaults to the file's name without .yaml (scratch builds, unless "
-        "the server allows YAML submissions)",
-    )
-    submit.add_argument(
-        "--stream",
-        metavar="STREAM",
-        help="with --file: the stream of a modulemd that names none",
-    )
+    _add_submission_options(submit)
     submit.add_argument(
         "--srpm",
         metavar="FILE",
@@ -225,22 +200,80 @@ def _add_submit_command(
         help="build this SRPM instead of the component's git (scratch builds; "
         "repeatable): uploaded to Koji with your Koji login first",
     )
-    submit.add_argument(
-        "--rebuild-strategy",
-        choices=list(REBUILD_STRATEGIES),
-        help="which components to rebuild rather than reuse (default: the server's)",
-    )
-    submit.add_argument(
-        "--reuse-from",
-        metavar="ID|NSVC",
-        type=_build_reference,
-        help="reuse components from this ready build of the module",
-    )
     _add_koji_options(submit)
     submit.add_argument(
         "--watch", action="store_true", help="watch the build until it ends"
     )
     interval(submit)
+    check = command(
+        "check",
+        "check a submission without building anything (a dry run; ridad"
+        " servers): exit 0 when it would be accepted, 1 when refused",
+    )
+    _add_submission_options(check)
+
+
+def _dependency_override(text: str) -> tuple[str, str]:
+    """``NAME:STREAM`` (rpkg's form of a dependency override)."""
+    name, _, stream = text.partition(":")
+    if not name or not stream:
+        raise argparse.ArgumentTypeError(f"not NAME:STREAM: {text!r}")
+    return name, stream
+
+
+def _add_submission_options(sub: argparse.ArgumentParser) -> None:
+    """What both ``submit`` and ``check`` send: the module and MBS's options."""
+    sub.add_argument(
+        "scmurl",
+        metavar="SCMURL",
+        nargs="?",
+        help="git://host/path/name.git?#ref (optional with --file)",
+    )
+    sub.add_argument(
+        "--branch",
+        help="the module's branch (stream); default: the SCMURL's ref when "
+        "it is a branch, not a commit hash",
+    )
+    sub.add_argument(
+        "--scratch", action="store_true", help="a scratch build (never ready)"
+    )
+    sub.add_argument(
+        "--file",
+        metavar="FILE",
+        dest="modulemd_file",
+        help="send this modulemd instead of the SCMURL's; the module's name "
+        "defaults to the file's name without .yaml (scratch builds, unless "
+        "the server allows YAML submissions)",
+    )
+    sub.add_argument(
+        "--stream",
+        metavar="STREAM",
+        help="with --file: the stream of a modulemd that names none",
+    )
+    sub.add_argument(
+        "--rebuild-strategy",
+        choices=list(REBUILD_STRATEGIES),
+        help="which components to rebuild rather than reuse (default: the server's)",
+    )
+    sub.add_argument(
+        "--reuse-from",
+        metavar="ID|NSVC",
+        type=_build_reference,
+        help="reuse components from this ready build of the module",
+    )
+    for flag, what in (
+        ("--buildrequires", "buildrequires"),
+        ("--requires", "requires"),
+    ):
+        sub.add_argument(
+            flag,
+            metavar="NAME:STREAM",
+            dest=f"{what}_overrides",
+            action="append",
+            type=_dependency_override,
+            help=f"build with this stream of NAME in place of the {what} the "
+            "modulemd lists (repeatable)",
+        )
 
 
 def _add_koji_options(submit: argparse.ArgumentParser) -> None:

@@ -2,8 +2,10 @@
 
 ``scmurl`` and ``branch``, or with ``--file`` the modulemd text itself
 (``modulemd``, and ``module_name`` from the file's name as fedpkg makes it);
-``scratch``; and when given ``rebuild_strategy``, ``reuse_components_from``
-and the Koji upload paths of ``--srpm`` (``srpms``).
+``scratch``; and when given ``rebuild_strategy``, ``reuse_components_from``,
+the Koji upload paths of ``--srpm`` (``srpms``) and the streams of
+``--buildrequires``/``--requires`` (``buildrequire_overrides`` and
+``require_overrides``: name to streams).
 
 What the server allows (YAML and SRPMs without ``--scratch``) the server
 decides; ``warnings`` says beforehand what it will likely refuse.
@@ -93,6 +95,15 @@ def submission_body(args: argparse.Namespace, srpms: Sequence[str]) -> dict[str,
         body["reuse_components_from"] = args.reuse_from
     if srpms:
         body["srpms"] = list(srpms)
+    for key, given in (
+        ("buildrequire_overrides", args.buildrequires_overrides),
+        ("require_overrides", args.requires_overrides),
+    ):
+        if given:
+            overrides: dict[str, list[str]] = {}
+            for name, stream in given:
+                overrides.setdefault(name, []).append(stream)
+            body[key] = overrides
     return body
 
 

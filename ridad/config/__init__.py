@@ -3,8 +3,9 @@
 ``model`` (Config and its section dataclasses, DEFAULT_CONFIG_PATH, LiveConfig),
 ``parse`` (parse_config, listen_is_local; the core sections), ``sections``
 (the koji, messaging and auth sections), ``greenwave`` (the greenwave
-section and its tie to the subscriptions) and ``reader`` (the Reader that
-collects problems, and the checks of single values).
+section and its tie to the subscriptions), ``builds``, ``webhooks`` (build on
+push) and ``reader`` (the Reader that collects problems, and the checks of
+single values).
 """
 
-__all__ = ["greenwave", "model", "parse", "reader", "sections"]
+__all__ = ["builds", "greenwave", "model", "parse", "reader", "sections", "webhooks"]

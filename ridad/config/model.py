@@ -9,9 +9,12 @@ and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ridad.domain.rebuild import CHANGED_AND_AFTER, REBUILD_STRATEGIES
+
+if TYPE_CHECKING:  # ridad.config.webhooks imports this module's neighbours
+    from ridad.config.webhooks import WebhooksConfig
 
 DEFAULT_CONFIG_PATH = "/etc/ridad/ridad.yaml"
 EMBEDDED = "embedded"
@@ -183,6 +186,9 @@ class KojiConfig:
     content_generator: str = "module-build-service"
     #: The tag the module's Koji build is tagged into once imported (None: none).
     cg_tag: str | None = None
+    #: Koji's web UI (``https://koji.fedoraproject.org/koji``): the status
+    #: page links tasks and builds there (None: ids as text).
+    weburl: str | None = None
 
     def base_module_tag(self, name: str, stream: str) -> str | None:
         """The Koji tag configured for base module ``name:stream``."""
@@ -316,6 +322,8 @@ class Config:
     messaging: MessagingConfig | None = None
     auth: AuthConfig | None = None
     greenwave: GreenwaveConfig | None = None
+    #: Build on push (SIGHUP): the forges whose deliveries may build.
+    webhooks: WebhooksConfig | None = None
     #: A build without progress this long fails (init, wait, build).
     stuck_build_days: float = 7.0
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
@@ -376,6 +384,8 @@ class LiveConfig:
                     max_concurrent_git=self.current.scm.max_concurrent_git,
                 ),
                 api=new.api,
+                builds=new.builds,
+                webhooks=new.webhooks,
                 koji=self.current.koji,
                 messaging=self.current.messaging,
                 auth=self.current.auth,

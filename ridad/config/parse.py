@@ -3,7 +3,8 @@
 Every problem is collected with its key path and reported at once as a
 ``ConfigError``, before anything starts. The core sections (``database``,
 ``scm``, ``api``) are read here; ``builds`` in ``ridad.config.builds``, ``koji``, ``messaging`` and ``auth`` in
-``ridad.config.sections``, ``greenwave`` in ``ridad.config.greenwave``.
+``ridad.config.sections``, ``greenwave`` in ``ridad.config.greenwave``,
+``webhooks`` in ``ridad.config.webhooks``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ridad.config.reader import (
     check_strings,
 )
 from ridad.config.sections import parse_auth, parse_koji, parse_messaging
+from ridad.config.webhooks import parse_webhooks
 from ridad.errors import ConfigError
 
 TOP_KEYS = {
@@ -48,6 +50,7 @@ TOP_KEYS = {
     "auth",
     "greenwave",
     "stuck_build_days",
+    "webhooks",
     "metrics",
 }
 #: The ``scm`` switches that let a modulemd differ from its SCM location.
@@ -84,6 +87,7 @@ def parse_config(text: str) -> Config:
         greenwave=(
             parse_greenwave(reader, top["greenwave"]) if "greenwave" in top else None
         ),
+        webhooks=parse_webhooks(reader, top["webhooks"]) if "webhooks" in top else None,
         stuck_build_days=float(
             reader.value(
                 top,

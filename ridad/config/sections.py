@@ -50,6 +50,7 @@ KOJI_KEYS = {
     "garbage_days",
     "content_generator",
     "cg_tag",
+    "weburl",
 }
 AUTH_KEYS = {
     "none": set(),
@@ -113,6 +114,7 @@ def parse_koji(reader: Reader, data: Any) -> KojiConfig:
             section, p, "content_generator", d.content_generator, check_string
         ),
         cg_tag=reader.value(section, p, "cg_tag", None, check_string),
+        weburl=reader.value(section, p, "weburl", None, check_http_url),
     )
 
 

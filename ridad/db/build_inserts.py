@@ -37,29 +37,38 @@ def _array(arches: tuple[str, ...] | None) -> list[str] | None:
     return list(arches) if arches is not None else None
 
 
-async def find_nsvc(cursor: Any, new: NewModuleBuild) -> ModuleBuild | None:
-    """Find and lock the build with the NSVC of ``new``."""
+async def find_nsvc(
+    cursor: Any, new: NewModuleBuild, *, lock: bool = True
+) -> ModuleBuild | None:
+    """Find the build with the NSVC of ``new``, locked unless ``lock`` is
+    false (a dry run's read-only transaction, which may not lock rows)."""
+    suffix = " FOR UPDATE" if lock else ""
     await cursor.execute(
         f"SELECT {MODULE_COLUMNS} FROM module_builds WHERE name = %s"
-        " AND stream = %s AND version = %s AND context = %s FOR UPDATE",
+        f" AND stream = %s AND version = %s AND context = %s{suffix}",
         (new.name, new.stream, new.version, new.context),
     )
     row = cursor.fetchone()
     return module_build_from_row(row) if row else None
 
 
-async def scratch_context(cursor: Any, new: NewModuleBuild) -> str:
+async def scratch_context(
+    cursor: Any, new: NewModuleBuild, *, lock: bool = True
+) -> str:
     """The context of a new scratch build: MBS's ``<context>_<N>``, N being
     one more than the scratch builds of that NSVC so far.
 
     A transaction-scoped advisory lock on the name, stream and version
     serialises concurrent scratch submissions of one commit (the two-key
-    form: a keyspace apart from the scheduler's one-key lease lock).
+    form: a keyspace apart from the scheduler's one-key lease lock). A dry
+    run (``lock`` false) takes none: its N is the one a submission would
+    get now.
     """
-    await cursor.execute(
-        "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-        (SCRATCH_LOCK_CLASS, f"{new.name}:{new.stream}:{new.version}"),
-    )
+    if lock:
+        await cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            (SCRATCH_LOCK_CLASS, f"{new.name}:{new.stream}:{new.version}"),
+        )
     await cursor.execute(
         "SELECT count(*) AS n FROM module_builds WHERE scratch AND name = %s"
         " AND stream = %s AND version = %s AND starts_with(context, %s)",

@@ -20,7 +20,8 @@ from ridad.db.build_rows import (
 from ridad.db.document_reads import read_documents
 from ridad.db.pool import Pool
 from ridad.db.reuse import ReuseStore
-from ridad.domain.builds import ComponentBuild, ModuleBuild
+from ridad.db.submission_plan import PlannedBuild, plan_read_only
+from ridad.domain.builds import ComponentBuild, ModuleBuild, NewModuleBuild
 from ridad.domain.module_documents import ModuleDocuments, document_filename
 from ridad.domain.states import ModuleState
 from ridad.errors import NotFound
@@ -128,6 +129,18 @@ class ModuleBuildStore:
             (name, stream, version, context),
         )
         return module_build_from_row(rows[0]) if rows else None
+
+    async def plan_submission(
+        self, news: Sequence[NewModuleBuild]
+    ) -> list[PlannedBuild]:
+        """What recording these MSE siblings would do now (a dry run),
+        decided in a read-only transaction by the recording's own reads.
+
+        :raises Conflict: every sibling exists and none has failed.
+        :raises InvalidRequest: a failed build to start over has a
+            component that cannot go back to ``waiting``.
+        """
+        return await self._pool.run_interaction(plan_read_only, news)
 
     async def find_unfailed(
         self, name: str, stream: str, version: int, context: str

@@ -5,10 +5,10 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|events|metrics]
+``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|page|events|metrics]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
-benchmark runs the reactor once, so ``health``, ``fairness`` and ``metrics`` run in child
-processes of their own when every benchmark runs.
+benchmark runs the reactor once, so ``health``, ``fairness``, ``page`` and
+``metrics`` run in child processes of their own when every benchmark runs.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from tests.bench import (
     list_plans,
     metrics_scrape,
     module_builds,
+    status_page,
     stream_expansion,
 )
 
@@ -85,6 +86,7 @@ def main() -> None:
             "fairness",
             "mse",
             "reuse",
+            "page",
             "events",
             "metrics",
         ),
@@ -110,6 +112,9 @@ def main() -> None:
             git_fairness.main(dsn)
     if args.only == "reuse":
         reuse_calls()
+    if args.only == "page":
+        with migrated_database(server, f"{name}_page") as dsn:
+            status_page.main(dsn)
     if args.only == "events":
         for streams in ("1", "50"):
             command = [sys.executable, "-m", "tests.bench.event_latency"]
@@ -118,7 +123,7 @@ def main() -> None:
         with migrated_database(server, f"{name}_metrics", migrate=False) as dsn:
             metrics_scrape.main(dsn)
     if args.only is None:
-        for child in ("health", "fairness", "reuse", "events", "metrics"):
+        for child in ("health", "fairness", "reuse", "page", "events", "metrics"):
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 

@@ -13,6 +13,9 @@ import yaml
 from ridad.tap import Options, makeService
 from tests.gitrepos import GitServer, commit_files
 
+#: The secret of the GitHub webhook every test daemon takes deliveries from.
+WEBHOOK_SECRET = "integration webhook secret"
+
 SPEC_TEMPLATE = """Name:           {name}
 Version:        1.0
 Release:        1%{{?dist}}
@@ -140,6 +143,10 @@ def daemon_config(
         },
         "base_module_names": ["platform"],
         "api": {"max_body_bytes": 65536, "maintenance": False},
+        "webhooks": {
+            "branches": ["main"],
+            "github": {"secret": WEBHOOK_SECRET, "identities": {"octocat": "alice"}},
+        },
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):

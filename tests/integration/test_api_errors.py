@@ -128,7 +128,7 @@ async def test_component_repository_outside_rpms_allowed_is_403(
         "/rida/module-builds/99999",
         "/rida/module-builds/10000000000000000000000",
         "/rida/nothing",
-        "/",
+        "/nothing",  # "/" itself is the status page
         "/rida/module-builds/abc",
     ],
 )

@@ -15,13 +15,13 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.web.client import Agent, HTTPConnectionPool
 from twisted.web.server import Site
 
-from ridad.composition import make_koji_client
 from ridad.config.model import KojiAuthConfig, KojiConfig
 from ridad.errors import KojiError
 from ridad.koji.client import GssapiAuth, KojiClient, RetryPolicy
 from ridad.kojisim.hub import KojiHub
 from ridad.kojisim.negotiate import NegotiateAcceptor
 from ridad.kojisim.resource import hub_root
+from ridad.scheduler.koji_client import make_koji_client
 from tests.auth.fixtures import (  # noqa: F401 - fixtures
     KOJI_CLIENT_PRINCIPAL,
     SERVICE_PRINCIPAL,

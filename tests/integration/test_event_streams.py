@@ -47,6 +47,22 @@ def outbox_ids(dsn: str, module_build_id: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+def building(reader: SseReader) -> bool:
+    """Whether ``reader`` has read a component starting to build."""
+    return any(
+        event == "component.state.change" and body["state"] == "building"
+        for _, event, body in reader.bodies()
+    )
+
+
+async def read_to(reader: SseReader, last_id: int) -> None:
+    """Wait until ``reader`` has read event ``last_id``, then close it."""
+    await reader.until(
+        lambda: bool(reader.events) and int(reader.events[-1].id or 0) >= last_id
+    )
+    reader.close()
+
+
 @pytest_twisted.ensureDeferred
 async def test_both_processes_stream_every_change_and_a_cut_stream_resumes(
     database_dsn: str,
@@ -80,12 +96,7 @@ async def test_both_processes_stream_every_change_and_a_cut_stream_resumes(
             tmp_path, "--server", standby.base_url, "watch", str(module_build_id),
             "--interval", "600",
         )  # fmt: skip
-        await on_standby.until(
-            lambda: any(
-                event == "component.state.change" and body["state"] == "building"
-                for _, event, body in on_standby.bodies()
-            )
-        )
+        await on_standby.until(lambda: building(on_standby))
         seen_before_cut = len(on_standby.events)
         proxy.cut()
         await on_standby.ended
@@ -100,18 +111,12 @@ async def test_both_processes_stream_every_change_and_a_cut_stream_resumes(
     assert ": ready, 4/4 components done" in out.splitlines()[-1], out
 
     expected = outbox_ids(database_dsn, module_build_id)
-
-    def finished(reader: SseReader) -> bool:
-        return bool(reader.events) and int(reader.events[-1].id or 0) >= expected[-1]
-
-    await on_active.until(lambda: finished(on_active))
-    await on_standby.until(lambda: finished(on_standby))
-    on_active.close()
-    on_standby.close()
+    await read_to(on_active, expected[-1])
+    await read_to(on_standby, expected[-1])
     assert [i for i, _, _ in on_active.bodies()] == expected
     assert [i for i, _, _ in on_standby.bodies()] == expected
     assert on_standby.connected == 2 and 0 < seen_before_cut < len(expected)
     assert on_active.bodies() == on_standby.bodies()
-    last = on_active.bodies()[-1]
-    assert last[1:] == ("module.state.change", last[2]) and last[2]["state"] == "ready"
-    assert last[2]["id"] == module_build_id == done["id"]
+    _, event, body = on_active.bodies()[-1]
+    assert (event, body["state"]) == ("module.state.change", "ready")
+    assert body["id"] == module_build_id == done["id"]

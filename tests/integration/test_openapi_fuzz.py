@@ -64,12 +64,31 @@ def seed_builds(fuzzer: Fuzzer, git_world: GitWorld, dsn: str) -> dict[str, int]
         fuzzer, 200, "GET", MBS_COMPONENTS, path_parameters={"api_version": 2},
         query={"module_build": demo["id"], "per_page": 1},
     )  # fmt: skip
+    dry_runs(fuzzer, git_world)
     return {
         "demo": demo["id"],
         "other": other["id"],
         "third": third["id"],
         "component": components["items"][0]["id"],
     }
+
+
+def dry_runs(fuzzer: Fuzzer, git_world: GitWorld) -> None:
+    """Dry runs that pass (a build to create, the canceled ``other`` to
+    start over), on both APIs; they record nothing."""
+    git_world.module("dry", modulemd_text())
+    dry = {"scmurl": git_world.scmurl("dry"), "branch": "main"}
+    answer = _expect(
+        fuzzer, 200, "POST", RIDA_BUILDS, query={"dry_run": "true"}, body=dry
+    )
+    assert answer["module_builds"][0]["action"] == "create"
+    answer = _expect(
+        fuzzer, 200, "POST", MBS_BUILDS, path_parameters={"api_version": 1},
+        body={"scmurl": git_world.scmurl("other"), "branch": "main", "dry_run": True},
+    )  # fmt: skip
+    assert answer["module_builds"][0]["action"] == "resubmit"
+    listed = _expect(fuzzer, 200, "GET", RIDA_BUILDS, query={"name": "dry"})
+    assert listed == []
 
 
 def seeded_cases(ids: dict[str, int]) -> Callable[[Any], list[Any]]:

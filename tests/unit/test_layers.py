@@ -33,9 +33,11 @@ outbox         domain, errors, db, bus
 scheduler      domain, modulemd, errors, config, process, transitions, db,
                scm, koji, bus, gating, metrics
 api            domain, modulemd, errors, config, transitions, db, scm, metrics
+web            domain, modulemd, errors, config, db, api
 service        domain, errors, config, db
 composition    domain, modulemd, errors, config, db, scm, koji, bus, gating,
-               transitions, leader, outbox, scheduler, api, service, metrics
+               transitions, leader, outbox, scheduler, api, web, service,
+               metrics
 tap            errors, config, composition, service
 kojisim        errors, process, bus
 devenv         domain, errors, koji, bus
@@ -116,9 +118,27 @@ ALLOWED: dict[str, set[str]] = {
         "metrics",
     },
     "api": _CORE | {"config", "transitions", "db", "scm", "metrics"},
+    # The status page: HTML of what the stores read. It reuses the API's
+    # query parsing and error statuses.
+    "web": _CORE | {"config", "db", "api"},
     "service": {"domain", "errors", "config", "db"},
+    # The leader's half of the composition root (only composition imports it).
+    "composition_leader": _CORE
+    | {
+        "config",
+        "db",
+        "koji",
+        "bus",
+        "gating",
+        "transitions",
+        "leader",
+        "outbox",
+        "scheduler",
+        "metrics",
+    },
     "composition": _CORE
     | {
+        "composition_leader",
         "config",
         "db",
         "scm",
@@ -130,6 +150,7 @@ ALLOWED: dict[str, set[str]] = {
         "outbox",
         "scheduler",
         "api",
+        "web",
         "service",
         "metrics",
     },

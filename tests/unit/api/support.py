@@ -24,10 +24,12 @@ from ridad.api.auth import Authenticator, Authorizer
 from ridad.api.imports import ModuleImporter
 from ridad.api.mbs import MbsApi
 from ridad.api.submission import SubmissionVerifier
+from ridad.api.webhooks import WebhookReceiver
 from ridad.config.model import ApiConfig, Config, LiveConfig, ScmConfig
 from ridad.db.builds import ModuleBuildStore
 from ridad.db.mbs_queries import MbsQueryStore
 from ridad.db.pool import Pool
+from ridad.db.webhooks import WebhookDeliveryStore
 from ridad.scm.failures import git_failure
 from ridad.scm.git import FetchedFile, ResolvedRef
 from ridad.scm.url import RepoLocation
@@ -144,6 +146,8 @@ class Apps:
     git: FakeGit
     rida_api: RidadApi
     mbs_api: MbsApi
+    submissions: SubmissionVerifier | None = None
+    transitions: Transitions | None = None
 
 
 def make_apps(
@@ -155,21 +159,17 @@ def make_apps(
     authenticator: Authenticator | None = None,
     authorizer: Authorizer | None = None,
 ) -> Apps:
-    """Build the verifier and both apps on ``pool`` with an in-memory git
+    """The verifier and both apps on ``pool`` with an in-memory git
     (anonymous users unless ``authenticator`` is given; everybody may do
     everything unless ``authorizer`` is given)."""
     git = FakeGit()
     builds = ModuleBuildStore(pool=pool)
     transitions = Transitions(pool=pool, clock=clock)
     submissions = SubmissionVerifier(
-        config=LiveConfig(config),
-        git=git,  # type: ignore[arg-type]
-        builds=builds,
-        pool=pool,
-        transitions=transitions,
-        run_blocking=run_blocking,
-        clock=clock,
-    )
+        config=LiveConfig(config), git=git,  # type: ignore[arg-type]
+        builds=builds, pool=pool, transitions=transitions,
+        run_blocking=run_blocking, clock=clock,
+    )  # fmt: skip
     importer = ModuleImporter(
         config=LiveConfig(config),
         git=git,  # type: ignore[arg-type]
@@ -184,21 +184,25 @@ def make_apps(
         authenticator=authenticator,
         authorizer=authorizer,
         importer=importer,
+        webhooks=WebhookReceiver(
+            config=LiveConfig(config),
+            submissions=submissions,
+            transitions=transitions,
+            builds=builds,
+            deliveries=WebhookDeliveryStore(pool=pool),
+        ),  # fmt: skip
     )
     mbs = MbsApi(
-        builds=builds,
-        queries=MbsQueryStore(pool=pool),
-        submissions=submissions,
-        transitions=transitions,
-        authenticator=authenticator,
-        authorizer=authorizer,
-        importer=importer,
-        cg_tag=lambda: config.koji.cg_tag if config.koji else None,
-    )
+        builds=builds, queries=MbsQueryStore(pool=pool), submissions=submissions,
+        transitions=transitions, authenticator=authenticator, authorizer=authorizer,
+        importer=importer, cg_tag=lambda: config.koji.cg_tag if config.koji else None,
+    )  # fmt: skip
     return Apps(
         rida=StubTreq(rida.app.resource()),
         mbs=StubTreq(mbs.app.resource()),
         git=git,
         rida_api=rida,
         mbs_api=mbs,
+        submissions=submissions,
+        transitions=transitions,
     )
