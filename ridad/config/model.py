@@ -367,8 +367,9 @@ class LiveConfig:
         if new.restart_part() != self.current.restart_part():
             ignored.append(
                 "listen, state_dir, database, base_module_names, koji, messaging,"
-                " auth, greenwave, stuck_build_days, metrics, scm.rpms_default_repository,"
-                " scm.max_concurrent_git or scm.git_first_byte_timeout_seconds"
+                " auth, greenwave, stuck_build_days, metrics,"
+                " scm.rpms_default_repository, scm.max_concurrent_git or"
+                " scm.git_first_byte_timeout_seconds"
             )
             new = Config(
                 listen=self.current.listen,

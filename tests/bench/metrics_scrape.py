@@ -151,7 +151,8 @@ def main(dsn: str, builds: int = BUILDS) -> dict[str, Any]:
     figures = run_on_reactor(lambda reactor: scrape_times(reactor, dsn, builds))
     figures["text_ms"] = round(text_seconds() * 1000, 2)
     print(
-        f"GET /metrics at {builds} builds ({SCRAPES} scrapes, {figures['bytes']} bytes):"
+        f"GET /metrics at {builds} builds ({SCRAPES} scrapes,"
+        f" {figures['bytes']} bytes):"
     )
     print(
         f"  ms median / p95 / max   {figures['ms_median']} / {figures['ms_p95']}"

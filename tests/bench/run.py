@@ -5,7 +5,8 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run [--only plans|builds|health|fairness|mse|reuse|page|events|metrics]
+``python -m tests.bench.run
+[--only plans|builds|health|fairness|mse|reuse|page|events|metrics]
 [--modules N] [--components M] [--json FILE] ...``; each reactor-driven
 benchmark runs the reactor once, so ``health``, ``fairness``, ``page`` and
 ``metrics`` run in child processes of their own when every benchmark runs.

@@ -56,7 +56,11 @@ def site_of(maintenance: bool = False) -> tuple[ApiSite, FakeStore, Metrics]:
         Pool(dsn="host=/nonexistent", reactor=clock, size=1), clock=clock, config=config
     )
     metrics, store = Metrics(), FakeStore()
-    resource = MetricsResource(metrics=metrics, store=store, clock=clock)  # type: ignore[arg-type]
+    resource = MetricsResource(
+        metrics=metrics,
+        store=store,  # type: ignore[arg-type]
+        clock=clock,
+    )
     site = make_site(
         api_resource=apps.rida_api.app.resource(),
         config=LiveConfig(config),
@@ -125,7 +129,10 @@ def test_the_text_parses_with_database_values_and_requests_by_route() -> None:
     count = "ridad_api_request_seconds_count"
     show = "/rida/module-builds/<number:module_build_id>"
     assert value(api, count, method="GET", route=show, status="503") == 2
-    mbs = "/module-build-service/<number:api_version>/module-builds/<number:module_build_id>"
+    mbs = (
+        "/module-build-service/<number:api_version>"
+        "/module-builds/<number:module_build_id>"
+    )
     assert value(api, count, method="GET", route=mbs, status="503") == 1
     assert value(api, count, method="GET", route="unmatched", status="404") == 1
     assert not any("/7" in s.labels.get("route", "") for s in api)
