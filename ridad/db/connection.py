@@ -145,13 +145,23 @@ class WatchedConnection(Connection):  # type: ignore[misc]
         """Close the connection at once; running statements fail with ``reason``."""
         if self.abort_reason is None:
             self.abort_reason = reason
-        for cursor in list(self._cursors):
-            self.reactor.removeReader(cursor)
-            self.reactor.removeWriter(cursor)
-        if self._connection is None:
+        try:
+            for cursor in list(self._cursors):
+                self.reactor.removeReader(cursor)
+                self.reactor.removeWriter(cursor)
+            if self._connection is None:
+                self._mark_lost()
+            else:
+                self.close()
+        except KeyError:
+            # The reactor no longer knows the socket by this descriptor
+            # (libpq may replace its socket while connecting, or the number
+            # was taken by another socket): close it ourselves. An abort
+            # must never raise, it runs on failure paths.
+            raw = self._connection
+            if raw is not None and not raw.closed:
+                raw.close()
             self._mark_lost()
-        else:
-            self.close()
 
     def doRead(self) -> Any:
         """Read from the socket; a failed poll disconnects instead of raising."""

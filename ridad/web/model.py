@@ -129,7 +129,7 @@ class BuildPage:
         total = sum(n for _, n in self.counts)
         parts = ", ".join(f"{n} {label}" for label, n in self.counts)
         return (
-            f"Build {self.build.id} is {self.build.state.label};"
+            f"Build {self.build.id}, state {self.build.state.label};"
             f" {total} components: {parts or 'none'}"
         )
 

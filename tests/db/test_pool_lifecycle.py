@@ -13,6 +13,7 @@ import psycopg2.extensions
 import pytest
 import pytest_twisted
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
+from twisted.internet.task import Clock
 
 from ridad.db.pool import Cursor, Pool
 from ridad.errors import ConfigError, DatabaseUnavailable
@@ -270,3 +271,29 @@ async def test_close_of_an_idle_pool_leaves_no_delayed_calls(database_dsn: str) 
     await pool.close()
     assert _new_delayed_calls(before) == []
     assert not pool.healthy
+
+
+def test_abort_never_raises_when_the_reactor_lost_track_of_the_socket() -> None:
+    """An abort on a failure path (a connect cut by its time limit) closes
+    the socket and reports the loss even when the reactor no longer knows
+    the descriptor (epoll's KeyError), instead of raising over the cause."""
+    from ridad.db.connection import WatchedConnection
+
+    class ForgetfulReactor(Clock):
+        def removeReader(self, selectable: object) -> None:
+            raise KeyError(26)
+
+        removeWriter = removeReader
+
+    class RawConnection:
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+    conn = WatchedConnection(reactor=ForgetfulReactor())
+    raw = RawConnection()
+    conn._connection = raw
+    lost = conn.when_lost()
+    conn.abort(DatabaseUnavailable("connect failed"))
+    assert raw.closed and lost.called and conn.dead

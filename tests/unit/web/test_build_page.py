@@ -56,7 +56,7 @@ def test_the_page_shows_the_build_its_batches_and_each_component() -> None:
     gamma = " ".join(states["gamma"].split())
     assert "◑ building" in gamma and "1 min 15 s" in gamma  # running since 10:02:05
     assert text_of(page.by_id("live-status")) == (
-        "Build 7 is build; 4 components: 1 building, 2 complete, 1 failed."
+        "Build 7, state build; 4 components: 1 building, 2 complete, 1 failed."
     )
 
 
