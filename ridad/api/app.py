@@ -132,13 +132,7 @@ class RidadApi:
             if is_multipart(request)
             else json_object_body(raw)
         )
-        submission = Submission(
-            scmurl=fields.scmurl,
-            branch=fields.branch,
-            owner=identity.user,
-            options=fields.options,
-            **fields.overrides,
-        )
+        submission = Submission.of(fields, identity.user)
         if dry_run or fields.options.dry_run:
             return await answer_dry_run(request, self._submissions, submission)
         recorded = await self._submissions.submit(submission)

@@ -28,6 +28,7 @@ from ridad.api.build_choices import (
 )
 from ridad.api.buildroot_facts import TagArches, sibling_arches
 from ridad.api.component_checks import verify_components
+from ridad.api.mbs_bodies import SubmitFields
 from ridad.api.module_source import (
     ModuleSource,
     check_body_document_allowed,
@@ -86,6 +87,17 @@ class Submission:
     require_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     #: Scratch, rebuild strategy, reuse, a modulemd in the body, SRPMs.
     options: SubmitOptions = field(default_factory=SubmitOptions)
+
+    @classmethod
+    def of(cls, fields: SubmitFields, owner: str) -> Submission:
+        """The submission of a parsed body (either API's) by ``owner``."""
+        return cls(
+            scmurl=fields.scmurl,
+            branch=fields.branch,
+            owner=owner,
+            options=fields.options,
+            **fields.overrides,
+        )
 
 
 @functools.lru_cache(maxsize=16)
