@@ -52,8 +52,8 @@ def status_of(error: RidadError) -> int:
     return 500
 
 
-def unexpected_error(request: IRequest, failure: Failure) -> bytes:
-    """Log an unexpected failure with an id and answer a generic 500."""
+def log_unexpected(request: IRequest, failure: Failure) -> str:
+    """Log an unexpected failure under a new error id; answer the id."""
     error_id = uuid.uuid4().hex
     log.failure(
         "Unexpected error {error_id} on {method} {path}",
@@ -62,6 +62,12 @@ def unexpected_error(request: IRequest, failure: Failure) -> bytes:
         method=request.method.decode("ascii", "replace"),
         path=request.path.decode("utf-8", "replace"),
     )
+    return error_id
+
+
+def unexpected_error(request: IRequest, failure: Failure) -> bytes:
+    """Log an unexpected failure with an id and answer a generic 500."""
+    error_id = log_unexpected(request, failure)
     return write_error(
         request,
         500,

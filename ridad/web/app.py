@@ -6,7 +6,6 @@ of the pages are HTML pages, those of the badge a grey badge."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,7 +21,7 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 
 from ridad import __version__
 from ridad.api.app import parse_list_query
-from ridad.api.errors import status_of
+from ridad.api.errors import log_unexpected, status_of
 from ridad.api.inputs import decode_args
 from ridad.api.responses import reason_phrase
 from ridad.config.model import LiveConfig
@@ -204,14 +203,7 @@ class StatusPages:
     @app.handle_errors(Exception)
     def unexpected(self, request: Request, failure: Failure) -> bytes:
         """Anything else: 500, logged with an id the page shows."""
-        error_id = uuid.uuid4().hex
-        log.failure(
-            "Unexpected error {error_id} on {method} {path}",
-            failure,
-            error_id=error_id,
-            method=request.method.decode("ascii", "replace"),
-            path=request.path.decode("utf-8", "replace"),
-        )
+        error_id = log_unexpected(request, failure)
         return self._error(
             request,
             500,

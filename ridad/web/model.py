@@ -55,6 +55,13 @@ class Failure:
     log_lines: tuple[str, ...]
 
 
+def span_seconds(started: datetime | None, ended: datetime | None) -> float | None:
+    """Seconds from ``started`` to ``ended``; None unless both are known."""
+    if started is None or ended is None:
+        return None
+    return max(0.0, (ended - started).total_seconds())
+
+
 @dataclass(frozen=True)
 class ComponentRow:
     """One component as its row shows it."""
@@ -75,9 +82,7 @@ class ComponentRow:
     @property
     def duration_seconds(self) -> float | None:
         """How long its build took (or is taking, ``ended`` being now)."""
-        if self.started is None or self.ended is None:
-            return None
-        return max(0.0, (self.ended - self.started).total_seconds())
+        return span_seconds(self.started, self.ended)
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,7 @@ class Batch:
     @property
     def duration_seconds(self) -> float | None:
         """From its first start to its last end."""
-        if self.started is None or self.ended is None:
-            return None
-        return max(0.0, (self.ended - self.started).total_seconds())
+        return span_seconds(self.started, self.ended)
 
 
 @dataclass(frozen=True)
