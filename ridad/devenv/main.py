@@ -132,6 +132,8 @@ def instructions(environment: DemoEnvironment) -> str:
         f"    {submit_command(environment)}\n\n"
         "Then look at them:\n\n"
         f"    {status_command(environment)}\n\n"
+        f"or follow them live in a browser: {environment.api_url}/ (metrics at"
+        f" {environment.api_url}/metrics).\n\n"
         "Once they are ready, Koji holds each module build itself (modulemd.txt and one"
         " modulemd.<arch>.txt, with their RPMs):\n\n"
         f"    {koji_commands()[0]}\n"

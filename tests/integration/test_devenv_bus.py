@@ -47,6 +47,7 @@ async def test_instructions_show_how_to_listen_to_the_bus(
         python = python.relative_to(Path.cwd())
     assert f"    {python} -m ridad.devenv.listen\n" in instructions(environment)
     assert f"    {python} -m ridad.devenv.koji builds\n" in instructions(environment)
+    assert f"in a browser: {environment.api_url}/ (metrics" in instructions(environment)
 
 
 def test_broker_config_is_written_once_with_only_stomp_on_loopback(
