@@ -113,6 +113,12 @@ class EventStream:
         """Write one row read while catching up (always in order)."""
         self._send(change)
 
+    def send_gap(self, after: int, oldest: int) -> None:
+        """Tell the client that events after ``after`` and before ``oldest``
+        are no longer kept (no ``id:``, so its last event id stays)."""
+        data = json.dumps({"after": after, "oldest": oldest}, separators=(",", ":"))
+        self._request.write(f"event: gap\ndata: {data}\n\n".encode())
+
     def release(self) -> None:
         """End the catch-up: send what was held, then go live."""
         self._holding = False
@@ -174,7 +180,15 @@ async def catch_up(
     name: str | None = None,
 ) -> None:
     """Send ``stream`` every stored change after ``after`` (of the build or
-    name), page by page, while live events are held back."""
+    name), page by page, while live events are held back.
+
+    When rows after ``after`` were pruned already (the oldest kept is
+    newer than ``after + 1``), a ``gap`` event says so first: the client
+    should read the state again rather than trust the replay alone.
+    """
+    oldest = await store.oldest_id()
+    if oldest is not None and oldest > after + 1:
+        stream.send_gap(after, oldest)
     while stream.open:
         page = await store.after(
             max(after, stream.last_sent),

@@ -59,6 +59,12 @@ class ChangeStore:
         )
         return int(rows[0]["last"])
 
+    async def oldest_id(self) -> int | None:
+        """The id of the oldest outbox row still kept (None when empty)."""
+        rows = await self._pool.run_query("SELECT min(id) AS oldest FROM outbox")
+        oldest = rows[0]["oldest"]
+        return None if oldest is None else int(oldest)
+
     async def after(
         self,
         last_id: int,

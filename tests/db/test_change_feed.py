@@ -277,3 +277,25 @@ async def test_stream_routes_refuse_bad_requests_in_json(pool: Pool) -> None:
     for url, status, message in cases:
         code, body, _ = await call(apps.rida, "GET", url)
         assert (code, message in body["message"]) == (status, True), (url, body)
+
+
+@pytest_twisted.ensureDeferred
+async def test_resuming_after_pruned_rows_is_told_of_the_gap(
+    pool: Pool, transitions: Transitions
+) -> None:
+    """Rows after the client's last id that the relay pruned already: a
+    ``gap`` event (without an id) comes before the rows still kept."""
+    store = ChangeStore(pool=pool)
+    one = await submitted(transitions, "one")
+    rows = await store.after(0, limit=10)
+    await pool.run_operation("DELETE FROM outbox WHERE id = %s", (rows[0].id,))
+    request = StreamRequest()
+    stream = EventStream(request, matches=filtered(one, None), max_queued=10)
+    await catch_up(stream, store, 0, module_build_id=one)
+    text = b"".join(request.written).decode()
+    assert text.startswith(f'event: gap\ndata: {{"after":0,"oldest":{rows[1].id}}}\n\n')
+    assert [i for i, _, _ in request.events()] == [rows[1].id]
+    request = StreamRequest()
+    stream = EventStream(request, matches=filtered(one, None), max_queued=10)
+    await catch_up(stream, store, rows[0].id, module_build_id=one)
+    assert b"gap" not in b"".join(request.written)

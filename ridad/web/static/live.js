@@ -147,7 +147,7 @@
       show("wait", "Reconnecting…");
     }
   });
-  ["module.state.change", "component.state.change", "message"].forEach(function (type) {
+  ["module.state.change", "component.state.change", "gap", "message"].forEach(function (type) {
     source.addEventListener(type, schedule);
   });
 })();
