@@ -47,7 +47,7 @@ SEED_BUILDS = (
     " 'c0ffee00', (ARRAY['init','wait','build','done','failed','ready'])"
     "[1 + (i * 7919) %% 6], 'user' || (i %% 300), 'git://h/m.git?#main',"
     " repeat('0', 40), repeat('document: modulemd ', 130), 'b', 'r',"
-    " 'module-mod-' || i, '{\"platform\": {\"stream\": \"f43\"}}', now(), now(),"
+    ' \'module-mod-\' || i, \'{"platform": {"stream": "f43"}}\', now(), now(),'
     " now() FROM generate_series(1, %s) AS i"
 )
 SEED_COMPONENTS = (
