@@ -160,16 +160,13 @@ class MbsApi:
             with_components=parsed.detail is not Detail.SHORT,
             with_final=parsed.detail is Detail.VERBOSE,
         )
-        traces = {}
-        if parsed.detail is Detail.VERBOSE:
-            traces = await self._queries.module_traces([b.id for b in page.builds])
         items = [
             mbs_module_build(
                 build,
                 page.components.get(build.id, []),
                 detail=parsed.detail,
                 api_version=version,
-                trace=traces.get(build.id, ()),
+                trace=page.traces.get(build.id, ()),
                 final_modulemd=page.final_modulemds.get(build.id),
                 siblings=page.siblings.get(build.id, ()),
             )
@@ -332,18 +329,18 @@ class MbsApi:
         self, module_build_id: int, detail: Detail, version: int
     ) -> dict[str, object]:
         verbose = detail is Detail.VERBOSE
-        page = await self._queries.module_build(module_build_id, with_final=verbose)
+        page = await self._queries.module_build(
+            module_build_id,
+            with_final=verbose,
+            with_components=detail is not Detail.SHORT,
+        )
         build = page.builds[0]
-        trace = []
-        if verbose:
-            traces = await self._queries.module_traces([module_build_id])
-            trace = traces[module_build_id]
         return mbs_module_build(
             build,
             page.components[build.id],
             detail=detail,
             api_version=version,
-            trace=trace,
+            trace=page.traces.get(build.id, ()),
             final_modulemd=page.final_modulemds.get(build.id),
             siblings=page.siblings.get(build.id, ()),
         )

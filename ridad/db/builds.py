@@ -8,13 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ridad.db.build_reads import (
+    COMPONENTS_JSON,
+    LIGHT_MODULE_COLUMNS,
+    pop_components,
+)
 from ridad.db.build_rows import (
     COMPONENT_COLUMNS,
     MAX_ID,
     MODULE_COLUMNS,
     builds_with_components,
     component_build_from_row,
-    load_build,
     module_build_from_row,
 )
 from ridad.db.document_reads import read_documents
@@ -73,14 +77,23 @@ class ModuleBuildStore:
     async def get_with_components(
         self, module_build_id: int
     ) -> tuple[ModuleBuild, list[ComponentBuild]]:
-        """Return one module build and its components, read consistently.
+        """Return one module build and its components (by batch, name), in
+        one statement.
 
         :raises NotFound: when there is no such build.
         """
         if not 0 < module_build_id <= MAX_ID:
             raise NotFound(f"Module build {module_build_id} does not exist")
-        snapshot = await self._pool.run_interaction(load_build, module_build_id)
-        return snapshot.build, list(snapshot.components)
+        rows = await self._pool.run_query(
+            f"SELECT {_MODULE_COLUMNS}, {COMPONENTS_JSON} FROM module_builds"
+            " WHERE id = %s",
+            (module_build_id,),
+        )
+        if not rows:
+            raise NotFound(f"Module build {module_build_id} does not exist")
+        values = dict(rows[0])
+        components = pop_components(values)
+        return module_build_from_row(values), components
 
     async def documents(
         self, module_build_id: int, *, arch: str | None = None
@@ -97,17 +110,27 @@ class ModuleBuildStore:
     async def list_page(
         self, build_filter: BuildFilter, *, page: int, per_page: int
     ) -> tuple[list[ModuleBuild], int]:
-        """Return one page of builds, newest first, and the total count."""
+        """Return one page of builds, newest first, and the total count, in
+        one statement (two past the last page). The builds are read light
+        (``LIGHT_MODULE_COLUMNS``: no modulemd, buildrequires or requires)."""
         where, params = _where(build_filter)
+        count = f"SELECT count(*) FROM module_builds{where}"
         rows = await self._pool.run_query(
-            f"SELECT {_MODULE_COLUMNS} FROM module_builds{where}"
-            " ORDER BY id DESC LIMIT %s OFFSET %s",
-            params + [per_page, (page - 1) * per_page],
+            f"SELECT {LIGHT_MODULE_COLUMNS}, ({count}) AS total_count"
+            f" FROM module_builds{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+            params + params + [per_page, (page - 1) * per_page],
         )
-        count = await self._pool.run_query(
-            f"SELECT count(*) AS total FROM module_builds{where}", params
-        )
-        return [module_build_from_row(r) for r in rows], int(count[0]["total"])
+        if not rows:
+            counted = await self._pool.run_query(
+                f"SELECT count(*) AS total FROM module_builds{where}", params
+            )
+            return [], int(counted[0]["total"])
+        builds = []
+        for row in rows:
+            values = dict(row)
+            total = int(values.pop("total_count"))
+            builds.append(module_build_from_row(values))
+        return builds, total
 
     async def newest_ready(self, name: str, stream: str) -> ModuleBuild | None:
         """Return the newest ``ready`` build of a module stream, if any."""

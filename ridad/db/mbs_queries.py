@@ -17,6 +17,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ridad.db.build_reads import (
+    COMPONENTS_JSON,
+    LIGHT_MODULE_COLUMNS,
+    TRACE_JSON,
+    pop_components,
+    pop_trace,
+)
 from ridad.db.builds import (
     MAX_ID,
     component_build_from_row,
@@ -140,32 +147,44 @@ class ModuleBuildPage:
     final_modulemds: dict[int, str] = dataclasses.field(default_factory=dict)
     #: Read verbose: the ids of each build's MSE siblings.
     siblings: dict[int, list[int]] = dataclasses.field(default_factory=dict)
+    #: Read verbose: each build's module-level trace, oldest first.
+    traces: dict[int, list[TraceEntry]] = dataclasses.field(default_factory=dict)
 
 
-def _columns(with_final: bool) -> str:
-    """The module_builds columns, and ``modulemd.txt`` and the siblings with
-    ``with_final`` (what verbose answers show)."""
+def _columns(with_final: bool, *, components: bool = False) -> str:
+    """The module_builds columns, and ``modulemd.txt``, the siblings and the
+    module trace with ``with_final`` (what verbose answers show); without
+    it, light (no modulemd: ``LIGHT_MODULE_COLUMNS``). With ``components``
+    also the build's components, as JSON."""
     if not with_final:
-        return _MODULE_COLUMNS
-    return f"{_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN}, {SIBLINGS_COLUMN}"
+        columns = LIGHT_MODULE_COLUMNS
+    else:
+        columns = f"{_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN}, {SIBLINGS_COLUMN}"
+        columns += f", {TRACE_JSON}"
+    return f"{columns}, {COMPONENTS_JSON}" if components else columns
 
 
-def _builds_and_finals(
-    rows: Iterable[Mapping[str, Any]],
-) -> tuple[list[ModuleBuild], dict[int, str], dict[int, list[int]]]:
-    """Builds from rows read by ``_columns``, and the ``modulemd.txt`` texts
-    that came with them, by build id."""
-    builds, finals, sibling_ids = [], {}, {}
+def _page_of(rows: Iterable[Mapping[str, Any]], total: int) -> ModuleBuildPage:
+    """A page from rows read by ``_columns``: the builds, and what came with
+    them (``modulemd.txt``, siblings, trace, components) by build id."""
+    page = ModuleBuildPage(builds=[], components={}, total=total)
     for row in rows:
         values, final = split_final_text(row)
         siblings = values.pop("siblings", None)
+        values.pop("total_count", None)
+        traced = "trace_json" in values
+        trace = pop_trace(values)
+        components = pop_components(values)
         build = module_build_from_row(values)
-        builds.append(build)
+        page.builds.append(build)
+        page.components[build.id] = components
         if final is not None:
-            finals[build.id] = final
+            page.final_modulemds[build.id] = final
         if siblings is not None:
-            sibling_ids[build.id] = [int(i) for i in siblings]
-    return builds, finals, sibling_ids
+            page.siblings[build.id] = [int(i) for i in siblings]
+        if traced:
+            page.traces[build.id] = trace
+    return page
 
 
 def _sql_parts(
@@ -209,88 +228,49 @@ class MbsQueryStore:
     async def module_builds(
         self, query: ListQuery, *, with_components: bool, with_final: bool = False
     ) -> ModuleBuildPage:
-        """One page of module builds matching ``query`` and the total count.
+        """One page of module builds matching ``query`` and the total count,
+        in one statement (two past the last page).
 
-        With ``with_components`` the page's components are read too, in the
-        same transaction; with ``with_final`` their ``modulemd.txt``, in
-        the same statement as the builds.
+        With ``with_components`` each build's components come in the same
+        statement; with ``with_final`` their ``modulemd.txt``, siblings and
+        module trace too (else the builds are read light).
         """
-        return await self._pool.run_interaction(
-            self._module_builds, query, with_components, with_final
-        )
-
-    async def _module_builds(
-        self, cursor: Any, query: ListQuery, with_components: bool, with_final: bool
-    ) -> ModuleBuildPage:
         where, order_by, params = _sql_parts(
             query, MODULE_FILTER_COLUMNS, MODULE_ORDER_EXPRESSIONS
         )
-        await cursor.execute(
-            f"SELECT {_columns(with_final)} FROM module_builds{where}{order_by}"
-            " LIMIT %s OFFSET %s",
-            params + [query.per_page, (query.page - 1) * query.per_page],
+        count = f"SELECT count(*) AS total FROM module_builds{where}"
+        columns = _columns(with_final, components=with_components)
+        rows = await self._pool.run_query(
+            f"SELECT {columns}, ({count}) AS total_count FROM module_builds"
+            f"{where}{order_by} LIMIT %s OFFSET %s",
+            params + params + [query.per_page, (query.page - 1) * query.per_page],
         )
-        builds, finals, siblings = _builds_and_finals(cursor.fetchall())
-        await cursor.execute(
-            f"SELECT count(*) AS total FROM module_builds{where}", params
-        )
-        total = int(cursor.fetchone()["total"])
-        components: dict[int, list[ComponentBuild]] = {b.id: [] for b in builds}
-        if with_components and builds:
-            await cursor.execute(
-                f"SELECT {_COMPONENT_COLUMNS} FROM component_builds"
-                " WHERE module_build_id = ANY(%s) ORDER BY module_build_id, id",
-                ([b.id for b in builds],),
-            )
-            for row in cursor.fetchall():
-                component = component_build_from_row(row)
-                components[component.module_build_id].append(component)
-        return ModuleBuildPage(
-            builds=builds,
-            components=components,
-            total=total,
-            final_modulemds=finals,
-            siblings=siblings,
-        )
+        if rows:
+            return _page_of(rows, int(rows[0]["total_count"]))
+        counted = await self._pool.run_query(count, params)
+        return _page_of([], int(counted[0]["total"]))
 
     async def module_build(
-        self, module_build_id: int, *, with_final: bool
+        self, module_build_id: int, *, with_final: bool, with_components: bool = True
     ) -> ModuleBuildPage:
-        """One module build with its components (a page of one), and with
-        ``with_final`` its ``modulemd.txt``, read as ``ModuleBuildStore``
-        reads them: two statements in one transaction.
+        """One module build (a page of one) in one statement: with
+        ``with_components`` its components, with ``with_final`` its
+        ``modulemd.txt``, siblings and module trace.
 
         :raises NotFound: when there is no such build.
         """
         if not 0 < module_build_id <= MAX_ID:
             raise NotFound(f"Module build {module_build_id} does not exist")
-        return await self._pool.run_interaction(
-            self._module_build, module_build_id, with_final
-        )
-
-    async def _module_build(
-        self, cursor: Any, module_build_id: int, with_final: bool
-    ) -> ModuleBuildPage:
-        await cursor.execute(
-            f"SELECT {_columns(with_final)} FROM module_builds WHERE id = %s",
+        columns = _columns(with_final, components=with_components)
+        if not with_final:  # the single views show every column but these
+            columns = columns.replace(LIGHT_MODULE_COLUMNS, _MODULE_COLUMNS, 1)
+        rows = await self._pool.run_query(
+            f"SELECT {columns} FROM module_builds WHERE id = %s",
             (module_build_id,),
         )
-        builds, finals, siblings = _builds_and_finals(cursor.fetchall())
-        if not builds:
+        if not rows:
             raise NotFound(f"Module build {module_build_id} does not exist")
-        await cursor.execute(
-            f"SELECT {_COMPONENT_COLUMNS} FROM component_builds"
-            " WHERE module_build_id = %s ORDER BY batch, name",
-            (module_build_id,),
-        )
-        components = [component_build_from_row(r) for r in cursor.fetchall()]
-        return ModuleBuildPage(
-            builds=builds,
-            components={module_build_id: components},
-            total=1,
-            final_modulemds=finals,
-            siblings=siblings,
-        )
+        return _page_of(rows, 1)
 
     async def module_build_with_final(
         self, module_build_id: int
@@ -304,13 +284,14 @@ class MbsQueryStore:
         if not 0 < module_build_id <= MAX_ID:
             raise missing
         rows = await self._pool.run_query(
-            f"SELECT {_columns(True)} FROM module_builds WHERE id = %s",
+            f"SELECT {_MODULE_COLUMNS}, {FINAL_TEXT_COLUMN} FROM module_builds"
+            " WHERE id = %s",
             (module_build_id,),
         )
-        builds, finals, _ = _builds_and_finals(rows)
-        if not builds:
+        if not rows:
             raise missing
-        return builds[0], finals.get(module_build_id)
+        page = _page_of(rows, 1)
+        return page.builds[0], page.final_modulemds.get(module_build_id)
 
     async def arch_documents(self, module_build_id: int) -> ModuleDocuments:
         """The build's final modulemd documents with the text of every

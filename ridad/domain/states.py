@@ -28,10 +28,10 @@ class ModuleState(enum.Enum):
 
         :raises ValueError: for an unknown name.
         """
-        for state in cls:
-            if state.label == label:
-                return state
-        raise ValueError(f"unknown module state {label!r}")
+        try:
+            return _MODULE_BY_LABEL[label]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown module state {label!r}") from None
 
 
 class ComponentState(enum.Enum):
@@ -53,11 +53,15 @@ class ComponentState(enum.Enum):
 
         :raises ValueError: for an unknown name.
         """
-        for state in cls:
-            if state.label == label:
-                return state
-        raise ValueError(f"unknown component state {label!r}")
+        try:
+            return _COMPONENT_BY_LABEL[label]
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown component state {label!r}") from None
 
+
+# Lookups by label (rows carry labels; a dict beats scanning the members).
+_MODULE_BY_LABEL = {state.label: state for state in ModuleState}
+_COMPONENT_BY_LABEL = {state.label: state for state in ComponentState}
 
 MODULE_TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
     ModuleState.INIT: frozenset({ModuleState.WAIT, ModuleState.FAILED}),

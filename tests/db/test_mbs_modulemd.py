@@ -49,7 +49,8 @@ async def test_verbose_modulemd_is_the_submitted_one_then_the_final_one(
     assert (code, body["modulemd"]) == (200, WHOLE)
     (read,) = _build_reads(served.log)
     assert "final_modulemds" in read and read.endswith("WHERE id = %s")
-    assert len(served.log.uses) == 2  # the build and components; the trace
+    # One statement: the build, its components and trace, no transaction.
+    assert served.log.uses == [[read]]
     served.log.clear()
     code, body = await served.get_json(f"{MBS}module-builds/{module_build_id}")
     assert code == 200 and "modulemd" not in body
