@@ -17,7 +17,8 @@ tables that neither side touched.
 
 The clone is a deep copy specialised for the state's values (dataclass
 records, dicts, lists, scalars); anything else goes through
-``copy.deepcopy``. Records refer to each other by id, never by object, so
+``copy.deepcopy``. A frozen record (an event, an RPM, a build log) is never
+changed in place, so copies share it. Records refer to each other by id, never by object, so
 copying one table alone keeps the state consistent.
 """
 
@@ -47,18 +48,41 @@ def clone(value: Any) -> Any:
     if kind in _ATOMIC:
         return value
     if kind is dict:
-        return {key: clone(item) for key, item in value.items()}
+        return {
+            key: item if type(item) in _ATOMIC else clone(item)
+            for key, item in value.items()
+        }
     if kind is list:
-        return [clone(item) for item in value]
+        return [item if type(item) in _ATOMIC else clone(item) for item in value]
     if kind is tuple:
         return tuple(clone(item) for item in value)
-    if hasattr(kind, "__dataclass_fields__") and not hasattr(kind, "__slots__"):
+    if kind in _FROZEN:
+        return value
+    if _is_record(kind):
         copied = object.__new__(kind)
-        copied.__dict__.update(
-            {key: clone(item) for key, item in value.__dict__.items()}
-        )
+        members = value.__dict__.copy()
+        for key, item in members.items():
+            if type(item) not in _ATOMIC:
+                members[key] = clone(item)
+        copied.__dict__ = members
         return copied
     return copy.deepcopy(value)
+
+
+_RECORD_KINDS: dict[type, bool] = {}
+_FROZEN: set[type] = set()
+
+
+def _is_record(kind: type) -> bool:
+    """Whether ``kind`` is a dataclass whose instances keep a ``__dict__``."""
+    known = _RECORD_KINDS.get(kind)
+    if known is None:
+        known = hasattr(kind, "__dataclass_fields__") and not hasattr(kind, "__slots__")
+        _RECORD_KINDS[kind] = known
+        if known and kind.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            _FROZEN.add(kind)
+            return False
+    return known
 
 
 class CopyOnWrite:

@@ -251,7 +251,7 @@ class Repo:
     dist: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Event:
     """A committed change set's id and time."""
 
