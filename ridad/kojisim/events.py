@@ -24,6 +24,7 @@ import koji
 from twisted.logger import Logger
 
 from ridad.kojisim.context import HubCore
+from ridad.kojisim.cow import read_only, same_table
 from ridad.kojisim.state import Build, HubState, Repo, Tagging, Task
 from ridad.kojisim.views import (
     build_view,
@@ -79,14 +80,26 @@ def _header_value(value: Any) -> str:
     return str(value)
 
 
+#: The tables whose changes make bus messages.
+_WATCHED = ("tasks", "builds", "taggings", "repos")
+
+
 def messages_between(old: HubState, new: HubState) -> list[KojiMessage]:
-    """The messages Koji would send for the changes from ``old`` to ``new``."""
-    starting, ending = _task_messages(old, new)
+    """The messages Koji would send for the changes from ``old`` to ``new``.
+
+    Both are read without claiming their tables (L{read_only}), and a table
+    neither side touched since the copy (L{same_table}) has no messages.
+    """
+    changed = {name for name in _WATCHED if not same_table(old, new, name)}
+    if not changed:
+        return []
+    old, new = read_only(old), read_only(new)
+    starting, ending = _task_messages(old, new) if "tasks" in changed else ([], [])
     return [
         *starting,
-        *_build_messages(old, new),
-        *_tagging_messages(old, new),
-        *_repo_messages(old, new),
+        *(_build_messages(old, new) if "builds" in changed else []),
+        *(_tagging_messages(old, new) if "taggings" in changed else []),
+        *(_repo_messages(old, new) if "repos" in changed else []),
         *ending,
     ]
 

@@ -15,7 +15,7 @@ from typing import Any
 __all__ = ["Archive", "BuildLog", "Buildroot", "Rpm"]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Rpm:
     """An RPM of a build (``rpminfo``), with the header values kojisim knows.
 
@@ -60,7 +60,7 @@ class Archive:
     rpm_ids: list[int] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildLog:
     """A log file of a build (``getBuildLogs``): its name, sub-directory and bytes."""
 

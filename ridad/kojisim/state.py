@@ -8,13 +8,13 @@ sequences are outside the transactions, as a database's are.
 
 from __future__ import annotations
 
-import copy
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import koji
 
+from ridad.kojisim.cow import CopyOnWrite
 from ridad.kojisim.records import Archive, BuildLog, Buildroot, Rpm
 
 __all__ = [
@@ -251,7 +251,7 @@ class Repo:
     dist: bool = False
 
 
-@dataclass
+@dataclass(frozen=True)
 class Event:
     """A committed change set's id and time."""
 
@@ -260,7 +260,7 @@ class Event:
 
 
 @dataclass
-class HubState:
+class HubState(CopyOnWrite):
     """Everything the hub knows, apart from sessions and uploaded files."""
 
     users: dict[int, User] = field(default_factory=dict)
@@ -308,8 +308,10 @@ class HubState:
         sequences, they do not give an id back when the transaction that
         took it rolls back, so a failed call can leave a gap in the ids, as
         on the hub (recordings 032 and 102: a package id and an event id).
+        The tables are copied lazily (L{ridad.kojisim.cow}): a table is
+        copied when a transaction first touches it.
         """
-        return copy.deepcopy(self, {id(self.counters): self.counters})
+        return self.cow_copy()  # type: ignore[no-any-return]
 
     def next_id(self, kind: str) -> int:
         """The next id of a sequence (1, 2, ...)."""
@@ -382,3 +384,8 @@ class HubState:
         changes = self.tag_changes.setdefault(tag_id, [])
         if event_id not in changes:
             changes.append(event_id)
+
+
+HubState._COW_FIELDS = frozenset(
+    item.name for item in fields(HubState) if item.name != "counters"
+)
