@@ -155,8 +155,11 @@ class KojiSim:
         await self.port.stopListening()
 
 
-async def start_kojisim(reactor: Any, *, capacity: int, upload_dir: Path) -> KojiSim:
-    """kojisim with instant builds and ``capacity`` build slots, and ``f40-build``."""
+async def start_kojisim(
+    reactor: Any, *, capacity: int, upload_dir: Path, sink: Any = None
+) -> KojiSim:
+    """kojisim with instant builds and ``capacity`` build slots, and
+    ``f40-build``; its bus messages go to ``sink`` (if given)."""
     upload_dir.mkdir(parents=True, exist_ok=True)
     hub = KojiHub(
         clock=reactor,
@@ -165,6 +168,7 @@ async def start_kojisim(reactor: Any, *, capacity: int, upload_dir: Path) -> Koj
         build_seconds=0,
         builder_capacity=capacity,
         upload_dir=str(upload_dir),
+        event_sink=sink,
     )
     port = reactor.listenTCP(0, Site(hub.resource()), interface="127.0.0.1")
     url = f"http://127.0.0.1:{port.getHost().port}/kojihub"
@@ -204,7 +208,12 @@ def commit_modules(
 
 
 async def start_ridad(
-    dsn: str, world: GitWorld, koji_url: str, state_dir: Path
+    dsn: str,
+    world: GitWorld,
+    koji_url: str,
+    state_dir: Path,
+    *,
+    poll_interval: float = 0.1,
 ) -> RunningDaemon:
     """The real service tree (makeService) with limits that do not dominate."""
     config = daemon_config(
@@ -213,7 +222,7 @@ async def start_ridad(
         state_dir / "state",
         koji=koji_config(
             koji_url,
-            poll_interval_seconds=0.1,
+            poll_interval_seconds=poll_interval,
             max_concurrent_builds=1000,
             max_concurrent_builds_per_module=100,
         ),

@@ -47,9 +47,11 @@ async def lease_epoch(bench_pool: Pool) -> int:
     return int(rows[0]["epoch"])
 
 
-async def open_tasks(koji: Any, bench_pool: Pool, count: int) -> None:
+async def open_tasks(
+    koji: Any, bench_pool: Pool, count: int, *, per_module: int = OPEN_PER_MODULE
+) -> None:
     """Create ``count`` FREE build tasks in kojisim and as many building
-    components, in copies of the ready modules.
+    components, ``per_module`` in each copy of a ready module.
 
     The tasks are created a few per request: kojisim copies its whole state
     for each call, and one long request would stall the reactor long enough
@@ -62,13 +64,14 @@ async def open_tasks(koji: Any, bench_pool: Pool, count: int) -> None:
         " AS template FROM module_builds m WHERE state = 'ready' ORDER BY id",
         (MACROS_PACKAGE,),
     )
+    modules = [m for m in modules if m["template"] is not None]
     templates = [
         (modules[index % len(modules)], index)
-        for index in range(-(-count // OPEN_PER_MODULE))
+        for index in range(-(-count // per_module))
     ]
     plan = []
     for template, index in templates:
-        room = min(OPEN_PER_MODULE, count - index * OPEN_PER_MODULE)
+        room = min(per_module, count - index * per_module)
         plan += [(template, index, slot) for slot in range(room)]
     sources = await bench_pool.run_query(
         "SELECT id, source FROM component_builds WHERE id = ANY(%s)",
