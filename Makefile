@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
-.PHONY: all venv run test lint bench system-packages clean install
+.PHONY: all venv run test lint bench bench-packages system-packages clean install
 
 all: venv
 
@@ -64,5 +65,20 @@ install: venv
 clean:
 	rm -rf $(VENV) build *.egg-info
 
-bench: venv
-	$(BIN)/python -m tests.bench.run
+# What only the benchmarks need: wrk (installed as root with apt-get, else the
+# command is printed) and py-spy in the virtualenv (for --profile).
+bench-packages: venv
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing system packages: wrk"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || exit 1; \
+	  else \
+	    echo "Missing system packages. Run:"; \
+	    echo "  sudo apt-get install -y wrk"; \
+	    exit 1; \
+	  fi; \
+	}
+	@test -x $(BIN)/py-spy || $(BIN)/pip install -q py-spy
+
+bench: bench-packages
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)

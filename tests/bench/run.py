@@ -5,16 +5,20 @@ user=postgres dbname=postgres``. Each benchmark gets a database
 ``ridad_bench_<pid>[_<name>]`` built from the migrations (by the daemon
 itself for the module build benchmark), used and dropped.
 
-``python -m tests.bench.run
-[--only plans|builds|health|fairness|mse|reuse|page|events|metrics]
-[--modules N] [--components M] [--json FILE] ...``; each reactor-driven
-benchmark runs the reactor once, so ``health``, ``fairness``, ``page`` and
-``metrics`` run in child processes of their own when every benchmark runs.
+``python -m tests.bench.run [--only NAME] [--profile] [--modules N]
+[--components M] [--json FILE] ...`` (NAME: one of ``BENCHES``); each
+reactor-driven benchmark runs the reactor once, so those of ``CHILDREN``
+run in child processes of their own when every benchmark runs. ``api``
+(wrk against ridad and the framework's ceilings, tests/bench/api_load.py)
+runs first, on a quiet machine; ``koji`` and ``scheduler`` run the modules
+``tests.bench.koji_round_trips`` and ``tests.bench.scheduler_scale`` when
+they exist (each ``main(server_dsn)``), else say they are not available.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import re
 import subprocess
@@ -26,6 +30,7 @@ import psycopg2
 
 from ridad.db.schema import load_migrations
 from tests.bench import (
+    api_load,
     git_fairness,
     health_under_load,
     list_plans,
@@ -33,9 +38,32 @@ from tests.bench import (
     module_builds,
     status_page,
     stream_expansion,
+    submit_latency,
 )
 
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+BENCHES = (
+    "api",
+    "submit",
+    "koji",
+    "scheduler",
+    "plans",
+    "builds",
+    "health",
+    "fairness",
+    "mse",
+    "reuse",
+    "page",
+    "events",
+    "metrics",
+)
+#: Run in a child process each when every benchmark runs (one reactor run each).
+CHILDREN = ("submit", "health", "fairness", "reuse", "page", "events", "metrics")
+#: Benchmarks of modules that may not be there yet: name -> module.
+OPTIONAL = {
+    "koji": "tests.bench.koji_round_trips",
+    "scheduler": "tests.bench.scheduler_scale",
+}
 
 
 def with_dbname(dsn: str, dbname: str) -> str:
@@ -75,28 +103,39 @@ def reuse_calls() -> None:
     )
 
 
+def optional_bench(bench: str, server: str) -> None:
+    """Run the ``main(server_dsn)`` of ``OPTIONAL[bench]``, or say it is not
+    there (imported only now: another branch brings it)."""
+    try:
+        module = importlib.import_module(OPTIONAL[bench])
+    except ModuleNotFoundError as e:
+        if e.name != OPTIONAL[bench]:
+            raise
+        print(f"\n{bench}: not available ({OPTIONAL[bench]} is not there)")
+        return
+    module.main(server)
+
+
 def main() -> None:
     """Run each benchmark on a database of its own."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--only", choices=BENCHES, help="run only this benchmark")
     parser.add_argument(
-        "--only",
-        choices=(
-            "plans",
-            "builds",
-            "health",
-            "fairness",
-            "mse",
-            "reuse",
-            "page",
-            "events",
-            "metrics",
-        ),
-        help="run only this benchmark",
+        "--profile", action="store_true", help="api: also profile ridad with py-spy"
     )
     module_builds.add_arguments(parser)
     args = parser.parse_args()
     server = os.environ.get("RIDAD_TEST_DSN", DEFAULT_DSN)
     name = f"ridad_bench_{os.getpid()}"
+    if args.only in (None, "api"):
+        with migrated_database(server, f"{name}_api", migrate=False) as dsn:
+            api_load.main(dsn, profile=args.profile)
+    if args.only == "submit":
+        with migrated_database(server, f"{name}_submit", migrate=False) as dsn:
+            submit_latency.main(dsn)
+    for bench in OPTIONAL:
+        if args.only in (None, bench):
+            optional_bench(bench, server)
     if args.only in (None, "mse"):
         stream_expansion.main()
     if args.only in (None, "plans"):
@@ -124,7 +163,7 @@ def main() -> None:
         with migrated_database(server, f"{name}_metrics", migrate=False) as dsn:
             metrics_scrape.main(dsn)
     if args.only is None:
-        for child in ("health", "fairness", "reuse", "page", "events", "metrics"):
+        for child in CHILDREN:
             command = [sys.executable, "-m", "tests.bench.run", "--only", child]
             subprocess.run(command, check=True)
 
