@@ -16,7 +16,7 @@ from twisted.logger import Logger
 
 from ridad.db import build_writes as writes
 from ridad.db.build_rows import load_build, load_module_trace
-from ridad.db.leases import check_lease
+from ridad.db.fenced import load_fenced_build
 from ridad.db.pool import Pool
 from ridad.domain.builds import (
     BuildSnapshot,
@@ -92,9 +92,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         the commit listeners after, when it ``changes`` a state)."""
 
         async def interaction(cursor: Any) -> BuildSnapshot:
-            if epoch is not None:
-                await check_lease(cursor, epoch)
-            loaded = await load_build(cursor, module_build_id, lock=True)
+            loaded = await load_fenced_build(cursor, module_build_id, epoch)
             return await step(cursor, loaded, now)
 
         now = self._now()
