@@ -76,6 +76,9 @@ class TaskTracker:
         self._transitions = transitions
         self._clock = clock
         self._events = events
+        #: Changes the last poll committed, and its failed tasks.
+        self.last_changes = 0
+        self.last_failed = 0
 
     async def poll(
         self,
@@ -92,6 +95,7 @@ class TaskTracker:
         :raises NotLeader: another process took the scheduler lease.
         """
         plan = plan_poll(active)
+        self.last_changes = self.last_failed = 0
         if not plan.tasks and not plan.repos:
             return 0
         asked = self._clock.seconds()
@@ -107,6 +111,7 @@ class TaskTracker:
         for build in plan.repos:
             assert build.repo_task_id is not None
             await self._repo_answer(build, report.repos[build.repo_task_id], epoch)
+        self.last_failed = len(failed)
         if failed:
             await self._record_failures(failed, epoch=epoch)
         self._events.answered_before(asked)
@@ -157,6 +162,7 @@ class TaskTracker:
     def _changed(self, component: ComponentBuild) -> None:
         """A change of ``component`` committed: the latency from the bus
         event about its task (if one came; newRepo tasks likewise)."""
+        self.last_changes += 1
         self._events.changed(component.task_id, self._clock.seconds())
 
     async def _record_failures(
@@ -221,6 +227,7 @@ class TaskTracker:
                 task_failed=failed,
                 epoch=epoch,
             )
+            self.last_changes += 1
             self._events.changed(build.repo_task_id, self._clock.seconds())
 
 
