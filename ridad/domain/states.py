@@ -28,10 +28,10 @@ class ModuleState(enum.Enum):
 
         :raises ValueError: for an unknown name.
         """
-        for state in cls:
-            if state.label == label:
-                return state
-        raise ValueError(f"unknown module state {label!r}")
+        found = _BY_LABEL.get((cls, label))
+        if found is None:
+            raise ValueError(f"unknown module state {label!r}")
+        return found  # type: ignore[return-value]
 
 
 class ComponentState(enum.Enum):
@@ -53,10 +53,10 @@ class ComponentState(enum.Enum):
 
         :raises ValueError: for an unknown name.
         """
-        for state in cls:
-            if state.label == label:
-                return state
-        raise ValueError(f"unknown component state {label!r}")
+        found = _BY_LABEL.get((cls, label))
+        if found is None:
+            raise ValueError(f"unknown component state {label!r}")
+        return found  # type: ignore[return-value]
 
 
 MODULE_TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
@@ -96,3 +96,9 @@ def module_transition_allowed(old: ModuleState, new: ModuleState) -> bool:
 def component_transition_allowed(old: ComponentState, new: ComponentState) -> bool:
     """Whether a component build may move from ``old`` to ``new``."""
     return new in COMPONENT_TRANSITIONS[old]
+
+
+#: Each state by its class and label (rows turn into states by the thousand).
+_BY_LABEL: dict[tuple[type, str], enum.Enum] = {
+    (cls, state.label): state for cls in (ModuleState, ComponentState) for state in cls
+}
