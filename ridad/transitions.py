@@ -16,7 +16,7 @@ from twisted.logger import Logger
 
 from ridad.db import build_writes as writes
 from ridad.db.build_rows import load_build, load_module_trace
-from ridad.db.leases import check_lease
+from ridad.db.fenced import load_fenced_build
 from ridad.db.pool import Pool
 from ridad.domain.builds import (
     BuildSnapshot,
@@ -29,6 +29,7 @@ from ridad.domain.builds import (
 )
 from ridad.domain.koji import KojiBuild
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.domain.task_end import TaskEnd
 from ridad.metrics.instruments import Metrics
 from ridad.outbox.announce import announce_component, announce_module
 from ridad.transitions_cg import CgIntents
@@ -70,8 +71,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         self._listeners.append(listener)
 
     async def _transaction(self, fn: Any, *args: Any) -> Any:
-        """``fn(cursor, *args)`` in one transaction; the state changes it
-        announced are counted once it committed."""
+        """``fn(cursor, *args)`` in one transaction (changes counted at commit)."""
         return await self._changes.run(self._pool.run_interaction, fn, *args)
 
     def _committed(self) -> None:
@@ -92,9 +92,7 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         the commit listeners after, when it ``changes`` a state)."""
 
         async def interaction(cursor: Any) -> BuildSnapshot:
-            if epoch is not None:
-                await check_lease(cursor, epoch)
-            loaded = await load_build(cursor, module_build_id, lock=True)
+            loaded = await load_fenced_build(cursor, module_build_id, epoch)
             return await step(cursor, loaded, now)
 
         now = self._now()
@@ -285,16 +283,25 @@ class Transitions(SubmitIntents, LifeIntents, CgIntents, ImportIntents, ReuseInt
         koji_build: KojiBuild | None = None,
         epoch: int,
     ) -> BuildSnapshot:
-        """Move a component where its task's end leaves it, noting the task's
-        state and the build it made (its message carries them).
+        """``record_task_ends`` of one component."""
+        end = TaskEnd(component, state, reason, task_state, koji_build)
+        return await self.record_task_ends(
+            component.module_build_id, [end], epoch=epoch
+        )
 
-        :raises InvalidRequest: when the move is not allowed from its state.
-        """
-        found: dict[str, Any] = {"task_state": task_state}
-        if koji_build is not None:
-            found.update(nvr=koji_build.nvr, koji_build_id=koji_build.id)
-        move = (component.id, state, reason, found)
-        return await self._move(component.module_build_id, epoch, [move])
+    async def record_task_ends(
+        self, module_build_id: int, ends: Sequence[TaskEnd], *, epoch: int
+    ) -> BuildSnapshot:
+        """Move components of one build where their tasks' ends leave them
+        (one poll's findings), in one transaction, noting each task's state
+        and build (their messages carry them); InvalidRequest: a bad move."""
+        moves: list[Move] = []
+        for end in ends:
+            found: dict[str, Any] = {"task_state": end.task_state}
+            if end.koji_build is not None:
+                found.update(nvr=end.koji_build.nvr, koji_build_id=end.koji_build.id)
+            moves.append((end.component.id, end.state, end.reason, found))
+        return await self._move(module_build_id, epoch, moves)
 
     async def _move(
         self, module_build_id: int, epoch: int, moves: Sequence[Move]

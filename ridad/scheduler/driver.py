@@ -40,20 +40,16 @@ from ridad.scheduler.sweeps import BuildSweeps
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
-MAX_REPO_ATTEMPTS = 3
-LOOKUP_SLACK_SECONDS = 300
-
+MAX_REPO_ATTEMPTS, LOOKUP_SLACK_SECONDS = 3, 300
 #: Builds module-build-macros for a build and its ``%dist``.
 MacrosBuilder = Callable[[ModuleBuild, str], Awaitable[MacrosSrpm]]
 
 
 class BuildDriver:
-    """Drives every active module build through Koji, one cycle at a time.
-
-    A built module is imported into Koji by the ``importer`` before it is
-    ``done``. With a ``gate`` a done build waits for Greenwave's decision;
-    without one it moves to ``ready`` at once.
-    """
+    """Drives every active module build through Koji, one cycle at a time
+    (events about the tasks it submits count at once). A built module is
+    imported into Koji by the ``importer`` before it is ``done``. With a
+    ``gate`` a done build waits for Greenwave's decision; else ``ready``."""
 
     log = Logger()
 
@@ -124,7 +120,9 @@ class BuildDriver:
             task_timeout=timedelta(hours=self._config.task_timeout_hours),
         )
         self._metrics.cycle_tasks.observe(self.last_polled_tasks)
-        active = await self._store.active_builds()
+        if self._tracker.last_changes or self._tracker.last_failed:
+            # Read again only when the poll wrote (an API change pokes a cycle).
+            active = await self._store.active_builds()
         self._remember_tracked(active)
         budget = self._config.max_concurrent_builds - sum(
             1 for _, cs in active for c in cs if c.state is ComponentState.BUILDING
@@ -321,6 +319,7 @@ class BuildDriver:
             elif submitted.task_id is not None:
                 outcomes[c.id] = submitted.task_id
         await self._transitions.record_submissions(build.id, outcomes, epoch=epoch)
+        self.tracked_tasks |= {t for t in outcomes.values() if isinstance(t, int)}
         if build.repo_event is None and any(
             c.name == MACROS_PACKAGE and isinstance(outcomes.get(c.id), int)
             for c in chosen

@@ -13,6 +13,7 @@ from twisted.logger import Logger
 from ridad.domain.builds import ComponentBuild, ModuleBuild
 from ridad.domain.koji import RepoReport, TaskReport
 from ridad.domain.states import ComponentState, ModuleState
+from ridad.domain.task_end import TaskEnd
 from ridad.domain.task_logs import TaskLogTail, reason_with_log
 from ridad.errors import KojiError
 from ridad.koji.hub import KojiHub
@@ -76,6 +77,9 @@ class TaskTracker:
         self._transitions = transitions
         self._clock = clock
         self._events = events
+        #: Changes the last poll committed, and its failed tasks.
+        self.last_changes = 0
+        self.last_failed = 0
 
     async def poll(
         self,
@@ -92,21 +96,31 @@ class TaskTracker:
         :raises NotLeader: another process took the scheduler lease.
         """
         plan = plan_poll(active)
+        self.last_changes = self.last_failed = 0
         if not plan.tasks and not plan.repos:
             return 0
         asked = self._clock.seconds()
         report = await self._koji.poll(plan.task_ids, plan.repo_checks)
         failed = []
+        ends: dict[int, list[TaskEnd]] = {}
         for build, component in plan.tasks:
             assert component.task_id is not None
             answer = report.tasks[component.task_id]
             if await self._task_answer(
-                build, component, answer, epoch=epoch, now=now, timeout=task_timeout
+                build,
+                component,
+                answer,
+                ends,
+                epoch=epoch,
+                now=now,
+                timeout=task_timeout,
             ):
                 failed.append(component)
+        await self._record_ends(ends, epoch)
         for build in plan.repos:
             assert build.repo_task_id is not None
             await self._repo_answer(build, report.repos[build.repo_task_id], epoch)
+        self.last_failed = len(failed)
         if failed:
             await self._record_failures(failed, epoch=epoch)
         self._events.answered_before(asked)
@@ -117,13 +131,15 @@ class TaskTracker:
         build: ModuleBuild,
         component: ComponentBuild,
         answer: TaskReport,
+        ends: dict[int, list[TaskEnd]],
         *,
         epoch: int,
         now: datetime,
         timeout: timedelta,
     ) -> bool:
-        """Record what the task's state means; True when the task failed
-        (its reason is asked for afterwards, for every failed task at once)."""
+        """Record what the task's state means (an end is added to ``ends``,
+        by build); True when the task failed (its reason is asked for
+        afterwards, for every failed task at once)."""
         task = answer.task
         if task is None:
             self.log.warn(
@@ -138,15 +154,9 @@ class TaskTracker:
         ending = _ending(build, component, answer, now=now, timeout=timeout)
         if ending is not None:
             state, reason = ending
-            await self._transitions.record_task_end(
-                component,
-                state,
-                reason,
-                task_state=task.state,
-                koji_build=answer.build if state is ComponentState.COMPLETE else None,
-                epoch=epoch,
-            )
-            self._changed(component)
+            made = answer.build if state is ComponentState.COMPLETE else None
+            end = TaskEnd(component, state, reason, task.state, made)
+            ends.setdefault(build.id, []).append(end)
         elif task.state != component.task_state:
             await self._transitions.record_task_state(
                 component, task.state, epoch=epoch
@@ -154,9 +164,17 @@ class TaskTracker:
             self._changed(component)
         return False
 
+    async def _record_ends(self, ends: dict[int, list[TaskEnd]], epoch: int) -> None:
+        """The ends of one poll: one transaction per build."""
+        for build_id, found in ends.items():
+            await self._transitions.record_task_ends(build_id, found, epoch=epoch)
+            for end in found:
+                self._changed(end.component)
+
     def _changed(self, component: ComponentBuild) -> None:
         """A change of ``component`` committed: the latency from the bus
         event about its task (if one came; newRepo tasks likewise)."""
+        self.last_changes += 1
         self._events.changed(component.task_id, self._clock.seconds())
 
     async def _record_failures(
@@ -167,18 +185,14 @@ class TaskTracker:
             [c.task_id for c in components if c.task_id is not None]
         )
         logs = await self._failure_logs(reasons)
+        ends: dict[int, list[TaskEnd]] = {}
         for component in components:
             assert component.task_id is not None
-            await self._transitions.record_task_end(
-                component,
-                ComponentState.FAILED,
-                reason_with_log(
-                    reasons[component.task_id], logs.get(component.task_id)
-                ),
-                task_state="failed",
-                epoch=epoch,
-            )
-            self._changed(component)
+            tail = logs.get(component.task_id)
+            reason = reason_with_log(reasons[component.task_id], tail)
+            end = TaskEnd(component, ComponentState.FAILED, reason, "failed")
+            ends.setdefault(component.module_build_id, []).append(end)
+        await self._record_ends(ends, epoch)
 
     async def _failure_logs(self, reasons: dict[int, str]) -> dict[int, TaskLogTail]:
         """The tails of the failed tasks' logs; none when Koji fails to give
@@ -221,6 +235,7 @@ class TaskTracker:
                 task_failed=failed,
                 epoch=epoch,
             )
+            self.last_changes += 1
             self._events.changed(build.repo_task_id, self._clock.seconds())
 
 

@@ -31,6 +31,7 @@ kojisim included.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -67,6 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--poll-interval", type=float, default=5.0, help="scheduler poll seconds")
     add("--timeout", type=float, default=600, help="seconds to wait per phase")
     add("--finish", action="store_true", help="run phase 3 (kojisim-bound)")
+    add("--profile", metavar="FILE", help="cProfile the timed cycles into FILE")
     add("--json", metavar="FILE", help="also write figures here")
 
 
@@ -286,13 +288,20 @@ async def cycle_phase(
         await poller.stop()
     epoch = await lease_epoch(bench_pool)
     cycles = []
+    profile = cProfile.Profile() if args.profile else None
     for _ in range(args.cycles):
+        if profile is not None:
+            profile.enable()
         before = meters.read()
         started = time.perf_counter()
         await meters.driver.cycle(epoch)
         elapsed = time.perf_counter() - started
+        if profile is not None:
+            profile.disable()
         moved = since(before, meters.read())
         cycles.append((elapsed, moved))
+    if profile is not None:
+        profile.dump_stats(args.profile)
     if await lease_epoch(bench_pool) != epoch or meters.scheduler.role != "active":
         raise RuntimeError("the scheduler lost its lock during the timed cycles")
     polled = meters.driver.last_polled_tasks
