@@ -100,4 +100,3 @@ def module_transition_allowed(old: ModuleState, new: ModuleState) -> bool:
 def component_transition_allowed(old: ComponentState, new: ComponentState) -> bool:
     """Whether a component build may move from ``old`` to ``new``."""
     return new in COMPONENT_TRANSITIONS[old]
-
