@@ -19,6 +19,7 @@ from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
@@ -189,7 +190,7 @@ class ApiSite(Site):
             return overloaded
         return super().buildProtocol(addr)
 
-    def log(self, request: Request) -> None:
+    def log(self, request: http.Request) -> None:
         """Write the request's access log line (``api.access_log``: compact,
         full or off), for the sampled fraction (``api.access_log_sample``)."""
         api = self.api
@@ -204,9 +205,10 @@ class ApiSite(Site):
         if log_file is not None:
             log_file.write(self._compact_line(request) + "\n")
 
-    def _compact_line(self, request: Request) -> str:
+    def _compact_line(self, request: http.Request) -> str:
         started = getattr(request, "_started", None)
-        seconds = 0.0 if started is None else self.reactor.seconds() - started
+        clock: Any = self.reactor
+        seconds = 0.0 if started is None else clock.seconds() - started
         method = request.method.decode("ascii", "replace")
         path = request.uri.decode("ascii", "replace").replace('"', "%22")
         return f'"{method} {path}" {request.code} {request.sentLength} {seconds:.4f}'

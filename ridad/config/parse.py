@@ -272,7 +272,7 @@ def _access_log(reader: Reader, section: Any, d: ApiConfig) -> dict[str, Any]:
     }
 
 
-def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, int]:
+def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, Any]:
     """``api.max_event_streams`` and ``api.event_stream_queue``."""
     return {
         key: reader.value(section, "api.", key, getattr(d, key), check_positive_int)

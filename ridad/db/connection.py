@@ -253,7 +253,7 @@ class Cursor:
         d = self._cursor.execute(sql, params)
         # Fires with [the statement's outcome] (a Failure as a value).
         ended: Deferred[list[Any]] = Deferred()
-        d.addBoth(lambda outcome: (ended.callback([outcome]), outcome)[1])
+        d.addBoth(_passing_to, ended)
         cancels: list[Deferred[None]] = []
         try:
             await time_limited(
@@ -368,3 +368,9 @@ def _describe(outcome: Any) -> str:
     if isinstance(outcome, BaseException):
         return f"{type(outcome).__name__}: {str(outcome).strip()}"
     return "it had ended before"
+
+
+def _passing_to(outcome: Any, ended: Deferred[list[Any]]) -> Any:
+    """Fire ``ended`` with ``[outcome]`` and pass ``outcome`` on."""
+    ended.callback([outcome])
+    return outcome
