@@ -10,6 +10,7 @@ the cap is answered 503 and closed at once.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -18,6 +19,7 @@ from twisted.internet.interfaces import IAddress
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web import http
 from twisted.web.resource import IResource, Resource
 from twisted.web.server import NOT_DONE_YET, Request, Site
 
@@ -165,6 +167,7 @@ class ApiSite(Site):
         self._metrics = metrics or Metrics()
         self.open_connections = 0
         self._refusing = False
+        self._random = random.Random()
 
     @property
     def api(self) -> ApiConfig:
@@ -186,6 +189,29 @@ class ApiSite(Site):
             overloaded.factory = self  # type: ignore[assignment]
             return overloaded
         return super().buildProtocol(addr)
+
+    def log(self, request: http.Request) -> None:
+        """Write the request's access log line (``api.access_log``: compact,
+        full or off), for the sampled fraction (``api.access_log_sample``)."""
+        api = self.api
+        if api.access_log == "off" or (
+            api.access_log_sample < 1 and self._random.random() >= api.access_log_sample
+        ):
+            return
+        if api.access_log == "full":
+            super().log(request)
+            return
+        log_file = getattr(self, "logFile", None)
+        if log_file is not None:
+            log_file.write(self._compact_line(request) + "\n")
+
+    def _compact_line(self, request: http.Request) -> str:
+        started = getattr(request, "_started", None)
+        clock: Any = self.reactor
+        seconds = 0.0 if started is None else clock.seconds() - started
+        method = request.method.decode("ascii", "replace")
+        path = request.uri.decode("ascii", "replace").replace('"', "%22")
+        return f'"{method} {path}" {request.code} {request.sentLength} {seconds:.4f}'
 
     def observe(self, request: Request, seconds: float) -> None:
         """Count a finished request by method, route template and status."""

@@ -77,6 +77,11 @@ class ApiConfig:
     max_event_streams: int = 256
     #: Events that may wait for a slow stream reader; past it, dropped.
     event_stream_queue: int = 1000
+    #: The access log: ``compact`` (method, path, status, bytes, seconds),
+    #: ``full`` (Twisted's combined log format) or ``off``; and the fraction
+    #: of requests logged (1: all).
+    access_log: str = "compact"
+    access_log_sample: float = 1.0
 
 
 @dataclass(frozen=True)

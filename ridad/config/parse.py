@@ -189,6 +189,9 @@ def _scm(reader: Reader, data: Any) -> ScmConfig:
     )
 
 
+ACCESS_LOG_MODES = ("full", "compact", "off")
+
+
 def _api(reader: Reader, data: Any) -> ApiConfig:
     """The ``api`` section."""
     known = {
@@ -202,6 +205,8 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
         "max_expansions",
         "max_event_streams",
         "event_stream_queue",
+        "access_log",
+        "access_log_sample",
     }
     section = reader.section(data, "api", known)
     d = ApiConfig()
@@ -236,10 +241,38 @@ def _api(reader: Reader, data: Any) -> ApiConfig:
             section, "api.", "max_components", d.max_components, check_positive_int
         ),
         **_stream_limits(reader, section, d),
+        **_access_log(reader, section, d),
     )
 
 
-def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, int]:
+def _check_access_log(value: Any) -> str | None:
+    return None if value in ACCESS_LOG_MODES else "must be full, compact or off"
+
+
+def _check_fraction(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return None if ok and 0 < value <= 1 else "must be a number in (0, 1]"
+
+
+def _access_log(reader: Reader, section: Any, d: ApiConfig) -> dict[str, Any]:
+    """``api.access_log`` and ``api.access_log_sample``."""
+    return {
+        "access_log": reader.value(
+            section, "api.", "access_log", d.access_log, _check_access_log
+        ),
+        "access_log_sample": float(
+            reader.value(
+                section,
+                "api.",
+                "access_log_sample",
+                d.access_log_sample,
+                _check_fraction,
+            )
+        ),
+    }
+
+
+def _stream_limits(reader: Reader, section: Any, d: ApiConfig) -> dict[str, Any]:
     """``api.max_event_streams`` and ``api.event_stream_queue``."""
     return {
         key: reader.value(section, "api.", key, getattr(d, key), check_positive_int)

@@ -8,12 +8,14 @@ and the :class:`Cursor` that interactions receive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import psycopg2
 import psycopg2.extensions
 from twisted.internet import error as internet_error
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from txpostgres.txpostgres import Connection
@@ -190,14 +192,21 @@ class WatchedConnection(Connection):  # type: ignore[misc]
 
 
 def time_limited(
-    conn: WatchedConnection, d: Deferred[Any], seconds: float
+    conn: WatchedConnection,
+    d: Deferred[Any],
+    seconds: float,
+    *,
+    on_cancel: Callable[[], None] | None = None,
 ) -> Deferred[Any]:
-    """Wrap ``d`` so that silence past ``seconds``, or cancellation, aborts ``conn``.
+    """Wrap ``d`` so that silence past ``seconds`` aborts ``conn``; so does
+    cancellation, unless ``on_cancel`` is given (it is called instead).
 
     The statement is never cancelled through txpostgres, whose canceller calls
-    the blocking ``PQcancel``: the connection is closed instead.
+    the blocking ``PQcancel`` on the reactor thread.
     """
-    result: Deferred[Any] = Deferred(lambda _: conn.abort(CancelledError()))
+    result: Deferred[Any] = Deferred(
+        lambda _: on_cancel() if on_cancel else conn.abort(CancelledError())
+    )
     timer = conn.reactor.callLater(
         seconds,
         conn.abort,
@@ -242,9 +251,21 @@ class Cursor:
         if self._cursor is None:
             self._cursor = self._conn.cursor()
         d = self._cursor.execute(sql, params)
+        # Fires with [the statement's outcome] (a Failure as a value).
+        ended: Deferred[list[Any]] = Deferred()
+        d.addBoth(_passing_to, ended)
+        cancels: list[Deferred[None]] = []
         try:
-            await time_limited(self._conn, d, self._timeout_seconds)
+            await time_limited(
+                self._conn,
+                d,
+                self._timeout_seconds,
+                on_cancel=lambda: cancels.append(self._cancel_statement()),
+            )
         except CancelledError:
+            if cancels:  # the caller gave up: end the statement, keep the connection
+                await self._statement_cancelled(cancels[0], ended)
+                raise
             if isinstance(self._conn.abort_reason, CancelledError):
                 raise
             # txpostgres turns the server's QueryCanceledError into this.
@@ -253,6 +274,33 @@ class Cursor:
             if _kills_connection(e):
                 self._conn.abort(DatabaseUnavailable("The connection was lost"))
             raise DatabaseUnavailable(f"Database error: {str(e).strip()}") from e
+
+    def _cancel_statement(self) -> Deferred[None]:
+        """Ask the server to cancel the running statement: libpq's cancel,
+        which blocks until the server took the request, on a thread."""
+        raw = self._conn._connection
+        reactor = self._conn.reactor
+        if raw is None or not hasattr(reactor, "getThreadPool"):
+            self._conn.abort(CancelledError())
+            return succeed(None)
+        return deferToThreadPool(reactor, reactor.getThreadPool(), raw.cancel)
+
+    async def _statement_cancelled(
+        self, cancel: Deferred[None], ended: Deferred[list[Any]]
+    ) -> None:
+        """Wait for the cancel request and the statement's end (in time),
+        so the connection goes back to the pool idle; drop it otherwise."""
+        waited = time_limited(self._conn, _both(cancel, ended), self._timeout_seconds)
+        try:
+            (outcome,) = await waited
+        except Exception as e:
+            if not self._conn.dead:
+                self._conn.abort(DatabaseUnavailable("Cancelling a statement failed"))
+            outcome = e
+        self.log.debug(
+            "Cancelled the statement of a cancelled call: {error}",
+            error=_describe(outcome),
+        )
 
     def fetchall(self) -> list[Row]:
         """Return the remaining rows of the last statement as dicts.
@@ -298,3 +346,31 @@ class Cursor:
     @staticmethod
     def _names(cursor: TxCursor) -> list[str]:
         return [column.name for column in cursor.description or ()]
+
+
+async def _both_coroutine(
+    cancel: Deferred[None], ended: Deferred[list[Any]]
+) -> list[Any]:
+    await cancel
+    return await ended
+
+
+def _both(cancel: Deferred[None], ended: Deferred[list[Any]]) -> Deferred[list[Any]]:
+    """The statement's outcome (a Failure as a value) once ``cancel`` is done."""
+    return Deferred.fromCoroutine(_both_coroutine(cancel, ended))
+
+
+def _describe(outcome: Any) -> str:
+    if isinstance(outcome, Failure):
+        outcome = outcome.value
+    if isinstance(outcome, CancelledError):  # txpostgres' QueryCanceledError
+        return "the server cancelled it"
+    if isinstance(outcome, BaseException):
+        return f"{type(outcome).__name__}: {str(outcome).strip()}"
+    return "it had ended before"
+
+
+def _passing_to(outcome: Any, ended: Deferred[list[Any]]) -> Any:
+    """Fire ``ended`` with ``[outcome]`` and pass ``outcome`` on."""
+    ended.callback([outcome])
+    return outcome

@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _report(ready: dict, args: argparse.Namespace, log_path: Path) -> None:
     print(f"{BUILDS} builds x {COMPONENTS} components; wrk -c{args.connections}")
-    print(f"{'route':24} {'req/s':>8} {'trips':>5} {'stmts':>5} {'bytes':>7}")
+    print(f"{'route':24} {'req/s':>8} {'uses':>5} {'stmts':>5} {'bytes':>7}")
     before = log_path.stat().st_size
     total = 0
     for label, path in ROUTES.items():

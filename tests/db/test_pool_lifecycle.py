@@ -14,6 +14,7 @@ import pytest
 import pytest_twisted
 from twisted.internet.defer import CancelledError, Deferred, gatherResults
 from twisted.internet.task import Clock
+from twisted.logger import formatEvent, globalLogPublisher
 
 from ridad.db.pool import Cursor, Pool
 from ridad.errors import ConfigError, DatabaseUnavailable
@@ -139,20 +140,32 @@ async def test_calls_wait_for_a_free_connection_in_fifo_order(
 
 
 @pytest_twisted.ensureDeferred
-async def test_cancelled_call_drops_its_connection_and_the_pool_recovers(
+async def test_cancelled_call_cancels_its_statement_and_keeps_the_connection(
     database_dsn: str,
 ) -> None:
-    """Cancelling a running call raises CancelledError; a new connection follows."""
+    """Cancelling a running call (a client gone) raises CancelledError once
+    the server cancelled the statement; the same connection, with the same
+    backend, answers the next call, and nothing reconnects."""
+    events: list[dict[str, Any]] = []
+    globalLogPublisher.addObserver(events.append)
     pool = Pool(dsn=database_dsn, reactor=_reactor(), size=1)
     await pool.start()
     try:
+        (before,) = pool._idle
+        pid = await pool.run_query("SELECT pg_backend_pid() AS pid")
         call = Deferred.fromCoroutine(pool.run_query("SELECT pg_sleep(30)"))
         call.cancel()
         with pytest.raises(CancelledError):
             await call
-        assert await pool.run_query("SELECT 1 AS one") == [{"one": 1}]
+        assert list(pool._idle) == [before] and not before.dead
+        assert await pool.run_query("SELECT pg_backend_pid() AS pid") == pid
     finally:
         await pool.close()
+        globalLogPublisher.removeObserver(events.append)
+    texts = [formatEvent(e) for e in events]
+    (cancelled,) = [t for t in texts if t.startswith("Cancelled the statement")]
+    assert cancelled.endswith("the server cancelled it")  # not pg_sleep's end
+    assert not [t for t in texts if "Reconnect" in t]
 
 
 @pytest_twisted.ensureDeferred
