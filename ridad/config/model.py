@@ -1,8 +1,7 @@
 """ridad's configuration values: the frozen dataclasses ``parse_config`` builds.
 
-``Config`` and its sections (``DatabaseConfig``, ``ScmConfig``, ``ApiConfig``,
-``BuildsConfig``, ``KojiConfig``, ``MessagingConfig``, ``AuthConfig``, ``GreenwaveConfig`` and
-theirs), the defaults,
+``Config`` and its sections (``DatabaseConfig``, ``ScmConfig``, ``ApiConfig``, ``BuildsConfig``,
+``KojiConfig``, ``MessagingConfig``, ``AuthConfig``, ``GreenwaveConfig`` and theirs), the defaults,
 and ``LiveConfig``, the configuration in force that SIGHUP reloads.
 """
 
@@ -77,9 +76,7 @@ class ApiConfig:
     max_event_streams: int = 256
     #: Events that may wait for a slow stream reader; past it, dropped.
     event_stream_queue: int = 1000
-    #: The access log: ``compact`` (method, path, status, bytes, seconds),
-    #: ``full`` (Twisted's combined log format) or ``off``; and the fraction
-    #: of requests logged (1: all).
+    #: ``compact``, ``full`` (Twisted's combined format) or ``off``; the share logged.
     access_log: str = "compact"
     access_log_sample: float = 1.0
 
