@@ -28,7 +28,6 @@ import os
 import shutil
 import tempfile
 import time
-import xmlrpc.client
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from tests.bench.buildworld import start_kojisim, start_ridad
 from tests.bench.module_builds import submit
 from tests.bench.on_reactor import run_on_reactor
 from tests.gitrepos import start_git_daemon
+from tests.integration.kojiworld import counted_methods
 from tests.integration.support import GitWorld, modulemd_text
 
 #: (step, methods that put a request in it), the first match wins.
@@ -106,7 +106,7 @@ class StepMeter:
         answer = hub.answer
 
         def measured(method: bytes, body: bytes, info: Any, content_type: str) -> Any:
-            names = _methods(body, content_type)
+            names = counted_methods(body, content_type)
             step = _step(names, body)
             if "CGInitBuild" in names:
                 self.importing = True
@@ -129,18 +129,6 @@ class StepMeter:
         self.requests, self.calls, self.methods = Counter(), Counter(), Counter()
         self.importing = False
         return taken
-
-
-def _methods(body: bytes, content_type: str) -> list[str]:
-    if content_type == "application/octet-stream":
-        return ["rawUpload"]
-    try:
-        params, method = xmlrpc.client.loads(body)
-    except Exception:  # noqa: BLE001 - counted as one unknown call
-        return ["?"]
-    if method == "multiCall" and params:
-        return [str(c.get("methodName")) for c in params[0] if isinstance(c, dict)]
-    return [str(method)]
 
 
 def _step(names: list[str], body: bytes) -> str:

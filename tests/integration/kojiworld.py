@@ -68,6 +68,21 @@ def xmlrpc_calls(body: bytes) -> list[tuple[str, list[Any]]]:
     return [(str(method), list(params))]
 
 
+def counted_methods(body: bytes, content_type: str) -> list[str]:
+    """The method names one request to the hub counts as (the calls of a
+    ``multiCall`` each; a raw upload ``rawUpload``; an unreadable body one
+    ``?``), for the Koji call measurements."""
+    if content_type == "application/octet-stream":
+        return ["rawUpload"]
+    try:
+        params, method = xmlrpc.client.loads(body)
+    except Exception:  # noqa: BLE001 - counted as one unknown call
+        return ["?"]
+    if method == "multiCall" and params:
+        return [str(c.get("methodName")) for c in params[0] if isinstance(c, dict)]
+    return [str(method)]
+
+
 def as_deferred(coroutine: Any) -> Deferred[Any]:
     """A Deferred for a coroutine (for fixtures)."""
     return Deferred.fromCoroutine(coroutine)

@@ -14,7 +14,6 @@ with ``-m bench -s``."""
 from __future__ import annotations
 
 import json
-import xmlrpc.client
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,7 +23,7 @@ import pytest
 import pytest_twisted
 
 from ridad.kojisim.hub import KojiHub
-from tests.integration.kojiworld import KojiWorld
+from tests.integration.kojiworld import KojiWorld, counted_methods
 from tests.integration.reuse_world import build_tasks, built, commit_module
 from tests.integration.support import (
     GitWorld,
@@ -54,7 +53,7 @@ class CallMeter:
 
         def measured(method: bytes, body: bytes, info: Any, content_type: str) -> Any:
             self.requests += 1
-            for name in _methods(body, content_type):
+            for name in counted_methods(body, content_type):
                 self.calls += 1
                 self.methods[name] += 1
             return answer(method, body, info, content_type)
@@ -70,18 +69,6 @@ class CallMeter:
         }
         self.requests, self.calls, self.methods = 0, 0, Counter()
         return taken
-
-
-def _methods(body: bytes, content_type: str) -> list[str]:
-    if content_type == "application/octet-stream":
-        return ["rawUpload"]
-    try:
-        params, method = xmlrpc.client.loads(body)
-    except Exception:  # noqa: BLE001 - counted as one unknown call
-        return ["?"]
-    if method == "multiCall" and params:
-        return [str(c.get("methodName")) for c in params[0] if isinstance(c, dict)]
-    return [str(method)]
 
 
 @pytest_twisted.async_yield_fixture
