@@ -45,7 +45,7 @@ from ridad.api.webhooks import WebhookReceiver
 from ridad.db.builds import BuildFilter, ModuleBuildStore
 from ridad.domain.module_documents import document_filename
 from ridad.domain.states import ModuleState
-from ridad.domain.views import module_build_view, module_list_item
+from ridad.domain.views import module_build_view
 from ridad.errors import InvalidRequest, NotFound
 from ridad.transitions import Transitions
 
@@ -179,8 +179,7 @@ class RidadApi:
     @app.route("/rida/module-builds/<number:module_build_id>/", methods=["GET"])
     async def show(self, request: IRequest, module_build_id: int) -> bytes:
         """``GET /rida/module-builds/N``: one build with its components."""
-        build, components = await self._builds.get_with_components(module_build_id)
-        return write_json(request, module_build_view(build, components))
+        return write_json(request, await self._builds.view(module_build_id))
 
     @app.route(EVENTS_PATH, methods=["GET"])
     async def build_events(self, request: IRequest, module_build_id: int) -> bytes:
@@ -246,7 +245,7 @@ class RidadApi:
         """``GET /rida/module-builds/``: a page of builds, newest first."""
         args = decode_args(request)
         page, per_page, build_filter = parse_list_query(args)
-        builds, total = await self._builds.list_page(
+        items, total = await self._builds.list_view(
             build_filter, page=page, per_page=per_page
         )
         headers = {
@@ -255,9 +254,7 @@ class RidadApi:
                 f"{self._public_url() or ''}{LIST_PATH}", args, page, per_page, total
             ),
         }
-        return write_json(
-            request, [module_list_item(b) for b in builds], headers=headers
-        )
+        return write_json(request, items, headers=headers)
 
 
 def parse_json_object(raw: bytes, fields: dict[str, type]) -> dict[str, Any]:

@@ -25,7 +25,7 @@ def reason_phrase(status: int) -> str:
 
 def json_bytes(value: Any) -> bytes:
     """Serialise a JSON response body."""
-    return json.dumps(value, sort_keys=False).encode("utf-8") + b"\n"
+    return json.dumps(value).encode("utf-8") + b"\n"
 
 
 def write_json(

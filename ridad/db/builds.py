@@ -21,6 +21,7 @@ from ridad.db.build_rows import (
     component_build_from_row,
     module_build_from_row,
 )
+from ridad.db.build_views import list_items, single_view
 from ridad.db.document_reads import read_documents
 from ridad.db.pool import Pool
 from ridad.db.reuse import ReuseStore
@@ -106,6 +107,22 @@ class ModuleBuildStore:
         return await read_documents(
             self._pool, module_build_id, filename=document_filename(arch)
         )
+
+    async def view(self, module_build_id: int) -> dict[str, Any]:
+        """The seed API's JSON view of one build (``module_build_view``),
+        shaped by PostgreSQL in one statement.
+
+        :raises NotFound: when there is no such build.
+        """
+        return await single_view(self._pool, module_build_id)
+
+    async def list_view(
+        self, build_filter: BuildFilter, *, page: int, per_page: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The seed API's list items (``module_list_item``) of one page,
+        newest first, and the total count, in one statement."""
+        where, params = _where(build_filter)
+        return await list_items(self._pool, where, params, page=page, per_page=per_page)
 
     async def list_page(
         self, build_filter: BuildFilter, *, page: int, per_page: int
