@@ -19,6 +19,7 @@ from typing import Any
 
 from ridad.db.build_rows import MAX_ID
 from ridad.db.pool import Pool
+from ridad.db.runs import Prepared
 from ridad.errors import NotFound
 
 __all__ = ["list_items", "single_view"]
@@ -63,6 +64,17 @@ _SINGLE = (
     " AS components"
     " FROM module_builds WHERE id = %s"
 )
+_PREPARED_SINGLE = Prepared(_SINGLE, ("bigint",))
+#: An unfiltered page: the total is the row migration 012's triggers keep.
+_PREPARED_PAGE = Prepared(
+    f"SELECT {_ITEM}, (SELECT n FROM module_build_count) AS total_count"
+    " FROM module_builds ORDER BY id DESC LIMIT %s OFFSET %s",
+    ("bigint", "bigint"),
+)
+
+
+def _page(page: int, per_page: int) -> list[int]:
+    return [per_page, (page - 1) * per_page]
 
 
 async def single_view(pool: Pool, module_build_id: int) -> dict[str, Any]:
@@ -72,7 +84,7 @@ async def single_view(pool: Pool, module_build_id: int) -> dict[str, Any]:
     """
     if not 0 < module_build_id <= MAX_ID:
         raise NotFound(f"Module build {module_build_id} does not exist")
-    rows = await pool.run_query(_SINGLE, (module_build_id,))
+    rows = await pool.run_prepared(_PREPARED_SINGLE, (module_build_id,))
     if not rows:
         raise NotFound(f"Module build {module_build_id} does not exist")
     return rows[0]
@@ -85,16 +97,15 @@ async def list_items(
     SQL, with ``params``), newest first, and the total count, in one
     statement (two past the last page). Unfiltered, the total is the row
     the triggers of migration 012 keep."""
-    count = (
-        f"SELECT count(*) FROM module_builds{where}"
-        if where
-        else "SELECT n FROM module_build_count"
-    )
-    rows = await pool.run_query(
-        f"SELECT {_ITEM}, ({count}) AS total_count"
-        f" FROM module_builds{where} ORDER BY id DESC LIMIT %s OFFSET %s",
-        params + params + [per_page, (page - 1) * per_page],
-    )
+    if not where:
+        rows = await pool.run_prepared(_PREPARED_PAGE, _page(page, per_page))
+    else:
+        count = f"SELECT count(*) FROM module_builds{where}"
+        rows = await pool.run_query(
+            f"SELECT {_ITEM}, ({count}) AS total_count"
+            f" FROM module_builds{where} ORDER BY id DESC LIMIT %s OFFSET %s",
+            params + params + _page(page, per_page),
+        )
     if not rows:
         counted = await pool.run_query(
             f"SELECT count(*) AS total FROM module_builds{where}", params

@@ -120,6 +120,8 @@ class WatchedConnection(Connection):  # type: ignore[misc]
     def __init__(self, *, reactor: Any) -> None:
         super().__init__(reactor=reactor)
         self.abort_reason: BaseException | None = None
+        #: Names of the statements prepared on this connection.
+        self.prepared: set[str] = set()
         self._lost = False
         self._lost_waiters: list[Deferred[None]] = []
 
@@ -238,6 +240,11 @@ class Cursor:
         self._conn = conn
         self._cursor: TxCursor | None = None
         self._timeout_seconds = timeout_seconds
+
+    @property
+    def prepared_names(self) -> set[str]:
+        """The names of the statements prepared on this connection."""
+        return self._conn.prepared
 
     async def execute(self, sql: str, params: Any = None) -> None:
         """Run one statement.

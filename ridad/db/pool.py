@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from twisted.internet import error as internet_error
@@ -29,6 +29,7 @@ from ridad.db.connection import (
     strip_dsn_password,
     time_limited,
 )
+from ridad.db.runs import NotKept, Prepared, operation, prepared, query, transaction
 from ridad.errors import ConfigError, DatabaseUnavailable
 from ridad.metrics.instruments import Metrics
 
@@ -90,6 +91,7 @@ class Pool:
         self._reactor = reactor
         self._size = size
         self._call_timeout_seconds = statement_timeout_seconds + connect_timeout_seconds
+        self._preparing = True
         self._idle: deque[WatchedConnection] = deque()
         self._busy: set[WatchedConnection] = set()
         self._waiters: deque[_Waiter] = deque()
@@ -177,14 +179,27 @@ class Pool:
 
         :raises DatabaseUnavailable: see the class docstring.
         """
-        return await self._use(_query, sql, params)
+        return await self._use(query, sql, params)
 
     async def run_operation(self, sql: str, params: Any = None) -> None:
         """Run one statement in its own transaction and discard any rows.
 
         :raises DatabaseUnavailable: see the class docstring.
         """
-        await self._use(_operation, sql, params)
+        await self._use(operation, sql, params)
+
+    async def run_prepared(
+        self, statement: Prepared, params: Sequence[Any]
+    ) -> list[Row]:
+        """Run one ``Prepared`` statement (``ridad.db.runs``) and return its
+        rows; unprepared for good once the server forgot one."""
+        if self._preparing:
+            try:
+                return await self._use(prepared, statement, params)
+            except NotKept:
+                self.log.warn("PostgreSQL forgets prepared statements: not preparing")
+                self._preparing = False
+        return await self._use(query, statement.sql, params)
 
     async def run_interaction(
         self,
@@ -199,7 +214,7 @@ class Pool:
 
         :raises DatabaseUnavailable: see the class docstring.
         """
-        return await self._use(_transaction, fn, *args, **kwargs)
+        return await self._use(transaction, fn, *args, **kwargs)
 
     async def ping(self, timeout_seconds: float = 2) -> bool:
         """Return True when ``SELECT 1`` succeeds within ``timeout_seconds``."""
@@ -374,25 +389,3 @@ class _Waiter:
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-
-
-async def _query(cursor: Cursor, sql: str, params: Any) -> list[Row]:
-    await cursor.execute(sql, params)
-    return cursor.fetchall()
-
-
-async def _operation(cursor: Cursor, sql: str, params: Any) -> None:
-    await cursor.execute(sql, params)
-
-
-async def _transaction(
-    cursor: Cursor, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any
-) -> T:
-    await cursor.execute("BEGIN")
-    try:
-        result = await fn(cursor, *args, **kwargs)
-    except BaseException:
-        await cursor._rollback()
-        raise
-    await cursor.execute("COMMIT")
-    return result

@@ -20,7 +20,8 @@ from tests.helpers import wait_for
 
 WAITING = (
     "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-    " AND datname = current_database() AND query LIKE 'SELECT id, name, stream%%'"
+    " AND datname = current_database() AND (query LIKE 'SELECT id, name, stream%%'"
+    " OR query LIKE 'PREPARE ridad_%%' OR query LIKE 'EXECUTE ridad_%%')"
 )
 
 
