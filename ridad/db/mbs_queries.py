@@ -13,6 +13,7 @@ acceptable at ridad's sizes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from ridad.db.document_reads import (
 )
 from ridad.db.mbs_filters import EXPRESSIONS, SIBLINGS_COLUMN
 from ridad.db.pool import Pool
+from ridad.db.runs import Prepared
 from ridad.domain.builds import ComponentBuild, ModuleBuild, TraceEntry
 from ridad.domain.module_documents import ModuleDocuments
 from ridad.domain.states import ComponentState, ModuleState
@@ -261,12 +263,8 @@ class MbsQueryStore:
         """
         if not 0 < module_build_id <= MAX_ID:
             raise NotFound(f"Module build {module_build_id} does not exist")
-        columns = _columns(with_final, components=with_components)
-        if not with_final:  # the single views show every column but these
-            columns = columns.replace(LIGHT_MODULE_COLUMNS, _MODULE_COLUMNS, 1)
-        rows = await self._pool.run_query(
-            f"SELECT {columns} FROM module_builds WHERE id = %s",
-            (module_build_id,),
+        rows = await self._pool.run_prepared(
+            _single_statement(with_final, with_components), (module_build_id,)
         )
         if not rows:
             raise NotFound(f"Module build {module_build_id} does not exist")
@@ -374,3 +372,12 @@ class MbsQueryStore:
         for row in rows:
             traces[row["component_build_id"]].append(TraceEntry(**row))
         return traces
+
+
+@functools.cache
+def _single_statement(with_final: bool, with_components: bool) -> Prepared:
+    """The (prepared) statement of one build's MBS view of this kind."""
+    columns = _columns(with_final, components=with_components)
+    if not with_final:  # the single views show every column but these
+        columns = columns.replace(LIGHT_MODULE_COLUMNS, _MODULE_COLUMNS, 1)
+    return Prepared(f"SELECT {columns} FROM module_builds WHERE id = %s", ("bigint",))

@@ -22,9 +22,21 @@ from psycopg2 import errors as pg_errors
 from ridad.db.connection import Cursor, Row
 from ridad.errors import DatabaseUnavailable
 
-__all__ = ["NotKept", "Prepared", "operation", "prepared", "query", "transaction"]
+__all__ = [
+    "KNOWN",
+    "NotKept",
+    "Prepared",
+    "operation",
+    "prepared",
+    "query",
+    "transaction",
+]
 
 T = TypeVar("T")
+
+
+#: Every ``Prepared`` made, by name (what an ``EXECUTE`` in a log runs).
+KNOWN: dict[str, Prepared] = {}
 
 
 class NotKept(Exception):
@@ -45,6 +57,7 @@ class Prepared:
     def __post_init__(self) -> None:
         digest = hashlib.sha1(self.sql.encode(), usedforsecurity=False)
         object.__setattr__(self, "name", f"ridad_{digest.hexdigest()[:16]}")
+        KNOWN[self.name] = self
 
     def prepare_sql(self) -> str:
         """``PREPARE`` of the statement, ``$n`` in place of its ``%s``."""

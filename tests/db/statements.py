@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ridad.db.pool import Pool
+from ridad.db.runs import KNOWN
 
 
 @dataclass
@@ -15,6 +16,8 @@ class StatementLog:
     """The SQL of each pool use since ``install``, in order."""
 
     uses: list[list[str]] = field(default_factory=list)
+    #: Record ``PREPARE`` and ``EXECUTE`` as sent, not as the SQL they run.
+    raw: bool = False
 
     def install(self, pool: Pool) -> StatementLog:
         """Record every statement ``pool`` runs from now on (its one entry
@@ -31,7 +34,9 @@ class StatementLog:
             async def with_recording_cursor(
                 cursor: Any, *rest: Any, **named: Any
             ) -> Any:
-                return await fn(_RecordingCursor(cursor, statements), *rest, **named)
+                return await fn(
+                    _RecordingCursor(cursor, statements, raw=log.raw), *rest, **named
+                )
 
             return await use(with_recording_cursor, *args, **kwargs)
 
@@ -61,15 +66,26 @@ class StatementLog:
 
 
 class _RecordingCursor:
-    """A ridad ``Cursor`` that records what it executes."""
+    """A ridad ``Cursor`` that records what it executes; unless ``raw``, a
+    prepared statement (ridad/db/runs.py) as its SQL text, once per run
+    (its ``PREPARE``, once per connection, is left out)."""
 
-    def __init__(self, cursor: Any, statements: list[str]) -> None:
+    def __init__(
+        self, cursor: Any, statements: list[str], *, raw: bool = False
+    ) -> None:
         self._cursor = cursor
         self._statements = statements
+        self._raw = raw
+        self._texts: dict[str, str] = {}
 
     async def execute(self, sql: str, params: Any = None) -> None:
         """Record ``sql``, then run it."""
-        self._statements.append(" ".join(sql.split()))
+        words = sql.split()
+        if self._raw or words[0] not in ("PREPARE", "EXECUTE"):
+            self._statements.append(" ".join(words))
+        elif words[0] == "EXECUTE":
+            known = KNOWN.get(words[1])
+            self._statements.append(" ".join((known.sql if known else sql).split()))
         await self._cursor.execute(sql, params)
 
     def __getattr__(self, name: str) -> Any:

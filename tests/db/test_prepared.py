@@ -36,7 +36,7 @@ def test_names_and_texts() -> None:
 
 @pytest_twisted.ensureDeferred
 async def test_prepared_once_per_connection(one: Pool) -> None:
-    log = StatementLog().install(one)
+    log = StatementLog(raw=True).install(one)
     assert await one.run_prepared(STATEMENT, (1, 2)) == [{"sum": 3, "text": "x"}]
     assert await one.run_prepared(STATEMENT, (3, 4)) == [{"sum": 7, "text": "x"}]
     first, second = log.uses
@@ -48,7 +48,7 @@ async def test_prepared_once_per_connection(one: Pool) -> None:
 async def test_a_forgotten_statement_runs_unprepared_from_then_on(one: Pool) -> None:
     await one.run_prepared(STATEMENT, (1, 2))
     await one.run_operation("DEALLOCATE ALL")
-    log = StatementLog().install(one)
+    log = StatementLog(raw=True).install(one)
     assert await one.run_prepared(STATEMENT, (5, 6)) == [{"sum": 11, "text": "x"}]
     assert await one.run_prepared(STATEMENT, (1, 1)) == [{"sum": 2, "text": "x"}]
     assert [s.split()[0] for use in log.uses for s in use] == [
