@@ -240,7 +240,11 @@ class MbsQueryStore:
         where, order_by, params = _sql_parts(
             query, MODULE_FILTER_COLUMNS, MODULE_ORDER_EXPRESSIONS
         )
-        count = f"SELECT count(*) AS total FROM module_builds{where}"
+        count = (
+            f"SELECT count(*) AS total FROM module_builds{where}"
+            if where
+            else "SELECT n AS total FROM module_build_count"  # migration 012
+        )
         columns = _columns(with_final, components=with_components)
         rows = await self._pool.run_query(
             f"SELECT {columns}, ({count}) AS total_count FROM module_builds"
