@@ -171,15 +171,10 @@ class BuildEnvironment:
         env = environment_of(build)
         if not any(c.package == MACROS_PACKAGE for c in tagged):
             return
-        present = await self._koji.tag_groups(env.build_tag)
+        # groupPackageListAdd of a package already in the group changes
+        # nothing (docs/koji.md §9): one request, no read before it.
         await self._koji.add_to_groups(
-            env.build_tag,
-            [],
-            [
-                (group, MACROS_PACKAGE)
-                for group in GROUPS
-                if MACROS_PACKAGE not in present.get(group, frozenset())
-            ],
+            env.build_tag, [], [(group, MACROS_PACKAGE) for group in GROUPS]
         )
 
 
