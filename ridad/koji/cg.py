@@ -21,6 +21,7 @@ from ridad.errors import KojiAnswerLost, KojiError, KojiFault
 from ridad.koji.cg_metadata import KojiRpm, ModuleContent
 from ridad.koji.client import KojiClient
 from ridad.koji.tags import checked
+from ridad.koji.upload import check_upload
 from ridad.koji.values import build_from_info
 from ridad.koji.wire import KojiCall
 from ridad.modulemd.final import BuiltRpm
@@ -159,7 +160,16 @@ class CgOperations:
         :raises KojiError: when the hub stored something else.
         """
         for name, data in files:
-            await self._client.upload(data, path=directory, name=name)
+            await self._client.upload_chunks(data, path=directory, name=name)
+        answers = await self._client.multicall(
+            [
+                KojiCall("checkUpload", (directory, name), {"verify": "adler32"})
+                for name, _ in files
+            ]
+        )
+        checked(answers, "check the uploaded files")
+        for (name, data), answer in zip(files, answers, strict=True):
+            check_upload(answer, directory, name, data)
 
     async def import_build(
         self,

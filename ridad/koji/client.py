@@ -187,14 +187,26 @@ class KojiClient:
         :raises KojiFault: when Koji refuses a chunk or the check.
         :raises KojiUnavailable: as for ``call``.
         """
+        await self.upload_chunks(data, path=path, name=name, chunk_bytes=chunk_bytes)
+        result = await self.call("checkUpload", path, name, verify="adler32")
+        fast_upload.check_upload(result, path, name, data)
+
+    async def upload_chunks(
+        self, data: bytes, *, path: str, name: str, chunk_bytes: int = 1 << 20
+    ) -> None:
+        """The chunks of ``upload`` without its ``checkUpload`` (which the
+        caller makes, e.g. one multicall for many files).
+
+        :raises KojiError: without credentials, or for a chunk stored wrong.
+        :raises KojiFault: when Koji refuses a chunk.
+        :raises KojiUnavailable: as for ``call``.
+        """
         if self._auth is None:
             raise KojiError("Uploading to Koji needs a login; this client has none")
         for offset, chunk in fast_upload.chunks(data, chunk_bytes):
             url = fast_upload.upload_url(self._hub_url, path, name, offset)
             reply = await self._send(HubRequest(url, chunk, OCTET_STREAM, "rawUpload"))
             fast_upload.check_chunk_reply(reply, offset, chunk)
-        result = await self.call("checkUpload", path, name, verify="adler32")
-        fast_upload.check_upload(result, path, name, data)
 
     async def login(self) -> None:
         """Log in now instead of on the first call; nothing if logged in.

@@ -36,6 +36,7 @@ from ridad.errors import KojiAnswerLost, KojiError, KojiFault
 from ridad.koji.cg import CgOperations
 from ridad.koji.cleanup import CleanupOperations
 from ridad.koji.client import KojiClient
+from ridad.koji.environment_ops import EnvironmentOperations
 from ridad.koji.reconcile import write_multicall
 from ridad.koji.tags import TagOperations, checked, refusal_of
 from ridad.koji.task_logs import failure_logs
@@ -65,7 +66,7 @@ def poll_calls(
     return calls
 
 
-class KojiHub(TagOperations, CleanupOperations, CgOperations):
+class KojiHub(TagOperations, EnvironmentOperations, CleanupOperations, CgOperations):
     """The hub operations ridad uses, over one ``KojiClient``."""
 
     log = Logger()

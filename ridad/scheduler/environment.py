@@ -28,7 +28,6 @@ from ridad.domain.buildroot import (
     with_filtered_rpms,
 )
 from ridad.domain.builds import ComponentBuild, ModuleBuild
-from ridad.domain.koji import InheritanceLink, KojiTarget
 from ridad.domain.scheduling import (
     MACROS_PACKAGE,
     build_tag_name,
@@ -36,6 +35,7 @@ from ridad.domain.scheduling import (
     metadata_only,
 )
 from ridad.errors import KojiError, Unprocessable
+from ridad.koji.environment_ops import EnvironmentSpec
 from ridad.koji.hub import KojiHub
 from ridad.scheduler.macros import module_dist
 
@@ -128,78 +128,25 @@ class BuildEnvironment:
         :raises KojiUnavailable: Koji stayed unreachable.
         """
         env = environment_of(build)
-        build_tag_id, target = await self._tags(build, env, dist, plan)
-        await self._inheritance(build, env, build_tag_id)
-        await self._groups(env, plan)
-        await self._packages(env, components, plan)
-        if target is None:
-            await self._koji.create_target(env.target, env.build_tag, env.koji_tag)
+        spec = EnvironmentSpec(
+            koji_tag=env.koji_tag,
+            build_tag=env.build_tag,
+            target=env.target,
+            koji_tag_extra=dict(plan.extra),
+            build_tag_extra={
+                **plan.extra,
+                "rpm.macro.dist": dist,
+                "rpm.macro.modularitylabel": build.nsvc,
+            },
+            arches=plan.arches or self._config.arches,
+            perm=self._config.tag_permission,
+            parents=_parents(build),
+            groups={g: tuple(plan.groups.get(g, ())) for g in GROUPS},
+            **_package_lists(env, components, plan),
+            owner=self._owner,
+        )
+        self._owner = await self._koji.ensure_environment(spec) or self._owner
         return env
-
-    async def _tags(
-        self, build: ModuleBuild, env: Environment, dist: str, plan: BuildrootPlan
-    ) -> tuple[int, KojiTarget | None]:
-        """Create the tags that are missing; answer the -build tag's id."""
-        (koji_tag, build_tag), target = await self._koji.find_tags_and_target(
-            [env.koji_tag, env.build_tag], env.target
-        )
-        extra = {
-            **plan.extra,
-            "rpm.macro.dist": dist,
-            "rpm.macro.modularitylabel": build.nsvc,
-        }
-        missing = [
-            (name, wanted)
-            for name, found, wanted in (
-                (env.koji_tag, koji_tag, dict(plan.extra)),
-                (env.build_tag, build_tag, extra),
-            )
-            if found is None
-        ]
-        if missing:
-            created = await self._koji.create_tags(
-                missing,
-                arches=plan.arches or self._config.arches,
-                perm=self._config.tag_permission,
-            )
-            build_tag = next((t for t in created if t.name == env.build_tag), build_tag)
-        assert build_tag is not None
-        return build_tag.id, target
-
-    async def _inheritance(
-        self, build: ModuleBuild, env: Environment, build_tag_id: int
-    ) -> None:
-        parents = []
-        for name, info in sorted(build.buildrequires.items()):
-            parent = info.get("koji_tag")
-            if not parent:
-                raise KojiError(
-                    f"buildrequired module {name}:{info.get('stream')} has no Koji tag"
-                )
-            parents.append((0 if info.get("base_module") else 10, parent))
-        parents.sort()
-        tags, current = await self._koji.parents_and_inheritance(
-            [p for _, p in parents], env.build_tag
-        )
-        desired = [
-            InheritanceLink(parent_id=tag.id, priority=index * 10)
-            for index, tag in enumerate(tags)
-        ]
-        if current != set(desired):
-            await self._koji.set_inheritance(build_tag_id, env.build_tag, desired)
-
-    async def _groups(self, env: Environment, plan: BuildrootPlan) -> None:
-        """Create the groups with the packages of the plan (module-build-macros
-        joins them once built: ``add_macros_to_groups``)."""
-        present = await self._koji.tag_groups(env.build_tag)
-        groups = [group for group in GROUPS if group not in present]
-        packages = [
-            (group, package)
-            for group in GROUPS
-            for package in plan.groups.get(group, ())
-            if package not in present.get(group, frozenset())
-        ]
-        await self._koji.add_to_groups(env.build_tag, groups, packages)
 
     async def before_tagging(
         self, build: ModuleBuild, built: Sequence[ComponentBuild]
@@ -224,60 +171,51 @@ class BuildEnvironment:
         env = environment_of(build)
         if not any(c.package == MACROS_PACKAGE for c in tagged):
             return
-        present = await self._koji.tag_groups(env.build_tag)
+        # groupPackageListAdd of a package already in the group changes
+        # nothing (docs/koji.md §9): one request, no read before it.
         await self._koji.add_to_groups(
-            env.build_tag,
-            [],
-            [
-                (group, MACROS_PACKAGE)
-                for group in GROUPS
-                if MACROS_PACKAGE not in present.get(group, frozenset())
-            ],
+            env.build_tag, [], [(group, MACROS_PACKAGE) for group in GROUPS]
         )
 
-    async def _packages(
-        self,
-        env: Environment,
-        components: Sequence[ComponentBuild],
-        plan: BuildrootPlan,
-    ) -> None:
-        """List the packages (the whitelist instead of the component names
-        when given; each built package is listed too, as MBS's ``build``
-        does; module-build-macros unless the build is metadata-only, which
-        builds nothing) and block ``blocked_packages`` in the -build tag."""
-        macros = [] if metadata_only(components) else [MACROS_PACKAGE]
-        names = dict.fromkeys(
-            [*macros, *plan.whitelist, *(c.package for c in components)]
-        )
-        built = {c.package for c in components if c.tagged}
-        blocked = [b for b in plan.blocked if b not in built]
-        if not names and not blocked:
-            return
-        owner = await self._package_owner()
-        wanted = {
-            env.koji_tag: list(names),
-            env.build_tag: list(dict.fromkeys([*names, *blocked])),
-        }
-        tags = list(wanted)
-        listed = await self._koji.package_lists(tags)
-        await self._koji.add_packages(
-            [
-                (tag, name)
-                for tag, have in zip(tags, listed, strict=True)
-                for name in wanted[tag]
-                if name not in have
-            ],
-            owner=owner,
-        )
-        await self._koji.block_packages(env.build_tag, blocked)
 
-    async def _package_owner(self) -> str:
-        if self._owner is None:
-            user = await self._koji.logged_in_user()
-            if not user:
-                raise KojiError("ridad is not logged in to Koji (koji.auth)")
-            self._owner = user
-        return self._owner
+def _parents(build: ModuleBuild) -> tuple[str, ...]:
+    """The -build tag's parents: the buildrequired modules' tags, the base
+    module's first.
+
+    :raises KojiError: a buildrequired module has no Koji tag.
+    """
+    parents = []
+    for name, info in sorted(build.buildrequires.items()):
+        parent = info.get("koji_tag")
+        if not parent:
+            raise KojiError(
+                f"buildrequired module {name}:{info.get('stream')} has no Koji tag"
+            )
+        parents.append((0 if info.get("base_module") else 10, parent))
+    return tuple(p for _, p in sorted(parents))
+
+
+def _package_lists(
+    env: Environment, components: Sequence[ComponentBuild], plan: BuildrootPlan
+) -> dict[str, Any]:
+    """The packages to list (the whitelist instead of the component names
+    when given; each built package is listed too, as MBS's ``build`` does;
+    module-build-macros unless the build is metadata-only, which builds
+    nothing) and those to block in the -build tag (``blocked_packages``
+    not built yet)."""
+    macros = [] if metadata_only(components) else [MACROS_PACKAGE]
+    names = list(
+        dict.fromkeys([*macros, *plan.whitelist, *(c.package for c in components)])
+    )
+    built = {c.package for c in components if c.tagged}
+    blocked = tuple(b for b in plan.blocked if b not in built)
+    return {
+        "packages": {
+            env.koji_tag: tuple(names),
+            env.build_tag: tuple(dict.fromkeys([*names, *blocked])),
+        },
+        "blocked": blocked,
+    }
 
 
 async def buildrequired_modulemds(

@@ -137,14 +137,14 @@ async def test_ready_only_once_the_module_build_is_complete_in_koji(rig: Rig) ->
     assert "component a building -> complete" in log.content.decode()
 
 
-@pytest.mark.parametrize(("cg_tag", "requests"), [(None, 10), (CG_TAG, 12)])
+@pytest.mark.parametrize(("cg_tag", "requests"), [(None, 8), (CG_TAG, 10)])
 @pytest_twisted.ensureDeferred
-async def test_the_import_takes_ten_requests_and_two_more_to_tag(
+async def test_the_import_takes_eight_requests_and_two_more_to_tag(
     pool: Pool, world: SimWorld, cg_tag: str | None, requests: int
 ) -> None:
     """From the cycle after the last tagging to done: the RPM lists with the
-    tag and owner, the licenses, CGInitBuild, three uploads of two requests
-    each, CGImport; with koji.cg_tag also packageListAdd and the tagging."""
+    tag and owner, the licenses, CGInitBuild, three one-chunk uploads and
+    one multicall checking them, CGImport; with koji.cg_tag also packageListAdd and the tagging."""
     rig = _rig(pool, world)
     # The owner of the cg tag's package entry is configured: otherwise the
     # first tagging of a process asks Koji who ridad is (one request more).
@@ -172,7 +172,7 @@ async def test_metadata_too_big_to_send_inline_is_uploaded_as_a_file(
 ) -> None:
     """Over the limit (lowered here: the recorded module's metadata is a few
     KiB), the metadata is uploaded as metadata.json next to the outputs
-    (two requests more) and CGImport names the file: the module is ready."""
+    (one request more: its chunk; its checkUpload joins the others) and CGImport names the file: the module is ready."""
     rig = _rig(pool, world)
     rig.driver = make_driver(pool, world, rig.transitions, inline_metadata_bytes=100)
     module_build_id, _ = await rig.transitions.create_module_build(module_build())
@@ -184,7 +184,7 @@ async def test_metadata_too_big_to_send_inline_is_uploaded_as_a_file(
     await rig.driver.cycle(EPOCH)
     after = await rig.read(module_build_id)
     assert after.build.state is ModuleState.READY, after.build.state_reason
-    assert world.client.round_trips - trips == 12, world.agent.sent[-14:]
+    assert world.client.round_trips - trips == 9, world.agent.sent[-14:]
     assert sent(world, "CGImport") == 1
     (uploaded,) = Path(world.sim.upload_dir).glob("cg-import/*/metadata.json")
     assert json.loads(uploaded.read_text())["build"]["name"] == "one"
