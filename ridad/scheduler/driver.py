@@ -40,6 +40,7 @@ from ridad.scheduler.passes import Active, LightPasses
 from ridad.scheduler.repos import RepoRequests
 from ridad.scheduler.reuse import ComponentReuse, macros_component
 from ridad.scheduler.sweeps import BuildSweeps
+from ridad.scheduler.tagging import tag_completed
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
@@ -155,15 +156,44 @@ class BuildDriver:
             active = await self._store.active_builds()
             chosen = self._choose(active, hinted, light)
         self.tracked_tasks, self.tracked_tags = self._passes.track(active)
-        budget = self._budget(active)
+        budget, fresh, done = self._budget(active), {}, []
         for build, components in chosen:
+            build, components = fresh.get(build.id, (build, components))
             budget -= await self._advance_guarded(build, components, epoch, budget)
-        self._passes.visited(chosen, full=not light)
+            done.append((build, components))
+            fresh |= await self._poll_hinted(epoch)
+        self._passes.visited(done, full=not light)
         if not light:
             self._last_full = started
             if self._sweeps is not None:
                 await self._sweeps.run_when_due(epoch)
         self.last_cycle_seconds = self._clock.seconds() - started
+
+    async def _poll_hinted(
+        self, epoch: int
+    ) -> dict[int, tuple[ModuleBuild, list[ComponentBuild]]]:
+        """Poll now the builds events were about since the pass began (not
+        waiting for its other builds), and return them as they are now: the
+        pass advances those it has yet to come to from this read, the next
+        pass (poked by what the poll recorded) the others."""
+        hinted = self._passes.take_hints()
+        if not hinted:
+            return {}
+        try:
+            some = await self._store.builds_of(sorted(hinted))
+            await self._tracker.poll(
+                some,
+                epoch=epoch,
+                now=self._now(),
+                task_timeout=timedelta(hours=self._config.task_timeout_hours),
+                partial=True,
+            )
+            if self._tracker.last_changes or self._tracker.last_failed:
+                some = await self._store.builds_of(sorted(hinted))
+        except BaseException:
+            self._passes.restore(hinted)
+            raise
+        return {b.id: (b, cs) for b, cs in some}
 
     def _choose(self, active: Active, hinted: frozenset[int], light: bool) -> Active:
         if not light:
@@ -266,7 +296,9 @@ class BuildDriver:
         epoch: int,
         budget: int,
     ) -> int:
-        if await self._recover_intents(build, components, epoch):
+        if await recover_intents(
+            self._koji, self._transitions, build, components, epoch
+        ):
             return 0
         result = outcome(components)
         if result.failed_reason:
@@ -277,7 +309,9 @@ class BuildDriver:
             if done is not None:
                 await self._release(done.build, epoch)
             return 0
-        if await self._tag_completed(build, components, epoch):
+        if await tag_completed(
+            self._environment, self._koji, self._transitions, build, components, epoch
+        ):
             return 0
         if build.repo_attempts >= MAX_REPO_ATTEMPTS:
             await self._fail(
@@ -290,29 +324,6 @@ class BuildDriver:
             return 0
         await self._repos.request(build, components, epoch)
         return await self._submit(build, components, epoch, budget)
-
-    async def _tag_completed(
-        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
-    ) -> bool:
-        env = environment_of(build)
-        todo = [
-            c for c in components if c.state is ComponentState.COMPLETE and not c.tagged
-        ]
-        if not todo:
-            return False
-        pairs = []
-        for c in todo:
-            assert c.nvr is not None
-            pairs.append((env.build_tag, c.nvr))
-            if not c.buildonly:
-                pairs.append((env.koji_tag, c.nvr))
-        await self._environment.before_tagging(build, todo)
-        event = await self._koji.tag_builds(pairs)
-        await self._environment.after_tagging(build, todo)
-        await self._transitions.record_tagged(
-            build.id, [c.id for c in todo], event.id, epoch=epoch
-        )
-        return True
 
     async def _submit(
         self,
@@ -357,14 +368,6 @@ class BuildDriver:
             await self._repos.request(build, components, epoch, needed=0)
         return len(chosen)
 
-    async def _recover_intents(
-        self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
-    ) -> bool:
-        """Adopt or forget builds submitted before a crash; True if any."""
-        return await recover_intents(
-            self._koji, self._transitions, build, components, epoch
-        )
-
     async def _fail(
         self,
         build: ModuleBuild,
@@ -385,7 +388,7 @@ class BuildDriver:
     async def _cancel_open(
         self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
     ) -> None:
-        await self._recover_intents(build, components, epoch)
+        await recover_intents(self._koji, self._transitions, build, components, epoch)
         open_tasks = [
             c.task_id
             for c in components

@@ -9,7 +9,7 @@ import json
 
 import pytest_twisted
 
-from ridad.domain.states import ComponentState
+from ridad.domain.states import ComponentState, ModuleState
 from ridad.scheduler.events import KojiEventListener
 from tests.db.test_driver import EPOCH, Rig, platform_build, rig, world
 
@@ -123,3 +123,41 @@ async def test_hints_of_a_failed_pass_are_kept_for_the_next(rig: Rig) -> None:
     await rig.driver.run(EPOCH)
     snapshot = await rig.read(module_build_id)
     assert _macros_state(snapshot, task_id) is ComponentState.COMPLETE
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_event_during_a_pass_is_polled_before_the_pass_ends(
+    rig: Rig,
+) -> None:
+    """An event about another build arrives while the pass advances the
+    first: that build is polled right after (its end recorded), and left for
+    the next pass to advance."""
+    listener = _listener(rig, [])
+    one, one_task = await _building(rig)
+    two_id, _ = await rig.transitions.create_module_build(platform_build("two"))
+    two = await rig.step_until(
+        two_id, lambda s: any(c.state is ComponentState.BUILDING for c in s.components)
+    )
+    (two_task,) = [c.task_id for c in two.components if c.task_id]
+    await rig.driver.cycle(EPOCH)
+    rig.world.run_until_idle()
+    listener.handle("/topic/koji.task.closed", *_closed(one_task))
+    advance, fired = rig.driver._advance_guarded, []
+
+    async def advancing(build, components, epoch, budget):  # type: ignore[no-untyped-def]
+        if build.id == one and not fired:
+            fired.append(1)
+            listener.handle("/topic/koji.task.closed", *_closed(two_task))
+        return await advance(build, components, epoch, budget)
+
+    rig.driver._advance_guarded = advancing  # type: ignore[method-assign]
+    await rig.driver.run(EPOCH)
+    snapshot = await rig.read(two_id)
+    # Its macros task ended (kojisim refuses the second build of the same
+    # NVR: it failed): recorded, the build itself not yet moved.
+    macros = next(c for c in snapshot.components if c.task_id == two_task)
+    assert macros.state is ComponentState.FAILED
+    assert snapshot.build.state is ModuleState.BUILD
+    await rig.driver.run(EPOCH)
+    snapshot = await rig.read(two_id)
+    assert snapshot.build.state is ModuleState.FAILED
