@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ridad.bus.events import KojiEvent
 from ridad.domain.builds import ComponentBuild, ModuleBuild
-from ridad.domain.scheduling import submittable
+from ridad.domain.scheduling import outcome, submittable
 from ridad.domain.states import ModuleState
 from ridad.scheduler.environment import environment_of
 
@@ -24,7 +24,7 @@ Active = Sequence[tuple[ModuleBuild, list[ComponentBuild]]]
 class LightPasses:
     """Which builds a light pass visits: those an event was about, those
     that changed since they were last seen, the done ones (a Greenwave
-    update may release them), and, while the budget of concurrent builds
+    update may release them) and those the importer has, and, while the budget of concurrent builds
     has room, those with components to submit."""
 
     def __init__(self) -> None:
@@ -78,6 +78,7 @@ class LightPasses:
             if (
                 build.id in hinted
                 or build.state is ModuleState.DONE
+                or _importing(build, components)
                 or self._seen.get(build.id) != (build, components)
                 or (budget > 0 and _submittable(build, components))
             ):
@@ -91,6 +92,12 @@ class LightPasses:
             self._seen.clear()
         for build, components in active:
             self._seen[build.id] = (build, components)
+
+
+def _importing(build: ModuleBuild, components: Sequence[ComponentBuild]) -> bool:
+    """Whether the importer has the build (its steps write what the build's
+    read does not show)."""
+    return build.state is ModuleState.BUILD and outcome(components).finished
 
 
 def _submittable(build: ModuleBuild, components: Sequence[ComponentBuild]) -> bool:

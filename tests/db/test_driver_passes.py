@@ -6,6 +6,7 @@ fake clock and real PostgreSQL."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest_twisted
 
@@ -161,3 +162,24 @@ async def test_an_event_during_a_pass_is_polled_before_the_pass_ends(
     await rig.driver.run(EPOCH)
     snapshot = await rig.read(two_id)
     assert snapshot.build.state is ModuleState.FAILED
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_build_the_importer_has_is_visited_though_unchanged(
+    rig: Rig,
+) -> None:
+    """Every component of the build ended: the importer's steps write what
+    the build's read does not show, so a light pass visits it anyway; a
+    build still building that did not change is left."""
+    one, _ = await _building(rig)
+    active = await rig.driver._store.active_builds()
+    passes = rig.driver._passes
+    passes.visited(active, full=True)
+    assert passes.choose(active, frozenset(), budget=0) == []
+    finished = [
+        (b, [replace(c, state=ComponentState.COMPLETE, tagged=True) for c in cs])
+        for b, cs in active
+        if b.id == one
+    ]
+    passes.visited(finished, full=True)
+    assert passes.choose(finished, frozenset(), budget=0) == finished
