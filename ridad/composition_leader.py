@@ -152,7 +152,7 @@ def compose_leader(
         builds = LeaderJob(
             name="builds",
             interval_seconds=config.koji.poll_interval_seconds,
-            run=driver.cycle,
+            run=driver.run,
             clock=reactor,
             on_stop=driver.close,
             metrics=metrics,

@@ -233,6 +233,22 @@ class SchedulingStore(ReuseStore):
             " ORDER BY id",
         )
 
+    async def builds_of(
+        self, module_build_ids: Sequence[int]
+    ) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
+        """The builds ``module_build_ids`` with their components (the few an
+        event was about, polled between two builds of a pass)."""
+
+        async def read(cursor: Any) -> list[tuple[ModuleBuild, list[ComponentBuild]]]:
+            return await builds_with_components(
+                cursor,
+                f"SELECT {_MODULE_COLUMNS} FROM module_builds WHERE id = ANY(%s)"
+                " ORDER BY id",
+                (list(module_build_ids),),
+            )
+
+        return await self._pool.run_interaction(read)
+
     async def lowest_sibling_id(self, build: ModuleBuild) -> int:
         """The lowest id among ``build`` and its MSE siblings (same name,
         stream, version and scratch flag): MBS's ``%dist`` index, shared by

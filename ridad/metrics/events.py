@@ -11,6 +11,8 @@ never matched with a later one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from prometheus_client import Histogram
 
 __all__ = ["MAX_PENDING", "EventLatency"]
@@ -47,9 +49,12 @@ class EventLatency:
         if arrived is not None:
             self._histogram.observe(max(0.0, now - arrived))
 
-    def answered_before(self, asked: float) -> None:
+    def answered_before(
+        self, asked: float, task_ids: Collection[int] | None = None
+    ) -> None:
         """A poll that asked Koji at ``asked`` is over: forget the events
-        that arrived before then."""
+        that arrived before then (only those about ``task_ids``, when the
+        poll asked about these alone)."""
         for task_id, arrived in list(self._arrived.items()):
-            if arrived <= asked:
+            if arrived <= asked and (task_ids is None or task_id in task_ids):
                 del self._arrived[task_id]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
+from ridad.bus.events import KojiEvent
 from ridad.config.model import KojiConfig
 from ridad.db.builds import SchedulingStore
 from ridad.domain.buildroot import arch_override
@@ -33,14 +34,17 @@ from ridad.scheduler.environment import (
     environment_of,
 )
 from ridad.scheduler.gating import GreenwaveGate
+from ridad.scheduler.intents import recover_intents
 from ridad.scheduler.macros import MacrosSrpm
+from ridad.scheduler.passes import Active, LightPasses
 from ridad.scheduler.repos import RepoRequests
 from ridad.scheduler.reuse import ComponentReuse, macros_component
 from ridad.scheduler.sweeps import BuildSweeps
+from ridad.scheduler.tagging import tag_completed
 from ridad.scheduler.tracking import TaskTracker
 from ridad.transitions import Transitions
 
-MAX_REPO_ATTEMPTS, LOOKUP_SLACK_SECONDS = 3, 300
+MAX_REPO_ATTEMPTS = 3
 #: Builds module-build-macros for a build and its ``%dist``.
 MacrosBuilder = Callable[[ModuleBuild, str], Awaitable[MacrosSrpm]]
 
@@ -87,6 +91,8 @@ class BuildDriver:
         self.last_polled_tasks = 0
         self.tracked_tasks: frozenset[int] = frozenset()
         self.tracked_tags: frozenset[str] = frozenset()
+        self._passes = LightPasses()
+        self._last_full: float | None = None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock.seconds(), tz=UTC)
@@ -104,49 +110,101 @@ class BuildDriver:
         except KojiError as e:
             self.log.warn("Could not log out of Koji: {reason}", reason=e.message)
 
-    async def cycle(self, epoch: int) -> None:
+    def hint(self, event: KojiEvent) -> None:
+        """A bus event about a tracked task or tag: its builds are visited
+        by the next pass (poked by the listener)."""
+        self._passes.hint(event)
+
+    async def run(self, epoch: int) -> None:
+        """The poller's pass: a full cycle when one poll interval has passed
+        since the last (or none ran yet), else a light pass."""
+        due = self._last_full is None or (
+            self._clock.seconds() - self._last_full
+            >= self._config.poll_interval_seconds
+        )
+        await self.cycle(epoch, light=not due)
+
+    async def cycle(self, epoch: int, *, light: bool = False) -> None:
         """Poll Koji once, then advance every active build (and run the
-        sweeps when they are due).
+        sweeps when they are due); ``light``: only the builds events were
+        about or that changed since last seen (:mod:`passes`).
 
         :raises KojiUnavailable: Koji stayed unreachable (nothing fails).
         :raises NotLeader: another process took the scheduler lease.
         """
+        hinted = self._passes.take_hints()
+        try:
+            await self._pass(epoch, hinted, light)
+        except BaseException:
+            self._passes.restore(hinted)
+            raise
+
+    async def _pass(self, epoch: int, hinted: frozenset[int], light: bool) -> None:
         started = self._clock.seconds()
         active = await self._store.active_builds()
+        chosen = self._choose(active, hinted, light)
         self.last_polled_tasks = await self._tracker.poll(
-            active,
+            chosen,
             epoch=epoch,
             now=self._now(),
             task_timeout=timedelta(hours=self._config.task_timeout_hours),
+            partial=light,
         )
         self._metrics.cycle_tasks.observe(self.last_polled_tasks)
         if self._tracker.last_changes or self._tracker.last_failed:
             # Read again only when the poll wrote (an API change pokes a cycle).
             active = await self._store.active_builds()
-        self._remember_tracked(active)
-        budget = self._config.max_concurrent_builds - sum(
-            1 for _, cs in active for c in cs if c.state is ComponentState.BUILDING
-        )
-        for build, components in active:
+            chosen = self._choose(active, hinted, light)
+        self.tracked_tasks, self.tracked_tags = self._passes.track(active)
+        budget, fresh, done = self._budget(active), {}, []
+        for build, components in chosen:
+            build, components = fresh.get(build.id, (build, components))
             budget -= await self._advance_guarded(build, components, epoch, budget)
-        if self._sweeps is not None:
-            await self._sweeps.run_when_due(epoch)
+            done.append((build, components))
+            fresh |= await self._poll_hinted(epoch)
+        self._passes.visited(done, full=not light)
+        if not light:
+            self._last_full = started
+            if self._sweeps is not None:
+                await self._sweeps.run_when_due(epoch)
         self.last_cycle_seconds = self._clock.seconds() - started
 
-    def _remember_tracked(
-        self, active: Sequence[tuple[ModuleBuild, list[ComponentBuild]]]
-    ) -> None:
-        """Note the tasks and tags bus events may be about (for the listener)."""
-        tasks = set()
-        tags = set()
-        for build, components in active:
-            tasks.update(c.task_id for c in components if c.task_id is not None)
-            if build.repo_task_id is not None:
-                tasks.add(build.repo_task_id)
-            env = environment_of(build)
-            tags.update((env.koji_tag, env.build_tag))
-        self.tracked_tasks = frozenset(tasks)
-        self.tracked_tags = frozenset(tags)
+    async def _poll_hinted(
+        self, epoch: int
+    ) -> dict[int, tuple[ModuleBuild, list[ComponentBuild]]]:
+        """Poll now the builds events were about since the pass began (not
+        waiting for its other builds), and return them as they are now: the
+        pass advances those it has yet to come to from this read, the next
+        pass (poked by what the poll recorded) the others."""
+        hinted = self._passes.take_hints()
+        if not hinted:
+            return {}
+        try:
+            some = await self._store.builds_of(sorted(hinted))
+            await self._tracker.poll(
+                some,
+                epoch=epoch,
+                now=self._now(),
+                task_timeout=timedelta(hours=self._config.task_timeout_hours),
+                partial=True,
+            )
+            if self._tracker.last_changes or self._tracker.last_failed:
+                some = await self._store.builds_of(sorted(hinted))
+        except BaseException:
+            self._passes.restore(hinted)
+            raise
+        return {b.id: (b, cs) for b, cs in some}
+
+    def _choose(self, active: Active, hinted: frozenset[int], light: bool) -> Active:
+        if not light:
+            return active
+        return self._passes.choose(active, hinted, budget=self._budget(active))
+
+    def _budget(self, active: Active) -> int:
+        building = sum(
+            1 for _, cs in active for c in cs if c.state is ComponentState.BUILDING
+        )
+        return self._config.max_concurrent_builds - building
 
     async def _advance_guarded(
         self,
@@ -238,7 +296,9 @@ class BuildDriver:
         epoch: int,
         budget: int,
     ) -> int:
-        if await self._recover_intents(build, components, epoch):
+        if await recover_intents(
+            self._koji, self._transitions, build, components, epoch
+        ):
             return 0
         result = outcome(components)
         if result.failed_reason:
@@ -249,7 +309,9 @@ class BuildDriver:
             if done is not None:
                 await self._release(done.build, epoch)
             return 0
-        if await self._tag_completed(build, components, epoch):
+        if await tag_completed(
+            self._environment, self._koji, self._transitions, build, components, epoch
+        ):
             return 0
         if build.repo_attempts >= MAX_REPO_ATTEMPTS:
             await self._fail(
@@ -262,29 +324,6 @@ class BuildDriver:
             return 0
         await self._repos.request(build, components, epoch)
         return await self._submit(build, components, epoch, budget)
-
-    async def _tag_completed(
-        self, build: ModuleBuild, components: list[ComponentBuild], epoch: int
-    ) -> bool:
-        env = environment_of(build)
-        todo = [
-            c for c in components if c.state is ComponentState.COMPLETE and not c.tagged
-        ]
-        if not todo:
-            return False
-        pairs = []
-        for c in todo:
-            assert c.nvr is not None
-            pairs.append((env.build_tag, c.nvr))
-            if not c.buildonly:
-                pairs.append((env.koji_tag, c.nvr))
-        await self._environment.before_tagging(build, todo)
-        event = await self._koji.tag_builds(pairs)
-        await self._environment.after_tagging(build, todo)
-        await self._transitions.record_tagged(
-            build.id, [c.id for c in todo], event.id, epoch=epoch
-        )
-        return True
 
     async def _submit(
         self,
@@ -319,53 +358,15 @@ class BuildDriver:
             elif submitted.task_id is not None:
                 outcomes[c.id] = submitted.task_id
         await self._transitions.record_submissions(build.id, outcomes, epoch=epoch)
-        self.tracked_tasks |= {t for t in outcomes.values() if isinstance(t, int)}
+        submitted = [t for t in outcomes.values() if isinstance(t, int)]
+        self.tracked_tasks |= set(submitted)
+        self._passes.note_tasks(build.id, submitted)
         if build.repo_event is None and any(
             c.name == MACROS_PACKAGE and isinstance(outcomes.get(c.id), int)
             for c in chosen
         ):
             await self._repos.request(build, components, epoch, needed=0)
         return len(chosen)
-
-    async def _recover_intents(
-        self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
-    ) -> bool:
-        """Adopt or forget builds submitted before a crash; True if any."""
-        pending = [
-            c
-            for c in components
-            if c.state is ComponentState.WAITING
-            and c.submitted_at is not None
-            and c.task_id is None
-        ]
-        if not pending:
-            return False
-        target = environment_of(build).target
-        since = min(c.submitted_at for c in pending if c.submitted_at) - timedelta(
-            seconds=LOOKUP_SLACK_SECONDS
-        )
-        found = await self._koji.find_build_tasks(since, target)
-        adopted: dict[int, int | str] = {}
-        for c in pending:
-            task = found.get(c.source or "")
-            if task is None:
-                self.log.info(
-                    "No Koji task for {component} of module build {module_build_id};"
-                    " it will be submitted again",
-                    component=c.name,
-                    module_build_id=build.id,
-                )
-                await self._transitions.forget_submission_intent(c, epoch=epoch)
-                continue
-            self.log.info(
-                "Adopting Koji task {koji_task_id} of {component}",
-                koji_task_id=task.id,
-                component=c.name,
-            )
-            adopted[c.id] = task.id
-        if adopted:
-            await self._transitions.record_submissions(build.id, adopted, epoch=epoch)
-        return True
 
     async def _fail(
         self,
@@ -387,7 +388,7 @@ class BuildDriver:
     async def _cancel_open(
         self, build: ModuleBuild, components: Sequence[ComponentBuild], epoch: int
     ) -> None:
-        await self._recover_intents(build, components, epoch)
+        await recover_intents(self._koji, self._transitions, build, components, epoch)
         open_tasks = [
             c.task_id
             for c in components

@@ -20,7 +20,8 @@ from ridad.scheduler.gating import GreenwaveGate
 
 class KojiEventListener:
     """Turns bus messages of one subscription into polls; ``noted`` is told
-    the task of each event about a tracked task (the driver's latency)."""
+    the task of each event about a tracked task (the driver's latency),
+    ``hint`` each event that concerns us (the builds of the next light pass)."""
 
     log = Logger()
 
@@ -32,8 +33,10 @@ class KojiEventListener:
         tracked_tags: Callable[[], frozenset[str]],
         poke: Callable[[], None],
         noted: Callable[[int], None] = lambda task_id: None,
+        hint: Callable[[KojiEvent], None] = lambda event: None,
     ) -> None:
         self._format = format
+        self._hint = hint
         self._noted = noted
         self._tracked_tasks = tracked_tasks
         self._tracked_tags = tracked_tags
@@ -64,6 +67,7 @@ class KojiEventListener:
             self.matched += 1
             if event.task_id is not None and event.task_id in self._tracked_tasks():
                 self._noted(event.task_id)
+            self._hint(event)
             self.log.debug(
                 "Koji {kind} event for task {koji_task_id}: polling now",
                 kind=event.kind,
@@ -147,6 +151,7 @@ def event_subscriptions(
                 tracked_tags=lambda: driver.tracked_tags,
                 poke=poke,
                 noted=driver.note_event,
+                hint=driver.hint,
             )
         subscriptions.append(Subscription(subscription.destination, listener))
     return subscriptions

@@ -88,9 +88,11 @@ class TaskTracker:
         epoch: int,
         now: datetime,
         task_timeout: timedelta,
+        partial: bool = False,
     ) -> int:
-        """Ask Koji about every open task at once; return how many tasks were
-        polled.
+        """Ask Koji about every open task of ``active`` at once; return how
+        many tasks were polled (``partial``: ``active`` is not every active
+        build, so only the events about the polled tasks are answered).
 
         :raises KojiUnavailable: Koji stayed unreachable.
         :raises NotLeader: another process took the scheduler lease.
@@ -123,7 +125,8 @@ class TaskTracker:
         self.last_failed = len(failed)
         if failed:
             await self._record_failures(failed, epoch=epoch)
-        self._events.answered_before(asked)
+        polled = set(plan.task_ids) | {t for t, _ in plan.repo_checks}
+        self._events.answered_before(asked, polled if partial else None)
         return len(plan.tasks)
 
     async def _task_answer(

@@ -188,6 +188,7 @@ def listen(meters: Meters, relay: EventRelay) -> Recorder:
         tracked_tags=lambda: driver.tracked_tags,
         poke=builds.poke,
         noted=driver.note_event,
+        hint=driver.hint,
     )
     events = driver._metrics.events
     recorder = Recorder(events._histogram)
