@@ -11,14 +11,14 @@ reactor-driven benchmark runs the reactor once, so those of ``CHILDREN``
 run in child processes of their own when every benchmark runs. ``api``
 (wrk against ridad and the framework's ceilings, tests/bench/api_load.py)
 runs first, on a quiet machine; ``koji`` and ``scheduler`` run the modules
-``tests.bench.koji_round_trips`` and ``tests.bench.scheduler_scale`` when
-they exist (each ``main(server_dsn)``), else say they are not available.
+``tests.bench.koji_round_trips`` and ``tests.bench.scheduler_scale`` as
+child processes with their default options (each makes its own throwaway
+database).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import re
 import subprocess
@@ -59,8 +59,8 @@ BENCHES = (
 )
 #: Run in a child process each when every benchmark runs (one reactor run each).
 CHILDREN = ("submit", "health", "fairness", "reuse", "page", "events", "metrics")
-#: Benchmarks of modules that may not be there yet: name -> module.
-OPTIONAL = {
+#: Benchmarks run as ``python -m <module>`` with their defaults: name -> module.
+MODULES = {
     "koji": "tests.bench.koji_round_trips",
     "scheduler": "tests.bench.scheduler_scale",
 }
@@ -103,17 +103,10 @@ def reuse_calls() -> None:
     )
 
 
-def optional_bench(bench: str, server: str) -> None:
-    """Run the ``main(server_dsn)`` of ``OPTIONAL[bench]``, or say it is not
-    there (imported only now: another branch brings it)."""
-    try:
-        module = importlib.import_module(OPTIONAL[bench])
-    except ModuleNotFoundError as e:
-        if e.name != OPTIONAL[bench]:
-            raise
-        print(f"\n{bench}: not available ({OPTIONAL[bench]} is not there)")
-        return
-    module.main(server)
+def module_bench(bench: str) -> None:
+    """Run ``MODULES[bench]`` in a child process (its own reactor run and
+    throwaway database, on ``RIDAD_TEST_DSN`` or the default server)."""
+    subprocess.run([sys.executable, "-m", MODULES[bench]], check=True)
 
 
 def main() -> None:
@@ -133,9 +126,9 @@ def main() -> None:
     if args.only == "submit":
         with migrated_database(server, f"{name}_submit", migrate=False) as dsn:
             submit_latency.main(dsn)
-    for bench in OPTIONAL:
+    for bench in MODULES:
         if args.only in (None, bench):
-            optional_bench(bench, server)
+            module_bench(bench)
     if args.only in (None, "mse"):
         stream_expansion.main()
     if args.only in (None, "plans"):
