@@ -39,9 +39,18 @@ def test_py_spy_raw_stacks_are_split_into_frames_and_counted() -> None:
     assert profile_summary.area(stacks[1][0]).startswith("JSON")
 
 
-def test_a_bench_module_that_is_not_there_is_reported_not_raised(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_module_benches_run_as_children_with_their_defaults(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setitem(run.OPTIONAL, "koji", "tests.bench.no_such_bench")
-    run.optional_bench("koji", "dbname=unused")
-    assert "koji: not available" in capsys.readouterr().out
+    """``koji`` and ``scheduler`` run ``python -m <module>`` (each makes its
+    own database and runs its own reactor)."""
+    ran: list[list[str]] = []
+    monkeypatch.setattr(
+        run.subprocess, "run", lambda argv, check: ran.append(list(argv))
+    )
+    for bench in run.MODULES:
+        run.module_bench(bench)
+    assert [argv[1:] for argv in ran] == [
+        ["-m", "tests.bench.koji_round_trips"],
+        ["-m", "tests.bench.scheduler_scale"],
+    ]
