@@ -70,13 +70,22 @@ async def load_build(
     row = cursor.fetchone()
     if row is None:
         raise NotFound(f"Module build {module_build_id} does not exist")
+    return BuildSnapshot(
+        module_build_from_row(row), await load_components(cursor, module_build_id)
+    )
+
+
+async def load_components(
+    cursor: Any, module_build_id: int
+) -> tuple[ComponentBuild, ...]:
+    """A build's components, by batch and name, inside the caller's
+    transaction."""
     await cursor.execute(
         f"SELECT {COMPONENT_COLUMNS} FROM component_builds"
         " WHERE module_build_id = %s ORDER BY batch, name",
         (module_build_id,),
     )
-    components = tuple(component_build_from_row(r) for r in cursor.fetchall())
-    return BuildSnapshot(module_build_from_row(row), components)
+    return tuple(component_build_from_row(r) for r in cursor.fetchall())
 
 
 async def load_module_trace(cursor: Any, module_build_id: int) -> list[TraceEntry]:

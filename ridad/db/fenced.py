@@ -6,9 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ridad.db.build_rows import (
-    COMPONENT_COLUMNS,
     MODULE_COLUMNS,
-    component_build_from_row,
+    load_components,
     module_build_from_row,
 )
 from ridad.db.leases import check_lease
@@ -54,10 +53,5 @@ async def load_fenced_build(
             "another process is the active scheduler",
             details={"epoch": epoch, "current_epoch": current},
         )
-    await cursor.execute(
-        f"SELECT {COMPONENT_COLUMNS} FROM component_builds"
-        " WHERE module_build_id = %s ORDER BY batch, name",
-        (module_build_id,),
-    )
-    components = tuple(component_build_from_row(r) for r in cursor.fetchall())
+    components = await load_components(cursor, module_build_id)
     return BuildSnapshot(module_build_from_row(values), components)
